@@ -1,0 +1,114 @@
+"""Grade one submission: discover the file, run the graded suite with the plugin, always write results.json."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from . import __version__
+from . import messages as msg
+from . import results
+from .config import PROJECT_ROOT, load_config
+from .discovery import find_submission
+from .errors import GraderError
+from .grading import Grading
+from .plugin import GradescopePlugin
+from .rubric import CONFIG_ENV
+from .sandbox import Limits, Reply, Worker, isolation_note, sandbox_identity
+
+TESTS_DIR = PROJECT_ROOT / "tests"
+
+
+def grade(submission: Path, results_path: Path, *, config_path: Path | None = None) -> dict:
+    """Grade one submission (folder, zip or single file) and write results.json; never raises for the student."""
+    started = time.monotonic()
+    document = None
+    unpacked = None
+    try:
+        config = load_config(config_path)
+        folder, unpacked = _as_folder(Path(submission))
+        document = _run_suite(config, folder, config_path)
+    except Exception as exc:  # the catastrophic path: whatever failed, the student gets a valid results.json
+        detail = "".join(traceback.format_exception(exc))
+        print(f"AUTOGRADER ERROR: {exc}\n{detail}", file=sys.stderr)
+        document = results.autograder_error_document(reason=str(exc), traceback_text=detail[-8000:],
+                                                     execution_time=time.monotonic() - started)
+    finally:
+        if unpacked:
+            shutil.rmtree(unpacked, ignore_errors=True)
+        if document is None:
+            document = results.autograder_error_document(reason="interrupted", traceback_text="",
+                                                         execution_time=time.monotonic() - started)
+        document["execution_time"] = round(time.monotonic() - started, 6)
+        results.write_results(document, results_path)
+    return document
+
+
+def _run_suite(config, folder: Path, config_path) -> dict:
+    """Run pytest on the graded suite with our plugin, and build the document from its records."""
+    found = find_submission(folder)
+    identity = sandbox_identity()
+    notes = [isolation_note(identity)]
+    if found.note:
+        notes.insert(0, msg.NOTE_DISCOVERY.format(note=found.note))
+    if found.path is None:
+        listing = "\n".join(f"- `{name}`" for name in found.listing) or "- (nothing)"
+        reason = f"{found.problem}.\n\nYou submitted:\n\n{listing}"
+        worker, unavailable = None, Reply(False, "not_found", reason)
+    else:
+        worker = Worker(found.path, Limits(**config.limits), config.forbidden_imports, identity)
+        unavailable = None
+    grading = Grading(config, worker, unavailable)
+    extra = {"grader_version": __version__, "isolation": notes[-1], "submission_file": str(found.path or "")}
+    plugin = GradescopePlugin(grading, notes=notes, extra=extra)
+    os.environ[CONFIG_ENV] = str(config.path)
+    args = [str(TESTS_DIR), "-q", "--no-header", "--tb=no", "-p", "no:cacheprovider", "--import-mode=importlib",
+            "--rootdir", str(PROJECT_ROOT), "-c", str(TESTS_DIR / "pytest.ini")]
+    try:
+        code = pytest.main(args, plugins=[plugin])
+    finally:
+        if worker is not None:
+            worker.close()
+    if plugin.faults or not plugin.records:
+        raise GraderError(f"the graded suite did not run cleanly (pytest exit {int(code)}): {plugin.faults[:3]}")
+    return results.results_document(plugin.records, execution_time=0.0, output=summary(plugin.records, notes),
+                                    extra_data=plugin.extra)
+
+
+def summary(records: list[dict], notes: list[str]) -> str:
+    """The top-level output a student reads first: the one thing to fix, then notes on how the run went."""
+    failing = [r for r in records if r["status"] == "failed" and r["visibility"] == "visible" and r["max_score"] > 0]
+    if failing:
+        first = failing[0]
+        reason = first["output"].split("\n\n")[1] if "\n\n" in first["output"] else first["output"]
+        lines = [msg.SUMMARY_FIRST_FIX.format(number=first["number"], name=first["name"], reason=reason[:600])]
+    else:
+        lines = [msg.SUMMARY_ALL_PASSED]
+    return "\n\n".join(lines + notes)
+
+
+def _as_folder(submission: Path) -> tuple[Path, Path | None]:
+    """A folder to grade, and a temporary folder to delete afterwards when we unpacked a zip or a lone file."""
+    if submission.is_dir():
+        return submission, None
+    if not submission.exists():
+        raise GraderError(f"the submission {submission} does not exist")
+    temporary = Path(tempfile.mkdtemp(prefix="backprop-submission-"))
+    if zipfile.is_zipfile(submission):
+        with zipfile.ZipFile(submission) as archive:
+            for member in archive.infolist():
+                target = (temporary / member.filename).resolve()
+                if temporary.resolve() in target.parents and not member.is_dir():
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(archive.read(member))
+    else:
+        shutil.copy(submission, temporary / submission.name)
+    return temporary, temporary

@@ -1,0 +1,185 @@
+"""Ask the worker for the student's gradients on every network once, and judge them against the reference.
+
+One Grading object serves a whole run: tests N.3 and N.4 share the same replies, and the gated tests read the
+worked example's verdicts, so the order in which pytest runs the tests never changes a score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from reference.backprop import compute_gradients, error
+
+from . import networks as nets
+from .sandbox import Reply
+
+LAYERS = ("W_kj", "W_ji")  # the order compute_gradients returns them in
+MAX_TIMEOUTS_PER_CASE = 2  # after this many time-outs in one case, its remaining calls are skipped
+PROBE_SCALES = (1e-3, 1e2)  # z scaled by s and W_kj by 1/s: the same forward pass, dE/dW_kj scaled by s
+
+
+@dataclass
+class Verdict:
+    """One gradient of one network: passed or not, and what the student should read about it."""
+
+    network: nets.Network
+    layer: str
+    passed: bool
+    kind: str = ""  # "", a worker failure kind, "shape", "not_finite" or "values"
+    reply: Reply | None = None
+    student: np.ndarray | None = None
+    expected: np.ndarray | None = None
+    error: float = 0.0
+    where: tuple = ()
+
+
+def close_enough(student: np.ndarray, expected: np.ndarray, rtol: float, atol_scale: float) -> bool:
+    """SPEC section 3's rule: numpy.allclose with atol = atol_scale × max(1, max|expected|)."""
+    atol = atol_scale * max(1.0, float(np.max(np.abs(expected), initial=0.0)))
+    return bool(np.allclose(student, expected, rtol=rtol, atol=atol))
+
+
+def judge(network: nets.Network, reply: Reply, layer: str, expected: np.ndarray, tolerance: dict) -> Verdict:
+    """The verdict on one layer's gradient from one reply of the worker."""
+    if not reply.ok:
+        return Verdict(network, layer, False, reply.kind, reply, expected=expected)
+    student = reply.arrays[LAYERS.index(layer)]
+    verdict = Verdict(network, layer, False, "", reply, student, expected)
+    if student.shape != expected.shape:
+        verdict.kind = "shape"
+    elif not np.all(np.isfinite(student)):
+        verdict.kind = "not_finite"
+        verdict.where = tuple(int(i) for i in np.argwhere(~np.isfinite(student))[0])
+    else:
+        difference = np.abs(student - expected)
+        verdict.where = tuple(int(i) for i in np.unravel_index(np.argmax(difference), difference.shape))
+        verdict.error = float(difference[verdict.where]) if difference.size else 0.0
+        verdict.passed = close_enough(student, expected, tolerance["rtol"], tolerance["atol_scale"])
+        verdict.kind = "" if verdict.passed else "values"
+    return verdict
+
+
+@lru_cache(maxsize=None)
+def _finite_differences(network: nets.Network, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """Central differences of E (the grader's float64 forward pass) for every weight: (dW_kj, dW_ji)."""
+    z, t, W_kj, W_ji, case = network.arguments()
+    estimates = []
+    for which, W in enumerate((W_kj, W_ji)):
+        estimate = np.zeros_like(W)
+        for index in np.ndindex(W.shape):
+            plus, minus = W.copy(), W.copy()
+            plus[index] += step
+            minus[index] -= step
+            weights = [(plus, W_ji), (minus, W_ji)] if which == 0 else [(W_kj, plus), (W_kj, minus)]
+            estimate[index] = (error(z, t, *weights[0], case) - error(z, t, *weights[1], case)) / (2 * step)
+        estimates.append(estimate)
+    return tuple(estimates)
+
+
+class Grading:
+    """The student's replies on every network of the run, fetched lazily through one worker."""
+
+    def __init__(self, config, worker, unavailable: Reply | None = None):
+        """worker runs the submission; `unavailable` is the reply to every call when there is nothing to run."""
+        self.config, self.worker, self.unavailable = config, worker, unavailable
+        self._replies: dict = {}
+        self.extra: dict = {}  # instructor-only findings for results.json's extra_data
+        self._networks: dict = {}
+        self._timeouts = {"sigmoid": 0, "softmax": 0}
+
+    def networks(self, case: str, group: str) -> list[nets.Network]:
+        """The networks of a group (made once per run): worked, random, fd, edge, general, or a probe."""
+        if (case, group) not in self._networks:
+            self._networks[case, group] = self._make_networks(case, group)
+        return self._networks[case, group]
+
+    def _make_networks(self, case: str, group: str) -> list[nets.Network]:
+        """Draw or build the networks of a group from the configuration."""
+        n = self.config.networks
+        if group == "worked":
+            return [nets.worked_example(case)]
+        if group in ("random", "fd"):
+            count = n["random_count"] if group == "random" else n["finite_difference_count"]
+            return nets.random_networks(case, count, n["seed"], n["min_units"], n["max_units"], group)
+        if group == "edge":
+            return nets.edge_networks(case, n["seed"])
+        if group == "general":
+            return nets.general_target_networks(n["seed"])
+        if group.startswith("probe"):
+            return [_probe(nets.worked_example(case), PROBE_SCALES[int(group[-1])])]
+        raise ValueError(f"unknown network group {group!r}")
+
+    def replies(self, case: str, group: str) -> list[Reply]:
+        """The worker's reply for each network of the group, asked once per run."""
+        key = (case, group)
+        if key not in self._replies:
+            self._replies[key] = [self._ask(net) for net in self.networks(case, group)]
+        return self._replies[key]
+
+    def verdicts(self, case: str, group: str, layer: str) -> list[Verdict]:
+        """One layer's verdict on each network of the group, against the reference."""
+        return [judge(net, reply, layer, compute_gradients(*net.arguments())[LAYERS.index(layer)],
+                      self.config.tolerance)
+                for net, reply in zip(self.networks(case, group), self.replies(case, group))]
+
+    def finite_difference_verdicts(self, case: str) -> list[tuple[Verdict, Verdict]]:
+        """Both layers on the N.5 networks, judged against central differences instead of the reference."""
+        step = self.config.tolerance["finite_difference_step"]
+        pairs = []
+        for net, reply in zip(self.networks(case, "fd"), self.replies(case, "fd")):
+            estimates = _finite_differences(net, step)
+            pairs.append(tuple(judge(net, reply, layer, estimates[i], self.config.tolerance)
+                               for i, layer in enumerate(LAYERS)))
+        return pairs
+
+    def worked_example_passes(self, case: str) -> bool:
+        """The gate of 1.6, 2.6 and 2.7: both gradients of the worked example pass."""
+        return all(v.passed for layer in LAYERS for v in self.verdicts(case, "worked", layer))
+
+    def looks_numerical(self, case: str) -> dict:
+        """The scale probe: relative error of dE/dW_kj on the worked example at three input scales.
+
+        Finite differences have an error that moves by orders of magnitude when z is scaled and W_kj scaled
+        back (same forward pass); analytic float64 or float32 work keeps the same relative error.
+        """
+        errors = []
+        for group in ("worked", "probe0", "probe1"):
+            verdict = self.verdicts(case, group, "W_kj")[0]
+            if verdict.kind not in ("", "values"):
+                return {"flagged": False, "relative_errors": None}
+            scale = max(float(np.max(np.abs(verdict.expected))), 1e-300)
+            errors.append(float(np.max(np.abs(verdict.student - verdict.expected))) / scale)
+        spread = max(errors) / max(min(errors), 1e-300)
+        flagged = 1e-11 < errors[0] < 1e-3 and spread > 30
+        return {"flagged": bool(flagged), "relative_errors": errors}
+
+    def startup(self) -> Reply:
+        """How importing the submission went (the reason there is nothing to run, when there is not)."""
+        return self.unavailable or self.worker.start()
+
+    def all_replies(self) -> list[Reply]:
+        """Every reply of the run, for the informational checks (fetching any group not asked yet)."""
+        for case in nets.CASE_INDEX:
+            for group in ("worked", "random", "fd", "edge") + (("general",) if case == "softmax" else ()):
+                self.replies(case, group)
+        return [reply for replies in self._replies.values() for reply in replies]
+
+    def _ask(self, net: nets.Network) -> Reply:
+        """One call, skipped once its case has timed out too often (an endless loop costs seconds, not minutes)."""
+        if self.unavailable:
+            return self.unavailable
+        if self._timeouts[net.case] >= MAX_TIMEOUTS_PER_CASE:
+            return Reply(False, "skipped", f"{MAX_TIMEOUTS_PER_CASE} earlier calls in this case timed out")
+        reply = self.worker.call(net.arguments()[:4], net.case)
+        if reply.kind == "timeout":
+            self._timeouts[net.case] += 1
+        return reply
+
+
+def _probe(net: nets.Network, scale: float) -> nets.Network:
+    """The network with z × scale and W_kj ÷ scale: every activation is unchanged."""
+    return nets.Network(f"{net.label}, inputs scaled by {scale:g}", net.case, net.z * scale, net.t,
+                        net.W_kj / scale, net.W_ji)

@@ -1,0 +1,76 @@
+"""The pytest plugin: thin hooks that record each graded test and write results.json at the end of the run."""
+
+from __future__ import annotations
+
+import traceback
+
+import pytest
+
+from . import messages as msg
+from . import results
+from .errors import GradeFailure
+from .rubric import attributes
+
+GRADING = pytest.StashKey()  # the run's Grading object, read by the `grading` fixture in tests/conftest.py
+
+
+class GradescopePlugin:
+    """Per-run state: the Grading object the tests use, and the records of the tests that ran."""
+
+    def __init__(self, grading, *, notes: list[str], extra: dict):
+        self._grading, self.notes, self.extra = grading, notes, extra
+        self.records: list[dict] = []
+        self.faults: list[str] = []
+        self.document: dict | None = None
+
+    def pytest_configure(self, config):
+        """Put the run's Grading object where the `grading` fixture finds it."""
+        config.stash[GRADING] = self._grading
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item):
+        """Clear a partial-credit score left by an earlier run in this process."""
+        if hasattr(item.obj, "__score__"):
+            item.obj.__score__ = None
+        yield
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        """Record the test once its body ran, or once its setup failed."""
+        outcome = yield
+        report = outcome.get_result()
+        if report.when == "call" or (report.when == "setup" and report.failed):
+            self.records.append(self._record(item, call, report))
+
+    def pytest_collectreport(self, report):
+        """A graded test file that cannot be collected is a fault of the grader."""
+        if report.failed:
+            self.faults.append(f"collecting {report.nodeid}: {report.longreprtext}")
+
+    def pytest_sessionfinish(self, session):
+        """Stop the worker (and all it started), then build the results document."""
+        if self._grading.worker is not None:
+            self._grading.worker.close()
+        self.extra.update(self._grading.extra)
+        if self.faults:
+            self.extra["faults"] = self.faults
+
+    def _record(self, item, call, report) -> dict:
+        """One test of results.json from the test's decorators and how it ended."""
+        info = attributes(item.obj)
+        passed = report.passed
+        score = info["weight"] if passed else 0.0
+        if info["partial"] and getattr(item.obj, "__score__", None) is not None:
+            score = float(item.obj.__score__)
+        output, extra = "", None
+        if call.excinfo is not None and call.excinfo.errisinstance(GradeFailure):
+            output = str(call.excinfo.value)
+        elif call.excinfo is not None:
+            output, score = msg.AUTOGRADER_FAULT, 0.0
+            extra = {"traceback": "".join(traceback.format_exception(call.excinfo.value))[-8000:]}
+            self.faults.append(f"{item.nodeid}: {call.excinfo.typename}: {call.excinfo.value}")
+        else:
+            output = report.capstdout.strip() or msg.PASSED
+        return results.test_entry(name=info["name"], number=info["number"], score=score, max_score=info["weight"],
+                                  status="passed" if passed else "failed", output=output,
+                                  visibility=info["visibility"], tags=info["tags"], extra_data=extra)

@@ -1,0 +1,314 @@
+"""Start, talk to and end the worker process that runs student code (SPEC section 5).
+
+The worker gets a private copy of the submission, an empty environment, resource limits, and, when the grader
+runs as root and the sandbox user exists, that unprivileged user. Every answer is read with a wall-clock
+deadline and checked for size and form; a worker that times out, dies or talks nonsense is ended with every
+process it started, and the next call starts a fresh one.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import pwd
+import resource
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import worker as protocol
+
+SANDBOX_USER = "backprop-student"
+_WORKER_SOURCE = Path(protocol.__file__).read_text(encoding="utf-8")
+_PASSED_THROUGH = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # needed by numpy on some processors; not secrets
+
+
+@dataclass
+class Reply:
+    """What one request to the worker came back with; `kind` names the failure when ok is false."""
+
+    ok: bool
+    kind: str = ""
+    message: str = ""
+    arrays: tuple = ()
+    details: dict = field(default_factory=dict)
+    output: str = ""
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one worker, from autograder.toml's [limits]."""
+
+    import_seconds: float
+    call_seconds: float
+    cpu_seconds: int
+    memory_mb: int
+    processes: int
+    output_kb: int
+
+
+def sandbox_identity() -> tuple[int, int] | None:
+    """(uid, gid) of the sandbox user when we are root and it exists and can run our Python, else None."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        entry = pwd.getpwnam(SANDBOX_USER)
+    except KeyError:
+        return None
+    if not _reachable_by_others(Path(sys.executable)) or not _reachable_by_others(Path(np.__file__)):
+        return None
+    return entry.pw_uid, entry.pw_gid
+
+
+def isolation_note(identity) -> str:
+    """One sentence for the output saying how isolated this run was."""
+    if identity:
+        return f"Student code ran as the unprivileged user {SANDBOX_USER}, in a separate process with limits."
+    if os.geteuid() == 0:
+        return (f"Isolation is reduced: the user {SANDBOX_USER} is missing or cannot run this Python "
+                "(run setup.sh, or grade with `simulate`); student code ran in a separate process with limits.")
+    return "Isolation is reduced (not run as root): student code ran in a separate process with limits."
+
+
+class Worker:
+    """One student submission file, served by a worker process that is restarted after any failure."""
+
+    def __init__(self, source_file: Path, limits: Limits, forbidden: tuple, identity=None):
+        self.source_file, self.limits, self.forbidden, self.identity = Path(source_file), limits, forbidden, identity
+        self._process = None
+        self._fds = None
+        self.startup: Reply | None = None
+        self.output_parts: list[str] = []
+        self._scratch = Path(tempfile.mkdtemp(prefix="backprop-grader-"))  # ours only: 0700, root's when root
+        _become_subreaper()
+
+    def call(self, arguments: tuple, case: str) -> Reply:
+        """compute_gradients(*arguments) in the worker, with the call's wall-clock limit."""
+        startup = self.start()
+        if not startup.ok:
+            return startup
+        started = time.monotonic()
+        try:
+            protocol._write_all(self._fds[0], protocol.encode({"op": "call", "case": case}, arguments))
+            reply = self._receive(self.limits.call_seconds, "call")
+        except BrokenPipeError:
+            reply = self._died("call")
+        reply.seconds = time.monotonic() - started
+        reply.output = self._take_output()
+        if reply.kind in ("timeout", "died", "protocol"):
+            self.stop()
+        return reply
+
+    def start(self) -> Reply:
+        """Start the worker if it is not running; the import's result (kept when import failed)."""
+        if self._process is not None or (self.startup is not None and not self.startup.ok):
+            return self.startup
+        workdir = self._workdir = self._private_copy()
+        log_path = self._scratch / "output.log"
+        log = open(log_path, "ab")
+        requests, replies = os.pipe(), os.pipe()
+        argv = [sys.executable, "-I", "-B", "-c", _WORKER_SOURCE, str(requests[0]), str(replies[1]),
+                str(workdir / self.source_file.name), ",".join(self.forbidden), str(self.limits.output_kb * 1024)]
+        user = dict(user=self.identity[0], group=self.identity[1], extra_groups=[]) if self.identity else {}
+        self._process = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=workdir, env=self._environment(workdir),
+            pass_fds=(requests[0], replies[1]), start_new_session=True, preexec_fn=self._limit, **user)
+        os.close(requests[0]), os.close(replies[1]), log.close()
+        self._fds = (requests[1], replies[0])
+        self._log = open(log_path, "rb")
+        started = time.monotonic()
+        self.startup = self._receive(self.limits.import_seconds, "import")
+        self.startup.seconds = time.monotonic() - started
+        self.startup.output = self._take_output()
+        if not self.startup.ok:
+            self.stop()
+        return self.startup
+
+    def stop(self) -> None:
+        """End the worker and every process it started (its session, and its user's when isolated)."""
+        if self._process is None:
+            return
+        for fd in self._fds:
+            os.close(fd)
+        _kill_group(self._process.pid)
+        if self.identity:
+            _kill_user(self.identity)
+        self._process.wait()
+        _reap_orphans()
+        self._log.close()
+        shutil.rmtree(self._workdir, ignore_errors=True)
+        self._process, self._fds = None, None
+
+    def close(self) -> None:
+        """Stop the worker and remove its files."""
+        self.stop()
+        shutil.rmtree(self._scratch, ignore_errors=True)
+
+    def _receive(self, seconds: float, during: str) -> Reply:
+        """Read one reply within `seconds`, checking its framing and sizes."""
+        deadline = time.monotonic() + seconds
+        try:
+            frame = self._read(protocol._FRAME.size, deadline)
+            head_size, data_size = protocol._FRAME.unpack(frame)
+            if head_size > protocol.MAX_HEADER or data_size > protocol.MAX_DATA:
+                return Reply(False, "protocol", f"the worker sent an oversized message during the {during}")
+            header, arrays = protocol.decode(self._read(head_size, deadline), self._read(data_size, deadline))
+        except TimeoutError:
+            return Reply(False, "timeout", f"no answer within {seconds:g} s during the {during}")
+        except EOFError:
+            return self._died(during)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return Reply(False, "protocol", f"the worker sent malformed data during the {during}: {exc}")
+        return _reply_from(header, arrays)
+
+    def _read(self, size: int, deadline: float) -> bytes:
+        """Exactly size bytes from the worker before the deadline."""
+        chunks, left = [], size
+        while left:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([self._fds[1]], [], [], remaining)[0]:
+                raise TimeoutError
+            chunk = os.read(self._fds[1], min(left, 1 << 16))
+            if not chunk:
+                raise EOFError
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    def _died(self, during: str) -> Reply:
+        """The reply for a worker that closed its pipe: how it ended, in words."""
+        code = self._process.wait(timeout=5) if self._process else None
+        how = f"was killed by signal {signal.Signals(-code).name}" if code and code < 0 else f"exited ({code})"
+        return Reply(False, "died", f"the process running your code {how} during the {during}",
+                     details={"returncode": code})
+
+    def _take_output(self) -> str:
+        """What student code printed since the last call."""
+        text = self._log.read(self.limits.output_kb * 1024 + 1).decode("utf-8", "replace") if self._log else ""
+        self.output_parts.append(text)
+        return text
+
+    def _private_copy(self) -> Path:
+        """A fresh copy of the submission's folder, owned by the worker's user; links copied as links."""
+        workdir = Path(tempfile.mkdtemp(prefix="backprop-worker-"))
+        shutil.copytree(self.source_file.parent, workdir, symlinks=True, dirs_exist_ok=True)
+        if self.identity:
+            for path in [workdir, *workdir.rglob("*")]:
+                os.lchown(path, *self.identity)
+        return workdir
+
+    def _environment(self, workdir: Path) -> dict:
+        """An empty environment but for a PATH, a HOME in the private copy, and single-threaded numpy."""
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(workdir), "TMPDIR": str(workdir),
+               "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        env.update({k: os.environ[k] for k in _PASSED_THROUGH if k in os.environ})
+        return env
+
+    def _limit(self) -> None:
+        """In the child, after the user change and before Python starts: the resource limits."""
+        mem = self.limits.memory_mb << 20
+        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+        resource.setrlimit(resource.RLIMIT_CPU, (self.limits.cpu_seconds, self.limits.cpu_seconds + 1))
+        out = self.limits.output_kb * 1024 + 4096
+        resource.setrlimit(resource.RLIMIT_FSIZE, (out, out))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+        if self.identity:
+            resource.setrlimit(resource.RLIMIT_NPROC, (self.limits.processes, self.limits.processes))
+
+
+def _reply_from(header: dict, arrays: list) -> Reply:
+    """A Reply from a worker header, keeping only known fields of the right types."""
+    ok = header.get("ok") is True
+    kind = str(header.get("kind", ""))[:40] if not ok else ""
+    message = str(header.get("message", ""))[:2000]
+    details = {k: v for k, v in header.items() if k not in ("ok", "kind", "message", "shapes", "op")}
+    return Reply(ok, kind, message, tuple(arrays), details)
+
+
+def _reachable_by_others(path: Path) -> bool:
+    """True when a user who is neither owner nor group can reach and read path (every folder searchable)."""
+    path = path.resolve()
+    for part in [path, *path.parents]:
+        mode = part.stat().st_mode
+        if not mode & 0o001 or (part == path and not mode & 0o004):
+            return False
+    return True
+
+
+def _become_subreaper() -> None:
+    """Adopt orphaned descendants of the worker, so that they can be found and killed (Linux prctl)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
+def _kill_group(pid: int) -> None:
+    """SIGKILL the worker's session group."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _kill_user(identity) -> None:
+    """SIGKILL every process of the sandbox user: a forked child of ours becomes that user and kills -1."""
+    for _ in range(5):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.setgid(identity[1])
+                os.setuid(identity[0])
+                os.kill(-1, signal.SIGKILL)
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        if not processes_of(identity[0]):
+            return
+
+
+def processes_of(uid: int) -> list[int]:
+    """Pids of the living processes owned by uid (zombies excluded)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                status = (entry / "status").read_text()
+            except OSError:
+                continue
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            if fields.get("Uid", "").split()[:1] == [str(uid)] and not fields.get("State", "").strip().startswith("Z"):
+                pids.append(int(entry.name))
+    return pids
+
+
+def _reap_orphans() -> None:
+    """Kill and reap adopted descendants of workers that escaped their session group."""
+    me = str(os.getpid())
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if stat.rsplit(")", 1)[1].split()[1] == me:
+                try:
+                    os.kill(int(entry.name), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG) == (0, 0):
+                return
+        except ChildProcessError:
+            return

@@ -1,0 +1,66 @@
+"""What each kind of graded test does, so that the files in tests/ stay a readable list of the rubric."""
+
+from __future__ import annotations
+
+from . import feedback
+from . import messages as msg
+from .errors import GradeFailure
+from .grading import LAYERS, Grading
+from .rubric import active_config
+
+
+def all_or_nothing(grading: Grading, number: str, case: str, layer: str) -> None:
+    """N.1, N.2: one gradient on the worked example, full points or none."""
+    verdicts = grading.verdicts(case, "worked", layer)
+    if not all(v.passed for v in verdicts):
+        raise GradeFailure(feedback.layer_report(verdicts, case, layer, visible=_visible(number),
+                                                 limits=grading.config.limits))
+
+
+def share(grading: Grading, number: str, case: str, group: str, layers: tuple, set_score) -> None:
+    """N.3, N.4 and the edge cases: points for the share of networks on which every named layer passes."""
+    per_layer = {layer: grading.verdicts(case, group, layer) for layer in layers}
+    passed = [all(per_layer[layer][n].passed for layer in layers) for n in range(len(per_layer[layers[0]]))]
+    points = active_config().rubric(number).points
+    set_score(points * sum(passed) / len(passed))
+    if not all(passed):
+        visible = _visible(number)
+        reports = [feedback.layer_report(v, case, layer, visible=visible, limits=grading.config.limits)
+                   for layer, v in per_layer.items() if not all(x.passed for x in v)]
+        score = msg.PASSED_SHARE.format(passed=sum(passed), count=len(passed), points=points * sum(passed) / len(passed),
+                                        max_points=points)
+        raise GradeFailure(score + "\n\n" + "\n\n".join(reports))
+
+
+def gated_share(grading: Grading, number: str, case: str, group: str, set_score) -> None:
+    """1.6, 2.6, 2.7: like share over both layers, but worth nothing until the worked example passes."""
+    if not grading.worked_example_passes(case):
+        set_score(0)
+        first = "1.1" if case == "sigmoid" else "2.1"
+        second = "1.2" if case == "sigmoid" else "2.2"
+        raise GradeFailure(msg.GATED.format(first=first, second=second))
+    share(grading, number, case, group, LAYERS, set_score)
+
+
+def finite_differences(grading: Grading, number: str, case: str, set_score) -> None:
+    """N.5: both gradients agree with central differences of E on random networks."""
+    pairs = grading.finite_difference_verdicts(case)
+    passed = [all(v.passed for v in pair) for pair in pairs]
+    points = active_config().rubric(number).points
+    set_score(points * sum(passed) / len(passed))
+    if all(passed):
+        return
+    lines = [msg.PASSED_SHARE.format(passed=sum(passed), count=len(passed), points=points * sum(passed) / len(passed),
+                                     max_points=points)]
+    failed = next(v for pair in pairs for v in pair if not v.passed)
+    if failed.kind == "values" and _visible(number):
+        lines.append(msg.FD_WRONG.format(layer=msg.LAYER_NAMES[failed.layer], network=failed.network.label,
+                                         error=failed.error, where=list(failed.where)))
+    else:
+        lines.append(feedback.explain(failed, grading.config.limits))
+    raise GradeFailure("\n\n".join(lines))
+
+
+def _visible(number: str) -> bool:
+    """Whether a test's output may show numbers now (only "visible" tests may)."""
+    return active_config().rubric(number).visibility == "visible"

@@ -1,0 +1,1 @@
+"""The reference solution of the backprop homework: forward pass, error and closed-form gradients."""

@@ -1,0 +1,52 @@
+"""Informational checks, worth 0 points and always visible (SPEC section 3)."""
+
+import numpy as np
+
+from backprop_grader import feedback
+from backprop_grader import messages as msg
+from backprop_grader.errors import GradeFailure
+from backprop_grader.rubric import informational
+
+
+@informational("0.1", tags=("submission",))
+def test_submission_found_and_imported(grading):
+    """Submission found and imported"""
+    startup = grading.startup()
+    if not startup.ok:
+        raise GradeFailure(msg.INFO_NOT_FOUND.format(reason=feedback.failure_text(startup, grading.config.limits)))
+    print(msg.INFO_FOUND.format(file=grading.worker.source_file.name))
+
+
+@informational("0.2", tags=("submission",))
+def test_inputs_not_modified(grading):
+    """Input arrays left unmodified"""
+    modified = [r.details.get("modified") or [] for r in grading.all_replies() if r.details.get("modified")]
+    if modified:
+        names = sorted({name for names in modified for name in names})
+        raise GradeFailure(msg.INFO_INPUTS_MODIFIED.format(names=", ".join(names), count=len(modified)))
+
+
+@informational("0.3", tags=("submission",))
+def test_outputs_are_finite_floats(grading):
+    """Gradients are finite floats"""
+    bad = [r for r in grading.all_replies() if r.ok and not all(np.all(np.isfinite(a)) for a in r.arrays)]
+    if bad:
+        raise GradeFailure(msg.INFO_NOT_FINITE.format(count=len(bad)))
+
+
+@informational("0.4", tags=("submission",))
+def test_no_forbidden_import(grading):
+    """No autodiff library imported"""
+    replies = [grading.startup(), *grading.all_replies()]
+    attempted = sorted({name for r in replies for name in r.details.get("forbidden") or []})
+    if attempted:
+        raise GradeFailure(msg.INFO_FORBIDDEN.format(names=", ".join(attempted)))
+
+
+@informational("0.5", tags=("submission",))
+def test_not_numerically_differentiated(grading):
+    """Gradients are analytic, not numerically differentiated"""
+    probes = {case: grading.looks_numerical(case) for case in ("sigmoid", "softmax")}
+    grading.extra["numerical_probe"] = probes
+    if any(p["flagged"] for p in probes.values()):
+        raise GradeFailure(msg.INFO_NUMERICAL)
