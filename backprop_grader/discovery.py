@@ -11,9 +11,13 @@ _IGNORED_PARTS = {"__MACOSX", "__pycache__", ".ipynb_checkpoints", ".git"}
 
 @dataclass
 class Found:
-    """The file to import (None when nothing fits), a note when a fallback rule chose it, or why nothing fits."""
+    """The file to import (None when nothing fits), a note when a fallback rule chose it, or why nothing fits.
+
+    source_text, when set, is the Python to import in place of path's content (a notebook's code cells).
+    """
 
     path: Path | None
+    source_text: str | None = None
     note: str = ""
     problem: str = ""
     listing: list = field(default_factory=list)

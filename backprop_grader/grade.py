@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from . import __version__
+from . import __version__, results
 from . import messages as msg
-from . import results
 from .config import PROJECT_ROOT, load_config
 from .discovery import find_submission
 from .errors import GraderError
@@ -64,7 +63,7 @@ def _run_suite(config, folder: Path, config_path) -> dict:
         reason = f"{found.problem}.\n\nYou submitted:\n\n{listing}"
         worker, unavailable = None, Reply(False, "not_found", reason)
     else:
-        worker = Worker(found.path, Limits(**config.limits), config.forbidden_imports, identity)
+        worker = Worker(found.path, Limits(**config.limits), config.forbidden_imports, identity, found.source_text)
         unavailable = None
     grading = Grading(config, worker, unavailable)
     extra = {"grader_version": __version__, "isolation": notes[-1], "submission_file": str(found.path or "")}

@@ -7,7 +7,7 @@ worked example's verdicts, so the order in which pytest runs the tests never cha
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -62,7 +62,7 @@ def judge(network: nets.Network, reply: Reply, layer: str, expected: np.ndarray,
     return verdict
 
 
-@lru_cache(maxsize=None)
+@cache
 def _finite_differences(network: nets.Network, step: float) -> tuple[np.ndarray, np.ndarray]:
     """Central differences of E (the grader's float64 forward pass) for every weight: (dW_kj, dW_ji)."""
     z, t, W_kj, W_ji, case = network.arguments()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+from functools import cache
 
 from gradescope_utils.autograder_utils import decorators as gs
 
@@ -13,7 +13,7 @@ from .errors import GraderError
 CONFIG_ENV = "BACKPROP_GRADER_CONFIG"  # set by the grader before pytest imports the graded suite
 
 
-@lru_cache(maxsize=None)
+@cache
 def active_config():
     """The configuration of this run (autograder.toml unless the grader named another)."""
     return load_config(os.environ.get(CONFIG_ENV) or None)

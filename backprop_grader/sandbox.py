@@ -82,8 +82,11 @@ def isolation_note(identity) -> str:
 class Worker:
     """One student submission file, served by a worker process that is restarted after any failure."""
 
-    def __init__(self, source_file: Path, limits: Limits, forbidden: tuple, identity=None):
+    def __init__(self, source_file: Path, limits: Limits, forbidden: tuple, identity=None,
+                 source_text: str | None = None):
+        """source_file is imported with its folder; source_text, when given, replaces its content in the copy."""
         self.source_file, self.limits, self.forbidden, self.identity = Path(source_file), limits, forbidden, identity
+        self.source_text = source_text
         self._process = None
         self._fds = None
         self.startup: Reply | None = None
@@ -201,6 +204,10 @@ class Worker:
         """A fresh copy of the submission's folder, owned by the worker's user; links copied as links."""
         workdir = Path(tempfile.mkdtemp(prefix="backprop-worker-"))
         shutil.copytree(self.source_file.parent, workdir, symlinks=True, dirs_exist_ok=True)
+        if self.source_text is not None:
+            target = workdir / self.source_file.name
+            target.unlink(missing_ok=True)
+            target.write_text(self.source_text, encoding="utf-8")
         if self.identity:
             for path in [workdir, *workdir.rglob("*")]:
                 os.lchown(path, *self.identity)

@@ -27,9 +27,7 @@ def share(grading: Grading, number: str, case: str, group: str, layers: tuple, s
         visible = _visible(number)
         reports = [feedback.layer_report(v, case, layer, visible=visible, limits=grading.config.limits)
                    for layer, v in per_layer.items() if not all(x.passed for x in v)]
-        score = msg.PASSED_SHARE.format(passed=sum(passed), count=len(passed), points=points * sum(passed) / len(passed),
-                                        max_points=points)
-        raise GradeFailure(score + "\n\n" + "\n\n".join(reports))
+        raise GradeFailure(_share_line(passed, points) + "\n\n" + "\n\n".join(reports))
 
 
 def gated_share(grading: Grading, number: str, case: str, group: str, set_score) -> None:
@@ -50,8 +48,7 @@ def finite_differences(grading: Grading, number: str, case: str, set_score) -> N
     set_score(points * sum(passed) / len(passed))
     if all(passed):
         return
-    lines = [msg.PASSED_SHARE.format(passed=sum(passed), count=len(passed), points=points * sum(passed) / len(passed),
-                                     max_points=points)]
+    lines = [_share_line(passed, points)]
     failed = next(v for pair in pairs for v in pair if not v.passed)
     if failed.kind == "values" and _visible(number):
         lines.append(msg.FD_WRONG.format(layer=msg.LAYER_NAMES[failed.layer], network=failed.network.label,
@@ -64,3 +61,9 @@ def finite_differences(grading: Grading, number: str, case: str, set_score) -> N
 def _visible(number: str) -> bool:
     """Whether a test's output may show numbers now (only "visible" tests may)."""
     return active_config().rubric(number).visibility == "visible"
+
+
+def _share_line(passed: list, points: float) -> str:
+    """"Passed on 20 of 25 networks: 9.6 of 12 points."."""
+    earned = points * sum(passed) / len(passed)
+    return msg.PASSED_SHARE.format(passed=sum(passed), count=len(passed), points=earned, max_points=points)
