@@ -83,3 +83,15 @@ def _shape(shape) -> str:
 
 def _index(index) -> str:
     return "[" + ", ".join(str(int(i)) for i in index) + "]"
+
+
+def summary(records: list[dict], notes: list[str]) -> str:
+    """The top-level output a student reads first: the one thing to fix, then notes on how the run went."""
+    failing = [r for r in records if r["status"] == "failed" and r["visibility"] == "visible" and r["max_score"] > 0]
+    if failing:
+        first = failing[0]
+        reason = first["output"].split("\n\n")[1] if "\n\n" in first["output"] else first["output"]
+        lines = [msg.SUMMARY_FIRST_FIX.format(number=first["number"], name=first["name"], reason=reason[:600])]
+    else:
+        lines = [msg.SUMMARY_ALL_PASSED]
+    return "\n\n".join(lines + notes)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from . import __version__, results
+from . import __version__, feedback, results
 from . import messages as msg
 from .config import PROJECT_ROOT, load_config
 from .discovery import find_submission
@@ -78,20 +78,8 @@ def _run_suite(config, folder: Path, config_path) -> dict:
             worker.close()
     if plugin.faults or not plugin.records:
         raise GraderError(f"the graded suite did not run cleanly (pytest exit {int(code)}): {plugin.faults[:3]}")
-    return results.results_document(plugin.records, execution_time=0.0, output=summary(plugin.records, notes),
+    return results.results_document(plugin.records, execution_time=0.0, output=feedback.summary(plugin.records, notes),
                                     extra_data=plugin.extra)
-
-
-def summary(records: list[dict], notes: list[str]) -> str:
-    """The top-level output a student reads first: the one thing to fix, then notes on how the run went."""
-    failing = [r for r in records if r["status"] == "failed" and r["visibility"] == "visible" and r["max_score"] > 0]
-    if failing:
-        first = failing[0]
-        reason = first["output"].split("\n\n")[1] if "\n\n" in first["output"] else first["output"]
-        lines = [msg.SUMMARY_FIRST_FIX.format(number=first["number"], name=first["name"], reason=reason[:600])]
-    else:
-        lines = [msg.SUMMARY_ALL_PASSED]
-    return "\n\n".join(lines + notes)
 
 
 def _as_folder(submission: Path) -> tuple[Path, Path | None]:
