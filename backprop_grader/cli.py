@@ -11,6 +11,8 @@ from .errors import GraderError
 # command name -> module of this package that implements it
 COMMANDS = {
     "grade": "grade_command",
+    "build": "build",
+    "simulate": "simulate",
 }
 
 

@@ -245,11 +245,9 @@ def _reply_from(header: dict, arrays: list) -> Reply:
 def _reachable_by_others(path: Path) -> bool:
     """True when a user who is neither owner nor group can reach and read path (every folder searchable)."""
     path = path.resolve()
-    for part in [path, *path.parents]:
-        mode = part.stat().st_mode
-        if not mode & 0o001 or (part == path and not mode & 0o004):
-            return False
-    return True
+    if not path.stat().st_mode & 0o004:
+        return False
+    return all(folder.stat().st_mode & 0o001 for folder in path.parents)
 
 
 def _become_subreaper() -> None:

@@ -6,6 +6,8 @@ Beside each submission folder `selftest/submissions/<outcome>/<name>/` is `<name
   scores           test number -> score (those listed are checked)
   output_contains  test number (or "summary") -> strings that must appear in that output
   output_excludes  test number (or "summary") -> strings that must not appear
+  isolation        "full" for hostile examples: graded only through `simulate` as root (selftest/test_isolation.py)
+  max_seconds      the longest the grading may take (hostile examples)
 """
 
 import json
@@ -18,7 +20,7 @@ from helpers import PROJECT, example_submissions, expected_of, grade
 from backprop_grader.results import problems
 
 SCHEMA = json.loads((PROJECT / "selftest" / "results_schema.json").read_text())
-EXAMPLES = example_submissions()
+EXAMPLES = [p for p in example_submissions() if expected_of(p).get("isolation") != "full"]
 
 
 def _id(path: Path) -> str:

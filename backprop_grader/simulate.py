@@ -1,0 +1,161 @@
+"""`backprop-grader simulate SUBMISSION...`: reproduce Gradescope on this machine (SPEC section 4).
+
+Builds the zip (unless given one), makes a fresh root folder, unzips into ROOT/source, runs setup.sh there as
+Gradescope would, then for each submission fills ROOT/submission, runs ROOT/run_autograder with
+AUTOGRADER_ROOT=ROOT in a clean environment, checks results.json against Gradescope's specification, prints
+the table and keeps the file as OUT/<submission name>/results.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+from . import results
+from .build import build_zip
+from .errors import GraderError
+from .sandbox import SANDBOX_USER, processes_of
+
+SETUP_SECONDS = 900
+GRADE_SECONDS = 600
+_CLEAN_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
+              "HOME": "/root"}
+
+
+def register(commands) -> None:
+    """Add the simulate command's arguments."""
+    parser = commands.add_parser("simulate", help="run submissions through the zip exactly as Gradescope would")
+    parser.add_argument("submissions", type=Path, nargs="+", help="submission folders, zips or files")
+    parser.add_argument("--zip", type=Path, default=None, help="an autograder.zip to use instead of building one")
+    parser.add_argument("--out", type=Path, default=Path("simulated-results"), help="where results are kept")
+    parser.add_argument("--keep-root", action="store_true", help="keep the simulated root folder for inspection")
+
+
+def run(args) -> int:
+    """Simulate; exit 1 when any results.json departs from Gradescope's specification."""
+    outcomes = simulate(args.submissions, zip_path=args.zip, out=args.out, keep_root=args.keep_root)
+    return 0 if all(not o["problems"] for o in outcomes) else 1
+
+
+def simulate(submissions: list[Path], *, zip_path: Path | None = None, out: Path = Path("simulated-results"),
+             keep_root: bool = False, quiet: bool = False) -> list[dict]:
+    """Set up a fresh Gradescope root once, grade each submission in it, return one summary per submission."""
+    root = Path(tempfile.mkdtemp(prefix="backprop-gradescope-"))
+    os.chmod(root, 0o755)
+    try:
+        zip_path = zip_path or _build(root)
+        _install(zip_path, root)
+        names = _names(submissions)
+        return [_grade_one(sub, name, root, Path(out), quiet) for sub, name in zip(submissions, names)]
+    finally:
+        if keep_root:
+            print(f"simulated root kept at {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _build(root: Path) -> Path:
+    """A freshly built autograder.zip, outside the simulated root."""
+    target = root / "autograder.zip"
+    build_zip(target)
+    return target
+
+
+def _install(zip_path: Path, root: Path) -> None:
+    """Unzip into ROOT/source, run setup.sh there, copy run_autograder to ROOT, as Gradescope's image build does."""
+    source = root / "source"
+    with zipfile.ZipFile(zip_path) as archive:
+        for member in archive.infolist():
+            target = source / member.filename
+            if member.is_dir():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(archive.read(member))
+            mode = (member.external_attr >> 16) & 0o777
+            os.chmod(target, mode or 0o644)
+    if not (source / "setup.sh").is_file() or not (source / "run_autograder").is_file():
+        raise GraderError(f"{zip_path} has no setup.sh and run_autograder at its root")
+    started = time.monotonic()
+    done = subprocess.run(["bash", "setup.sh"], cwd=source, env=_CLEAN_ENV, capture_output=True, text=True,
+                          timeout=SETUP_SECONDS)
+    (root / "setup.log").write_text(done.stdout + done.stderr)
+    if done.returncode != 0:
+        raise GraderError(f"setup.sh failed (exit {done.returncode}):\n{(done.stdout + done.stderr)[-3000:]}")
+    shutil.copy(source / "run_autograder", root / "run_autograder")
+    os.chmod(root / "run_autograder", stat.S_IRWXU)
+    print(f"setup.sh finished in {time.monotonic() - started:.1f} s")
+
+
+def _grade_one(submission: Path, name: str, root: Path, out: Path, quiet: bool) -> dict:
+    """Fill ROOT/submission, run ROOT/run_autograder as Gradescope does, check and keep results.json."""
+    _fill_submission(Path(submission), root / "submission")
+    results_file = root / "results" / "results.json"
+    results_file.unlink(missing_ok=True)
+    started = time.monotonic()
+    done = subprocess.run([str(root / "run_autograder")], cwd=root, env=dict(_CLEAN_ENV, AUTOGRADER_ROOT=str(root)),
+                          capture_output=True, text=True, timeout=GRADE_SECONDS)
+    seconds = time.monotonic() - started
+    try:
+        document = json.loads(results_file.read_text())
+        found = results.problems(document)
+    except (OSError, ValueError) as exc:
+        document, found = {}, [f"no readable results.json: {exc}"]
+    if done.returncode != 0:
+        found.append(f"run_autograder exited {done.returncode}")
+    leftovers = _leftover_processes()
+    kept = out / name / "results.json"
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    (kept.parent / "stdout.txt").write_text(done.stdout + done.stderr)
+    if document:
+        shutil.copy(results_file, kept)
+    if not quiet:
+        print(f"\n== {name}: {document.get('score', '?')} points in {seconds:.1f} s ==")
+        print(results.score_table(document) if document else "(no results.json)")
+        for problem in found:
+            print(f"PROBLEM: {problem}")
+    return {"name": name, "score": document.get("score"), "seconds": seconds, "problems": found,
+            "leftover_processes": leftovers, "results": str(kept), "document": document}
+
+
+def _fill_submission(submission: Path, target: Path) -> None:
+    """ROOT/submission holds exactly the student's files, as Gradescope unpacks them."""
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    if submission.is_dir():
+        shutil.copytree(submission, target, symlinks=True, dirs_exist_ok=True)
+    elif zipfile.is_zipfile(submission):
+        with zipfile.ZipFile(submission) as archive:
+            archive.extractall(target)
+    elif submission.is_file():
+        shutil.copy(submission, target / submission.name)
+    else:
+        raise GraderError(f"the submission {submission} does not exist")
+
+
+def _names(submissions: list[Path]) -> list[str]:
+    """Unique output folder names from the submissions' own names."""
+    names: list[str] = []
+    for sub in submissions:
+        base = Path(sub).stem if Path(sub).is_file() else Path(sub).name
+        name, n = base, 2
+        while name in names:
+            name, n = f"{base}-{n}", n + 1
+        names.append(name)
+    return names
+
+
+def _leftover_processes() -> list[int]:
+    """Processes of the sandbox user still alive after grading (there must be none)."""
+    try:
+        import pwd
+
+        return processes_of(pwd.getpwnam(SANDBOX_USER).pw_uid)
+    except KeyError:
+        return []
