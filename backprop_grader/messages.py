@@ -23,11 +23,19 @@ FAILURE = {
     "died": "{message}. It may have run out of memory ({memory_mb} MB allowed) or CPU time, or exited on purpose.",
     "protocol": "The grader could not read what your code returned ({message}). Return plain arrays of floats.",
     "skipped": "Not run: {message}.",
-    "syntax_error": "backprop.py has a syntax error: {message}. Run `python backprop.py` to see it.",
+    "syntax_error": "Your code has a syntax error in {message}:\n\n```\n{traceback}```\n\nFix that line (run the file "
+                    "once yourself before uploading, and Python shows the same error).",
     "import_error": "Importing your submission failed:\n\n```\n{traceback}```",
     "forbidden_import": "{message}",
-    "missing_function": "Your file does not define `compute_gradients(z, t, W_kj, W_ji, case)`."
+    "missing_function": "{message}: define `compute_gradients(z, t, W_kj, W_ji, case)` at the top level of the file."
                         " It defines: {names}.",
+    "wrong_signature": "Your function is defined as `{message}`, but the grader calls it with five arguments, in "
+                       "this order: `compute_gradients(z, t, W_kj, W_ji, case)`. Change its parameters to match.",
+    "missing_module": "Importing your submission failed: {message}. Available here: {names}. Remove that import "
+                      "(nothing beyond numpy is needed for the gradients), or, if it is a file of yours, upload it "
+                      "beside your main file.",
+    "not_utf8": "{message}. Save the file as UTF-8 (in VS Code: click the encoding in the status bar, then "
+                "\"Save with Encoding\", UTF-8; in Notepad: Save As, Encoding: UTF-8) and upload it again.",
     "not_found": "{message}",
 }
 
@@ -66,3 +74,93 @@ SUMMARY_ALL_PASSED = "All visible tests passed. Hidden tests are graded after th
 SUMMARY_FIRST_FIX = "Start with test {number} ({name}): {reason}"
 NOTE_DISCOVERY = "Note: {note}"
 STUDENT_OUTPUT = "\n\nWhat your code printed (first {limit} characters):\n\n```\n{text}\n```"
+
+# ---------------------------------------------------------------------------------------------------------------
+# Diagnosis of wrong gradients (backprop_grader.diagnosis, backprop_grader.feedback).
+# Names carry no number from a network, so hidden tests may show them; details and patterns are for visible tests.
+# ---------------------------------------------------------------------------------------------------------------
+
+MISTAKE_NAMES = {
+    "sign_flipped": "the sign is flipped",
+    "constant_factor": "off by a constant factor",
+    "transposed": "transposed",
+    "swapped_order": "the two gradients are returned in swapped order",
+    "mse_factor_added": "an extra factor x(1−x) in the output delta (the mean-squared-error derivative)",
+    "sum_t_taken_as_one": "Σ_m t_m taken as 1 in the softmax delta",
+    "missing_sigmoid_derivative": "the sigmoid derivative y(1−y) is missing from the hidden layer",
+    "x_derivative_for_y": "x(1−x) used instead of y(1−y) in the hidden layer",
+    "one_output_term": "the sum over outputs i is dropped (only one output's term is used)",
+    "transposed_weights_in_backprop": "the transposed weight matrix (W_ji.T) is used in back-propagation",
+}
+MISTAKE_RECHECKS = {
+    "sign_flipped": "Re-check the sign of the output delta: ∂E/∂a_i is x_i − t_i (times Σ_m t_m in case 2), "
+                    "not t_i − x_i.",
+    "constant_factor": "Re-check the constants: E has no factor 1/2 and no mean over outputs, so no stray "
+                       "factor belongs in the gradient.",
+    "transposed": "Re-check the orientation: dE/dW has the shape of W, with entry [a, b] the derivative by W[a, b] "
+                  "(use np.outer(z, delta_j) and np.outer(y, delta_i)).",
+    "swapped_order": "Re-check the return statement: return (dE_dW_kj, dE_dW_ji), hidden layer first.",
+    "mse_factor_added": "Re-check ∂E/∂a_i: with the cross-entropy error, the x(1−x) of the output derivative "
+                        "cancels, so δ_i has no x(1−x) factor.",
+    "sum_t_taken_as_one": "Re-check the softmax delta for general targets: ∂E/∂a_i = x_i Σ_m t_m − t_i, which is "
+                          "x_i − t_i only when the targets sum to 1.",
+    "missing_sigmoid_derivative": "Re-check the chain rule through the hidden units: ∂y_j/∂(Σ_k w_kj z_k) = "
+                                  "y_j(1−y_j) must multiply the back-propagated sum.",
+    "x_derivative_for_y": "Re-check which unit's derivative belongs where: the hidden layer needs y_j(1−y_j) of "
+                          "the hidden units, not x_i(1−x_i) of the outputs.",
+    "one_output_term": "Re-check the back-propagated sum: each hidden unit feeds every output, so ∂E/∂y_j = "
+                       "Σ_i δ_i w_ji adds up all outputs' terms.",
+    "transposed_weights_in_backprop": "Re-check the back-propagation step: hidden unit j collects δ_i through "
+                                      "W_ji[j, i], so it is W_ji @ delta, not W_ji.T @ delta.",
+}
+RECHECK_UNKNOWN = ("Re-derive this gradient one factor at a time and compare each factor with the worked example "
+                   "by hand; the finite-difference column shows what each entry should be.")
+DIAGNOSIS_EITHER = "it matches more than one known mistake equally well: {options}"
+DIAGNOSIS_BOTH = "two mistakes at once: {first}, and {second}"
+DIAGNOSIS_SEVERAL = "more than one thing is wrong (no single known mistake explains it)"
+DIAGNOSIS_UNKNOWN = "no known mistake matches"
+DIAGNOSIS_FACTOR = "your values are the expected ones times {factor:g}"
+DIAGNOSIS_ONE_OUTPUT = "only the term of output i={i} is used"
+DIAGNOSIS_LABEL = "**Diagnosis:**"
+RECHECK_LABEL = "**What to re-check:**"
+
+AXIS_NAMES = {"W_ji": (("hidden unit", "j"), ("output", "i")), "W_kj": (("input", "k"), ("hidden unit", "j"))}
+LINE_WORD = {0: "column", 1: "row"}
+PATTERN_ALL_ZERO = "every entry is zero"
+PATTERN_ONLY_RIGHT = "only the {line} of {label} {lines} is right; every other entry is wrong"
+PATTERN_EVERY_WRONG = "every entry in the {line} of {label} {lines} is wrong; the rest is right"
+PATTERN_UP_TO_SIGN = "the entries are right up to sign: the sign is wrong in {where}"
+PATTERN_LINE_FACTORS = {  # (layer, axis): 0 means each column has its own factor, 1 each row
+    ("W_ji", 0): "each column is off by its own factor: the output term δ_i is wrong, y_j is right",
+    ("W_ji", 1): "each row is off by its own factor: the hidden-unit factor y_j is wrong, δ_i is right",
+    ("W_kj", 0): "each column is off by its own factor: the hidden term δ_j is wrong, z_k is right",
+    ("W_kj", 1): "each row is off by its own factor: the input factor z_k is wrong, δ_j is right",
+}
+PATTERN_SOME_RIGHT = "{right} of {size} entries are right, with no pattern the grader recognises"
+PATTERN_ALL_WRONG = "every entry is wrong, with no pattern the grader recognises"
+
+# ---------------------------------------------------------------------------------------------------------------
+# Finding the submission (backprop_grader.discovery, backprop_grader.notebook; SPEC section 2).
+# ---------------------------------------------------------------------------------------------------------------
+
+EXPECTED_SUBMISSION = ("Expected: a file `backprop.py` that defines `compute_gradients(z, t, W_kj, W_ji, case)` "
+                       "(or a notebook `backprop.ipynb` with it in a code cell).")
+DISCOVERY_EMPTY = "Your submission is empty: upload `backprop.py`."
+DISCOVERY_AMBIGUOUS = ("Your submission has {count} files named `{name}` ({where}), and the grader cannot tell "
+                       "which one to grade: keep exactly one.")
+DISCOVERY_NOTHING = "No `backprop.py` was found in your submission."
+DISCOVERY_NEAR_MISS = ("`{file}` defines `{defined}`, not `compute_gradients`: rename the function and the file "
+                       "(`backprop.py`).")
+DISCOVERY_LISTING = "{problem}\n\n{expected}\n\nYou submitted:\n\n{listing}"
+DISCOVERY_LISTING_MORE = "- … and {count} more"
+NOTE_NESTED = "graded `{file}`, found below the top level of your submission."
+NOTE_NOTEBOOK = ("graded the code cells of the notebook `{file}`, in order, with IPython magics and shell lines "
+                 "(`%…`, `!…`) skipped; cell numbers in messages count every cell from the top.")
+NOTE_OTHER_NAME = ("graded `{file}`, the only Python file that defines `compute_gradients`; name it `backprop.py` "
+                   "next time.")
+NOTEBOOK_NOT_UTF8 = ("The notebook `{file}` could not be read: it is not UTF-8 text ({detail}). Open it in "
+                     "Jupyter, save it, and upload it again.")
+NOTEBOOK_NOT_JSON = ("The notebook `{file}` could not be read: it is not a notebook file ({detail}). Download it "
+                     "again from Jupyter (File, Download, .ipynb) and upload that.")
+NOTEBOOK_INVALID = ("The notebook `{file}` could not be read: it does not follow the notebook format ({detail}). "
+                    "Open it in Jupyter, save it, and upload it again.")
