@@ -1,0 +1,182 @@
+"""Isolation, tested the way Gradescope runs the grader: through `simulate`, as root, with the real zip.
+
+Each hostile example submission (selftest/submissions/hostile/) gets exactly the points it honestly earns, a
+valid results.json, no surviving process and a bounded time; and the sandbox user can reach nothing of ours.
+Without root these tests cannot run for real, so they skip and say why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from helpers import PROJECT, SUBMISSIONS, example_submissions, expected_of
+
+from backprop_grader import simulate as simulate_module
+from backprop_grader.results import problems
+from backprop_grader.sandbox import SANDBOX_USER, processes_of
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="isolation needs root to create and become the sandbox user")
+
+HOSTILE = [p for p in example_submissions() if expected_of(p).get("isolation") == "full"]
+REFERENCE_RUNS = [SUBMISSIONS / "correct" / "vectorized", SUBMISSIONS / "template" / "untouched"]
+
+
+@pytest.fixture(scope="module")
+def gradescope(tmp_path_factory):
+    """One simulated Gradescope root (setup.sh run once) and every hostile example graded in it."""
+    out = tmp_path_factory.mktemp("simulated")
+    root = Path(tempfile.mkdtemp(prefix="backprop-gradescope-test-"))
+    os.chmod(root, 0o755)
+    zip_path = root.parent / f"{root.name}.zip"
+    subprocess.run([sys.executable, "-m", "backprop_grader", "build", "--out", str(zip_path)], cwd=PROJECT,
+                   check=True, capture_output=True)
+    simulate_module._install(zip_path, root)
+    runs = REFERENCE_RUNS + HOSTILE
+    names = simulate_module._names(runs)
+    outcomes = {path: simulate_module._grade_one(path, name, root, out, quiet=True) for path, name in zip(runs, names)}
+    yield root, outcomes
+    shutil.rmtree(root, ignore_errors=True)
+    zip_path.unlink(missing_ok=True)
+
+
+def _as_sandbox_user(*argv: str, root: Path) -> subprocess.CompletedProcess:
+    """Run a command as the sandbox user, as the worker would be."""
+    entry = pwd.getpwnam(SANDBOX_USER)
+    return subprocess.run(list(argv), user=entry.pw_uid, group=entry.pw_gid, extra_groups=[], cwd="/tmp",
+                          env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=60)
+
+
+def test_correct_submission_gets_full_marks_with_full_isolation(gradescope):
+    _, outcomes = gradescope
+    outcome = outcomes[REFERENCE_RUNS[0]]
+    assert outcome["problems"] == []
+    assert outcome["score"] == 100
+    assert "ran as the unprivileged user" in outcome["document"]["output"]
+
+
+def test_template_gets_zero_with_a_friendly_message(gradescope):
+    _, outcomes = gradescope
+    document = outcomes[REFERENCE_RUNS[1]]["document"]
+    assert document["score"] == 0
+    assert all("not implemented yet" in t["output"] for t in document["tests"] if t["max_score"] > 0
+               and t["visibility"] == "visible")
+
+
+@pytest.mark.parametrize("submission", HOSTILE, ids=[p.name for p in HOSTILE])
+def test_hostile_submission_earns_only_its_honest_score(gradescope, submission):
+    _, outcomes = gradescope
+    outcome, expected = outcomes[submission], expected_of(submission)
+    assert outcome["problems"] == [], outcome["problems"]
+    assert outcome["leftover_processes"] == [], "a process of the sandbox user survived grading"
+    assert outcome["seconds"] < expected.get("max_seconds", 30)
+    document = outcome["document"]
+    assert problems(document) == []
+    assert document["score"] == pytest.approx(expected["score"], abs=1e-6)
+    tests = {t["number"]: t for t in document["tests"]}
+    for number, status in expected.get("statuses", {}).items():
+        assert tests[number]["status"] == status, (number, tests[number]["output"])
+    for number, texts in expected.get("output_contains", {}).items():
+        output = document["output"] if number == "summary" else tests[number]["output"]
+        assert all(text in output for text in texts), (number, output)
+    for number, texts in expected.get("output_excludes", {}).items():
+        output = document["output"] if number == "summary" else tests[number]["output"]
+        assert not any(text in output for text in texts), (number, output)
+
+
+def test_cant_read_reference_tests_or_configuration(gradescope):
+    root, _ = gradescope
+    for path in ("reference/backprop.py", "tests/test_case1_sigmoid.py", "autograder.toml", "backprop_grader/grade.py"):
+        done = _as_sandbox_user("/bin/cat", str(root / "source" / path), root=root)
+        assert done.returncode != 0 and "Permission denied" in done.stderr, path
+
+
+def test_cant_write_results(gradescope):
+    root, _ = gradescope
+    done = _as_sandbox_user("/bin/sh", "-c", f"echo '{{}}' > {root}/results/results.json", root=root)
+    written = root / "results" / "results.json"
+    assert done.returncode != 0
+    assert not written.exists() or "{}" not in written.read_text()
+
+
+def test_cant_write_the_grading_environment(gradescope):
+    root, _ = gradescope
+    site = next((root / "venv" / "lib").glob("python3*/site-packages/numpy/__init__.py"))
+    done = _as_sandbox_user("/bin/sh", "-c", f"echo 'import os' >> {site}", root=root)
+    assert done.returncode != 0
+
+
+def test_sandbox_user_can_run_the_grading_python(gradescope):
+    root, _ = gradescope
+    done = _as_sandbox_user(str(root / "venv" / "bin" / "python"), "-I", "-c", "import numpy; print(numpy.pi)",
+                            root=root)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("3.14")
+
+
+def test_no_sandbox_process_survives_grading(gradescope):
+    _, outcomes = gradescope
+    assert processes_of(pwd.getpwnam(SANDBOX_USER).pw_uid) == []
+    assert all(o["leftover_processes"] == [] for o in outcomes.values())
+
+
+def test_setup_uses_the_system_python_that_refuses_pip_install(gradescope):
+    root, _ = gradescope
+    log = (root / "setup.log").read_text()
+    assert "using /usr/bin/python3" in log, log
+    if not list(Path("/usr/lib").glob("python3*/EXTERNALLY-MANAGED")):
+        pytest.skip("this machine's system Python is not marked externally managed (PEP 668)")
+    refused = subprocess.run(["/usr/bin/python3", "-m", "pip", "install", "--dry-run", "six"], capture_output=True,
+                             text=True)
+    assert refused.returncode != 0  # the system Python refuses, yet setup.sh succeeded through its venv
+
+
+def test_setup_is_idempotent(gradescope):
+    root, _ = gradescope
+    done = subprocess.run(["bash", "setup.sh"], cwd=root / "source", capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_run_autograder_works_from_each_place(gradescope, tmp_path):
+    root, _ = gradescope
+    submission = SUBMISSIONS / "correct" / "vectorized"
+    for n, script in enumerate((root / "run_autograder", root / "source" / "run_autograder",
+                                PROJECT / "run_autograder")):
+        results = tmp_path / f"results-{n}.json"
+        done = subprocess.run([str(script), "--submission", str(submission), "--results", str(results)],
+                              cwd=root, capture_output=True, text=True, timeout=300,
+                              env={"PATH": "/usr/bin:/bin", "HOME": "/root", "AUTOGRADER_ROOT": str(root)})
+        assert done.returncode == 0, done.stderr
+        assert json.loads(results.read_text())["score"] == 100, script
+
+
+def test_without_root_grading_works_and_says_isolation_is_reduced(gradescope, tmp_path):
+    """The grader run as an ordinary user (nobody): process isolation and limits only, and it says so."""
+    root, _ = gradescope
+    readable = Path(tempfile.mkdtemp(prefix="backprop-nonroot-"))
+    try:
+        shutil.copytree(root / "source", readable / "source")
+        shutil.copytree(SUBMISSIONS / "correct" / "vectorized", readable / "submission")
+        os.chmod(readable, 0o777)
+        for path in [readable, *readable.rglob("*")]:
+            os.chmod(path, 0o777 if path.is_dir() else 0o644)
+        nobody = pwd.getpwnam("nobody")
+        results = readable / "results.json"
+        done = subprocess.run([str(root / "venv" / "bin" / "python"), "-m", "backprop_grader", "grade",
+                               str(readable / "submission"), "--results", str(results), "--quiet"],
+                              cwd=readable / "source", user=nobody.pw_uid, group=nobody.pw_gid, extra_groups=[],
+                              env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(readable / "source"), "HOME": "/tmp"},
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        document = json.loads(results.read_text())
+        assert document["score"] == 100
+        assert "Isolation is reduced (not run as root)" in document["output"]
+    finally:
+        shutil.rmtree(readable, ignore_errors=True)
