@@ -1,0 +1,22 @@
+"""Mistake: the sign of the output delta is flipped (t − x instead of x − t), so both layers are negated."""
+
+import numpy as np
+
+
+def sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def compute_gradients(z, t, W_kj, W_ji, case):
+    y = sigmoid(z @ W_kj)
+    a = y @ W_ji
+    if case == "sigmoid":
+        x = sigmoid(a)
+        delta = t - x
+    else:
+        e = np.exp(a - a.max())
+        x = e / e.sum()
+        delta = t - x * t.sum()
+    dW_ji = np.outer(y, delta)
+    dW_kj = np.outer(z, (W_ji @ delta) * y * (1 - y))
+    return dW_kj, dW_ji
