@@ -1,0 +1,158 @@
+"""The benchmark of issue 8: how grading compares with starting Python, with an in-process grader, and at scale.
+
+Prints, each a median over several runs on this machine:
+  1. `python -c "import numpy"` (the floor);
+  2. one run_autograder on a correct submission, isolation on (as root, in a simulated Gradescope root) and off;
+  3. the same checks run in-process with no sandbox (bench/inprocess_baseline.py, the insecure baseline);
+  4. batch throughput over 100 submissions with 1 job and with all cores (when `batch` exists);
+  5. peak memory (resident) of grader plus worker during one grading;
+then the ratios 2/1 and 2/3, so results compare across machines.
+
+Usage: .venv/bin/python bench/benchmark.py [--runs N] [--skip-batch]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+CORRECT = PROJECT / "selftest" / "submissions" / "correct" / "vectorized"
+PYTHON = sys.executable
+
+
+def timed(argv: list[str], runs: int, **kwargs) -> float:
+    """Median wall time of a command over `runs` runs (after one warm-up run)."""
+    subprocess.run(argv, capture_output=True, check=True, **kwargs)
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(argv, capture_output=True, check=True, **kwargs)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def peak_memory(argv: list[str], **kwargs) -> float:
+    """Peak of the summed resident memory (MB) of a command and all its descendants, sampled every 5 ms."""
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs)
+    peak = [0]
+
+    def sample():
+        while process.poll() is None:
+            peak[0] = max(peak[0], _tree_rss(process.pid))
+            time.sleep(0.005)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    process.wait()
+    sampler.join()
+    return peak[0] / 1024
+
+
+def _tree_rss(root: int) -> int:
+    """Resident kB of a process and its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+        rss[int(entry.name)] = next((int(line.split()[1]) for line in status.splitlines()
+                                     if line.startswith("VmRSS:")), 0)
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def simulated_root() -> Path | None:
+    """A Gradescope root with setup.sh run (root only), for grading with isolation on."""
+    if os.geteuid() != 0:
+        return None
+    from backprop_grader import simulate
+    from backprop_grader.build import build_zip
+
+    root = Path(tempfile.mkdtemp(prefix="backprop-bench-"))
+    os.chmod(root, 0o755)
+    build_zip(root / "autograder.zip")
+    simulate._install(root / "autograder.zip", root)
+    shutil.copytree(CORRECT, root / "submission")
+    return root
+
+
+def batch_throughput(jobs: int, count: int = 100) -> float | None:
+    """Submissions per second of `batch` over `count` copies of example submissions."""
+    if not (PROJECT / "backprop_grader" / "batch.py").exists():
+        return None
+    examples = sorted(p for p in (PROJECT / "selftest" / "submissions").glob("*/*") if p.is_dir()
+                      and p.parent.name in ("correct", "mistakes", "template"))
+    with tempfile.TemporaryDirectory() as temporary:
+        klass = Path(temporary) / "class"
+        for n in range(count):
+            shutil.copytree(examples[n % len(examples)], klass / f"student{n:03d}")
+        started = time.perf_counter()
+        subprocess.run([PYTHON, "-m", "backprop_grader", "batch", str(klass), "--out", str(Path(temporary) / "out"),
+                        "--jobs", str(jobs)], cwd=PROJECT, capture_output=True, check=True)
+        return count / (time.perf_counter() - started)
+
+
+def main() -> None:
+    """Measure everything and print one table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--skip-batch", action="store_true")
+    args = parser.parse_args()
+    results_file = Path(tempfile.mkdtemp()) / "results.json"
+    floor = timed([PYTHON, "-c", "import numpy"], args.runs)
+    off = timed([str(PROJECT / "run_autograder"), "--submission", str(CORRECT), "--results", str(results_file)],
+                args.runs)
+    baseline = timed([PYTHON, str(PROJECT / "bench" / "inprocess_baseline.py"), str(CORRECT)], args.runs)
+    root = simulated_root()
+    on = memory = None
+    if root:
+        env = {"PATH": "/usr/bin:/bin", "HOME": "/root", "AUTOGRADER_ROOT": str(root)}
+        on = timed([str(root / "run_autograder")], args.runs, cwd=root, env=env)
+        memory = peak_memory([str(root / "run_autograder")], cwd=root, env=env)
+        shutil.rmtree(root, ignore_errors=True)
+    else:
+        memory = peak_memory([str(PROJECT / "run_autograder"), "--submission", str(CORRECT), "--results",
+                              str(results_file)])
+    single = None if args.skip_batch else batch_throughput(1)
+    parallel = None if args.skip_batch else batch_throughput(os.cpu_count() or 1)
+    grading = on if on is not None else off
+    rows = [
+        ("1. python -c 'import numpy' (floor)", f"{floor * 1000:.0f} ms"),
+        ("2. run_autograder, isolation on (root)", f"{on * 1000:.0f} ms" if on else "n/a (not root)"),
+        ("2. run_autograder, isolation off", f"{off * 1000:.0f} ms"),
+        ("3. in-process checks, no sandbox (baseline)", f"{baseline * 1000:.0f} ms"),
+        ("4. batch, 1 job", f"{single:.1f} submissions/s" if single else "n/a"),
+        (f"4. batch, {os.cpu_count()} jobs", f"{parallel:.1f} submissions/s" if parallel else "n/a"),
+        ("5. peak memory, grader + worker", f"{memory:.0f} MB"),
+        ("ratio 2/1 (target <= 4)", f"{grading / floor:.2f}"),
+        ("ratio 2/3 (target <= 1.5)", f"{grading / baseline:.2f}"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, median of {args.runs} runs")
+    for label, value in rows:
+        print(f"{label.ljust(width)}  {value}")
+
+
+if __name__ == "__main__":
+    main()
