@@ -11,6 +11,7 @@ from .errors import GraderError
 # command name -> module of this package that implements it
 COMMANDS = {
     "grade": "grade_command",
+    "batch": "batch",
     "build": "build",
     "simulate": "simulate",
 }

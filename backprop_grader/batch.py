@@ -1,0 +1,377 @@
+"""`backprop-grader batch INPUT --out DIR`: grade a whole class on one machine, in parallel, and report on it.
+
+INPUT is a folder of submissions (folders or zips), a zip of one, or a Gradescope "Export Submissions" folder or
+zip: one `submission_<id>/` folder per submission beside `submission_metadata.yml`, which maps each folder name to
+`{":submitters": [{":name", ":email", ":sid"}, ...], ":created_at", ":score", ...}` (Ruby symbols as keys).
+
+Each submission is graded by `python -m backprop_grader grade` in its own process, so that a submission that hangs
+or crashes the grader costs one autograder error, never the batch. Results are kept per submission as they finish,
+with a fingerprint of what graded them, so an interrupted or repeated run grades only what is new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from . import __version__
+from .config import DEFAULT_CONFIG, PROJECT_ROOT, load_config
+from .errors import GraderError
+from .report import ERROR, GRADED, Entry
+
+METADATA = "submission_metadata.yml"
+RESULTS, FINGERPRINT, LOG = "results.json", "fingerprint.json", "grader.log"
+DEFAULT_TIMEOUT = 300.0  # seconds for one submission: generous, since the grader's own limits stop student code
+MISSING_EXTRAS = ("batch needs the instructor extras ({missing} is missing): "
+                  "pip install -r requirements-instructor.txt")
+_IGNORED = ("__MACOSX",)
+
+
+def register(commands) -> None:
+    """Add the batch command's arguments."""
+    parser = commands.add_parser("batch", help="grade a whole class (folder, zip or Gradescope export) in parallel")
+    parser.add_argument("input", type=Path, help="a folder of submissions, a zip of one, or a Gradescope export")
+    parser.add_argument("--out", type=Path, required=True, help="where results, grades.csv and report.md go")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once")
+    parser.add_argument("--force", action="store_true", help="regrade submissions already graded")
+    parser.add_argument("--config", type=Path, default=None, help="the autograder.toml to use")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+                        help=f"seconds for one submission before it counts as an autograder error "
+                             f"(default {DEFAULT_TIMEOUT:g})")
+
+
+def run(args) -> int:
+    """Grade every submission, then write grades.csv and report.md; exit 130 when interrupted."""
+    _require_extras()
+    if args.jobs < 1 or args.timeout <= 0:
+        raise GraderError("--jobs must be at least 1 and --timeout positive")
+    config_path = (args.config or DEFAULT_CONFIG).resolve()
+    load_config(config_path)  # a bad configuration stops here, once, not in every submission
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="backprop-batch-") as scratch:
+        root = _input_root(args.input.resolve(), Path(scratch))
+        submissions = find_submissions(root, exclude=args.out.resolve())
+        if not submissions:
+            raise GraderError(f"no submissions found in {args.input}: expected a folder per submission")
+        students = read_metadata(root / METADATA) if (root / METADATA).is_file() else {}
+        batch = Batch(submissions, args.out.resolve(), config_path, jobs=args.jobs, timeout=args.timeout)
+        entries, interrupted = batch.grade_all(force=args.force)
+    for entry in entries:
+        entry.students = students.get(entry.submission, [])
+    _finish(entries, batch, args, started, interrupted)
+    return 130 if interrupted else 0
+
+
+def _require_extras() -> None:
+    """Fail with one clear line when the instructor extras are not installed (Gradescope's image lacks them)."""
+    for module in ("yaml", "tqdm", "matplotlib"):
+        try:
+            __import__(module)
+        except ImportError:
+            raise GraderError(MISSING_EXTRAS.format(missing=module)) from None
+
+
+def _finish(entries, batch, args, started: float, interrupted: bool) -> None:
+    """Write grades.csv and report.md from what was graded (also after Ctrl-C), and say where they are."""
+    from . import report
+
+    context = {"input": f"`{args.input}`", "version": __version__, "config": batch.config_path.name,
+               "jobs": batch.jobs, "wall_seconds": time.monotonic() - started, "interrupted": interrupted,
+               "newly_graded": batch.newly_graded, "skipped": batch.skipped,
+               "pending": len(batch.submissions) - len(entries)}
+    done = [e for e in entries if e.document is not None]
+    report.write_grades_csv(done, batch.out / report.CSV_NAME)
+    report.write_report(done, batch.out, context=context)
+    errors = sum(e.status == ERROR for e in done)
+    print(f"{len(done)} of {len(batch.submissions)} submissions graded ({batch.skipped} kept from an earlier run, "
+          f"{errors} autograder errors) in {context['wall_seconds']:.1f} s with {batch.jobs} jobs.\n"
+          f"Grades: {batch.out / report.CSV_NAME}\nReport: {batch.out / report.REPORT_NAME}")
+    if interrupted:
+        print("Interrupted: run the same command again to grade the rest.", file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The input: where the submissions are, and who submitted them
+# ---------------------------------------------------------------------------------------------------------------
+
+def _input_root(path: Path, scratch: Path) -> Path:
+    """The folder that holds the submissions: a zip is unpacked first, and a lone wrapping folder is entered."""
+    if not path.exists():
+        raise GraderError(f"the input {path} does not exist")
+    if path.is_file():
+        if not zipfile.is_zipfile(path):
+            raise GraderError(f"the input {path} is neither a folder nor a zip")
+        unzip(path, scratch / "input")
+        path = scratch / "input"
+    for _ in range(3):  # e.g. export.zip -> assignment_123_export/ -> submission_*/
+        children = _visible(path)
+        if (path / METADATA).is_file() or len(children) != 1 or not children[0].is_dir():
+            break
+        inner = children[0]
+        if not (inner / METADATA).is_file() and not any(c.is_dir() for c in _visible(inner)):
+            break  # the one child is itself a submission
+        path = inner
+    return path
+
+
+def find_submissions(root: Path, *, exclude: Path | None = None) -> dict[str, Path]:
+    """Submission id -> its folder or zip: every visible sub-folder and zip of the root, by name."""
+    found = {}
+    for child in _visible(root):
+        if exclude is not None and child.resolve() == exclude:
+            continue
+        if child.is_dir():
+            found[child.name] = child
+        elif child.suffix.lower() == ".zip":
+            found[child.stem] = child
+    return dict(sorted(found.items()))
+
+
+def read_metadata(path: Path) -> dict[str, list[dict]]:
+    """Submission folder name -> its submitters ({"name", "email", "sid"}) from Gradescope's metadata file."""
+    import yaml
+
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_tolerant_loader())  # a SafeLoader subclass
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise GraderError(f"cannot read {path}: {exc}") from None
+    if not isinstance(raw, dict):
+        raise GraderError(f"{path} is not a Gradescope submission_metadata.yml: expected a mapping of submissions")
+    return {str(key): _submitters(value) for key, value in raw.items()}
+
+
+def _submitters(record) -> list[dict]:
+    """The submitters of one record, whether its keys are Ruby symbols (":name") or plain ("name")."""
+    record = _plain_keys(record) if isinstance(record, dict) else {}
+    people = record.get("submitters") or []
+    return [{k: str(v) for k, v in _plain_keys(p).items() if k in ("name", "email", "sid") and v is not None}
+            for p in people if isinstance(p, dict)]
+
+
+def _plain_keys(mapping: dict) -> dict:
+    return {str(k).lstrip(":"): v for k, v in mapping.items()}
+
+
+def _tolerant_loader():
+    """A SafeLoader that reads Ruby-tagged values (`!ruby/object:...`) as plain data instead of refusing them."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        """SafeLoader plus: any unknown tag is read as the plain mapping, list or string it tags."""
+
+    def plain(loader, _suffix, node):
+        if isinstance(node, yaml.MappingNode):
+            return loader.construct_mapping(node, deep=True)
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node, deep=True)
+        return loader.construct_scalar(node)
+
+    Loader.add_multi_constructor("!", plain)
+    Loader.add_multi_constructor("tag:", plain)
+    return Loader
+
+
+def unzip(archive: Path, target: Path) -> None:
+    """Extract a zip, refusing members that would land outside the target (`../` or absolute names)."""
+    target.mkdir(parents=True, exist_ok=True)
+    base = target.resolve()
+    with zipfile.ZipFile(archive) as zipped:
+        for member in zipped.infolist():
+            destination = (base / member.filename).resolve()
+            if base not in destination.parents or member.is_dir():
+                continue
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            with zipped.open(member) as source, open(destination, "wb") as out:
+                shutil.copyfileobj(source, out)
+
+
+def _visible(folder: Path) -> list[Path]:
+    return sorted(c for c in folder.iterdir() if not c.name.startswith(".") and c.name not in _IGNORED)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Grading: one process per submission, several at once
+# ---------------------------------------------------------------------------------------------------------------
+
+class Batch:
+    """Grades submissions in parallel processes, keeping each result as soon as its process ends."""
+
+    def __init__(self, submissions: dict[str, Path], out: Path, config_path: Path, *, jobs: int, timeout: float):
+        self.submissions, self.out, self.config_path = submissions, out, config_path
+        self.jobs, self.timeout = jobs, timeout
+        self.newly_graded = self.skipped = 0
+        self._config_hash = _sha256(config_path.read_bytes())
+        self._running: dict[str, subprocess.Popen] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+
+    def grade_all(self, *, force: bool) -> tuple[list[Entry], bool]:
+        """Grade what is not graded yet (everything with force); (entries, whether Ctrl-C stopped it)."""
+        entries, todo = [], {}
+        for submission, path in self.submissions.items():
+            fingerprint = self.fingerprint(path)
+            kept = None if force else self._kept(submission, fingerprint)
+            if kept is not None:
+                entries.append(kept)
+            else:
+                todo[submission] = (path, fingerprint)
+        self.skipped = len(entries)
+        if self.skipped:
+            print(f"Keeping {self.skipped} submissions graded earlier under this configuration and grader version "
+                  "(--force regrades them).", file=sys.stderr)
+        interrupted = self._grade_in_parallel(todo, entries)
+        return entries, interrupted
+
+    def fingerprint(self, path: Path) -> dict:
+        """What a result depends on: the configuration, the grader's version and the submission's content."""
+        return {"config_sha256": self._config_hash, "grader_version": __version__,
+                "submission_sha256": content_hash(path)}
+
+    def _grade_in_parallel(self, todo: dict, entries: list[Entry]) -> bool:
+        """Run up to `jobs` graders at once with a progress bar; on Ctrl-C stop them and keep what finished."""
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), desc="grading", unit="submission", file=sys.stderr, dynamic_ncols=True)
+        pool = ThreadPoolExecutor(max_workers=max(1, min(self.jobs, len(todo))))
+        futures = [pool.submit(self._grade_one, submission, *job) for submission, job in todo.items()]
+        try:
+            for future in as_completed(futures):
+                entry = future.result()
+                if entry is not None:
+                    entries.append(entry)
+                    self.newly_graded += 1
+                    bar.set_postfix(errors=sum(e.status == ERROR for e in entries), refresh=False)
+                bar.update(1)
+        except KeyboardInterrupt:
+            self._stopping.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            self._stop_running()
+            entries.extend(e for f in futures if f.done() and not f.cancelled() and (e := f.result()) is not None
+                           and e not in entries)
+            return True
+        finally:
+            pool.shutdown(wait=True)
+            bar.close()
+        return False
+
+    def _grade_one(self, submission: str, path: Path, fingerprint: dict) -> Entry | None:
+        """Grade one submission in its own process; None when the batch is being interrupted."""
+        folder = self.out / submission
+        folder.mkdir(parents=True, exist_ok=True)
+        results_path = folder / RESULTS
+        for stale in (folder / FINGERPRINT, results_path):
+            stale.unlink(missing_ok=True)
+        argv = [sys.executable, "-m", "backprop_grader", "grade", str(path), "--results", str(results_path),
+                "--quiet", "--config", str(self.config_path)]
+        started = time.monotonic()
+        with open(folder / LOG, "wb") as log:
+            with self._lock:
+                if self._stopping.is_set():
+                    return None
+                process = subprocess.Popen(argv, cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL, stdout=log,
+                                           stderr=subprocess.STDOUT, start_new_session=True)
+                self._running[submission] = process
+            try:
+                process.wait(timeout=self.timeout)
+                timed_out = False
+            except subprocess.TimeoutExpired:
+                _end(process)
+                timed_out = True
+            finally:
+                with self._lock:
+                    self._running.pop(submission, None)
+        if self._stopping.is_set():
+            results_path.unlink(missing_ok=True)  # half-graded: graded again next time
+            return None
+        entry = self._entry(submission, folder, process.returncode, timed_out, time.monotonic() - started)
+        (folder / FINGERPRINT).write_text(json.dumps({**fingerprint, "status": entry.status}, indent=2) + "\n")
+        return entry
+
+    def _entry(self, submission: str, folder: Path, code: int, timed_out: bool, seconds: float) -> Entry:
+        """What grading left: the grader's results.json, or an autograder-error one written here in its place."""
+        document = None if timed_out else _read_json(folder / RESULTS)
+        if timed_out:
+            reason = f"grading took longer than {self.timeout:g} s (--timeout), so the grader was stopped"
+        elif not _looks_like_results(document):
+            reason = f"the grader exited with code {code} and left no valid results.json (see {LOG})"
+        elif (document.get("extra_data") or {}).get("autograder_error"):
+            return Entry(submission, document=document, status=ERROR, reason=document["extra_data"]["autograder_error"])
+        else:
+            return Entry(submission, document=document)
+        from . import results
+
+        log = (folder / LOG).read_text(encoding="utf-8", errors="replace")[-8000:]
+        document = results.autograder_error_document(reason=reason, traceback_text=log, execution_time=seconds)
+        results.write_results(document, folder / RESULTS)
+        return Entry(submission, document=document, status=ERROR, reason=reason)
+
+    def _kept(self, submission: str, fingerprint: dict) -> Entry | None:
+        """The earlier result of a submission graded under the same fingerprint; autograder errors are retried."""
+        folder = self.out / submission
+        stored = _read_json(folder / FINGERPRINT)
+        document = _read_json(folder / RESULTS)
+        if not isinstance(stored, dict) or stored.get("status") != GRADED or not _looks_like_results(document):
+            return None
+        if {k: v for k, v in stored.items() if k != "status"} != fingerprint:
+            return None
+        return Entry(submission, document=document)
+
+    def _stop_running(self) -> None:
+        """End every grader still running (Ctrl-C): each one cleans up its worker before it goes."""
+        with self._lock:
+            running = list(self._running.values())
+        for process in running:
+            _end(process)
+
+
+def _end(process: subprocess.Popen) -> None:
+    """Stop a grader and its process group: SIGINT first, so that it ends its student worker, then SIGKILL."""
+    for sig, grace in ((signal.SIGINT, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def content_hash(path: Path) -> str:
+    """A hash of a submission's files (names and bytes), or of a zip's bytes: its identity across runs."""
+    digest = hashlib.sha256()
+    if path.is_file():
+        digest.update(path.read_bytes())
+        return digest.hexdigest()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+        digest.update(_sha256(file.read_bytes()).encode())
+    return digest.hexdigest()
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _read_json(path: Path):
+    """A JSON file's content, or None when it is missing or not JSON."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+
+
+def _looks_like_results(document) -> bool:
+    return isinstance(document, dict) and isinstance(document.get("tests"), list) and "score" in document
