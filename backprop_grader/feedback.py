@@ -1,28 +1,70 @@
-"""Turn verdicts into the Markdown a student reads in one test, never revealing a hidden network's numbers."""
+"""Turn verdicts into the Markdown a student reads in one test, never revealing a hidden network's numbers.
+
+A visible failing test shows the case, layer, network, shapes, the largest error and where it is, a small table of
+the worst entries (yours, expected, a finite-difference estimate), the diagnosis and what to re-check. A hidden
+test (visibility after_due_date) shows only counts and the diagnosis's name, which carries no number.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
+from reference.backprop import compute_gradients
+
 from . import messages as msg
-from .grading import Verdict
+from .diagnosis import Diagnosis, diagnose
+from .grading import LAYERS, Verdict, _finite_differences
+
+DEFAULT_TOLERANCE = {"rtol": 1e-4, "atol_scale": 1e-6, "finite_difference_step": 1e-6}
 
 
-def layer_report(verdicts: list[Verdict], case: str, layer: str, *, visible: bool, limits: dict) -> str:
-    """The output of a layer test (N.1 to N.4, the edge cases): one line per kind of failure."""
+def layer_report(verdicts: list[Verdict], case: str, layer: str, *, visible: bool, limits: dict,
+                 tolerance: dict | None = None) -> str:
+    """The output of a layer test (N.1 to N.4, the edge cases): the first failure explained, or counts if hidden."""
+    tolerance = tolerance or DEFAULT_TOLERANCE
     failed = [v for v in verdicts if not v.passed]
     head = f"**{msg.CASE_NAMES[case]}, {msg.LAYER_NAMES[layer]}**"
     if not failed:
         return f"{head}\n\n{msg.PASSED_ALL.format(count=len(verdicts))}"
     if not visible:
-        return f"{head}\n\n{msg.HIDDEN_FAILED.format(failed=len(failed), count=len(verdicts))}" + _kinds(failed)
+        return "\n\n".join([head, msg.HIDDEN_FAILED.format(failed=len(failed), count=len(verdicts)) + _kinds(failed),
+                            *hidden_diagnoses(failed, tolerance)])
     worst = failed[0]
-    lines = [head, "", f"On the {worst.network.label} (K, J, I = {worst.network.shape}):", "", explain(worst, limits)]
-    if worst.kind == "values":
-        lines += ["", worst_entries_table(worst)]
+    paragraphs = [head, verdict_report(worst, limits, tolerance)]
     if len(verdicts) > 1:
-        lines += ["", f"Failed on {len(failed)} of {len(verdicts)} networks."]
-    return "\n".join(lines) + _printed(worst)
+        paragraphs.append(msg.FAILED_ON.format(failed=len(failed), count=len(verdicts)))
+    return "\n\n".join(paragraphs) + _printed(worst)
+
+
+def verdict_report(verdict: Verdict, limits: dict, tolerance: dict, *, against: str = "") -> str:
+    """Everything a visible test says about one failing gradient: where, how wrong, the table, the diagnosis."""
+    paragraphs = [msg.ON_NETWORK.format(network=verdict.network.label, shape=verdict.network.shape)
+                  + _shapes(verdict), against or explain(verdict, limits)]
+    if verdict.kind == "values":
+        paragraphs.append(worst_entries_table(verdict, tolerance["finite_difference_step"]))
+    found = diagnose(verdict, tolerance)
+    if found is not None:
+        paragraphs += diagnosis_paragraphs(found, visible=True)
+    return "\n\n".join(paragraphs)
+
+
+def diagnosis_paragraphs(found: Diagnosis, *, visible: bool) -> list[str]:
+    """The diagnosis (with its numbers when visible) and, when visible, what to re-check."""
+    if not visible:
+        return [f"{msg.DIAGNOSIS_LABEL} {found.name()}."]
+    return [f"{msg.DIAGNOSIS_LABEL} {_capital(found.details())}",
+            f"{msg.RECHECK_LABEL} {' '.join(found.rechecks())}"]
+
+
+def hidden_diagnoses(failed: list[Verdict], tolerance: dict) -> list[str]:
+    """For hidden tests: each diagnosis name with the number of failing networks it fits, no values, no indices."""
+    names = Counter(d.name() for d in (diagnose(v, tolerance) for v in failed) if d is not None)
+    if not names:
+        return []
+    parts = [msg.HIDDEN_DIAGNOSIS.format(name=name, count=n, failed=len(failed)) for name, n in names.most_common(3)]
+    return [f"{msg.DIAGNOSIS_LABEL} " + "; ".join(parts) + "."]
 
 
 def explain(verdict: Verdict, limits: dict) -> str:
@@ -49,16 +91,26 @@ def failure_text(reply, limits: dict) -> str:
                            memory_mb=limits.get("memory_mb", "?"), names=names)
 
 
-def worst_entries_table(verdict: Verdict, rows: int = 5) -> str:
-    """A Markdown table of the largest errors: entry, student, expected."""
-    difference = np.abs(verdict.student - verdict.expected)
-    order = np.argsort(difference, axis=None)[::-1][:rows]
-    lines = ["| entry | yours | expected | difference |", "|---|---|---|---|"]
+def worst_entries_table(verdict: Verdict, step: float = 1e-6, rows: int = 5) -> str:
+    """A Markdown table of the largest errors: entry, yours, expected (closed form), finite differences of E."""
+    net, index_of = verdict.network, LAYERS.index(verdict.layer)
+    expected = compute_gradients(*net.arguments())[index_of]
+    estimate = _finite_differences(net, step)[index_of]
+    difference = np.abs(verdict.student - expected)
+    order = np.argsort(difference, axis=None, kind="stable")[::-1][:rows]
+    lines = [msg.TABLE_HEAD, "|---|---|---|---|---|"]
     for flat in order:
         index = np.unravel_index(flat, difference.shape)
-        lines.append(f"| {_index(index)} | {verdict.student[index]:.6g} | {verdict.expected[index]:.6g} "
-                     f"| {difference[index]:.3g} |")
+        lines.append(f"| {_index(index)} | {verdict.student[index]:.6g} | {expected[index]:.6g} "
+                     f"| {estimate[index]:.6g} | {difference[index]:.3g} |")
     return "\n".join(lines)
+
+
+def _shapes(verdict: Verdict) -> str:
+    """", yours has shape (3, 4), expected (3, 4)" when the student returned an array."""
+    if verdict.student is None or verdict.expected is None:
+        return ":"
+    return msg.SHAPES.format(got=_shape(verdict.student.shape), expected=_shape(verdict.expected.shape))
 
 
 def _kinds(failed: list[Verdict]) -> str:
@@ -68,13 +120,17 @@ def _kinds(failed: list[Verdict]) -> str:
         label = {"values": "wrong values", "shape": "wrong shape", "not_finite": "NaN or infinity"}.get(
             v.kind, v.reply.kind.replace("_", " ") if v.reply else v.kind)
         counts[label] = counts.get(label, 0) + 1
-    return "\n\n" + ", ".join(f"{label}: {n}" for label, n in counts.items()) + "."
+    return " " + ", ".join(f"{label}: {n}" for label, n in counts.items()) + "."
 
 
 def _printed(verdict: Verdict, limit: int = 2000) -> str:
     """What the student's code printed during the call, if anything."""
     text = verdict.reply.output if verdict.reply else ""
     return msg.STUDENT_OUTPUT.format(limit=limit, text=text[:limit]) if text.strip() else ""
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _shape(shape) -> str:
@@ -86,12 +142,42 @@ def _index(index) -> str:
 
 
 def summary(records: list[dict], notes: list[str]) -> str:
-    """The top-level output a student reads first: the one thing to fix, then notes on how the run went."""
-    failing = [r for r in records if r["status"] == "failed" and r["visibility"] == "visible" and r["max_score"] > 0]
-    if failing:
-        first = failing[0]
-        reason = first["output"].split("\n\n")[1] if "\n\n" in first["output"] else first["output"]
-        lines = [msg.SUMMARY_FIRST_FIX.format(number=first["number"], name=first["name"], reason=reason[:600])]
+    """The top-level output a student reads first: what passed, the one thing to fix first, then the notes.
+
+    Only visible tests are read, so the summary never says more about a hidden test than that it exists.
+    """
+    visible = [r for r in records if r["visibility"] == "visible"]
+    graded = [r for r in visible if r["max_score"] > 0]
+    hidden = len(records) - len(visible)
+    lines = [msg.SUMMARY_PASSED.format(passed=sum(r["status"] == "passed" for r in graded), count=len(graded),
+                                       score=sum(r["score"] for r in graded),
+                                       max_score=sum(r["max_score"] for r in graded))
+             + (" " + msg.SUMMARY_HIDDEN.format(count=hidden) if hidden else "")]
+    first = _most_important(visible)
+    if first is None:
+        lines.append(msg.SUMMARY_ALL_PASSED)
     else:
-        lines = [msg.SUMMARY_ALL_PASSED]
+        lines.append(msg.SUMMARY_FIRST_FIX.format(number=first["number"], name=first["name"],
+                                                  reason=_headline(first["output"])))
     return "\n\n".join(lines + notes)
+
+
+def _most_important(visible: list[dict]) -> dict | None:
+    """The failing visible test to fix first: nothing found or imported, then graded tests in order, then checks."""
+    failing = [r for r in visible if r["status"] == "failed"]
+    for test in failing:
+        if test["number"] == "0.1":
+            return test
+    graded = [r for r in failing if r["max_score"] > 0]
+    return (graded or failing or [None])[0]
+
+
+def _headline(output: str, limit: int = 900) -> str:
+    """The diagnosis and what to re-check when the output has them, else its first explanatory paragraph."""
+    paragraphs = [p for p in output.split("\n\n") if p.strip()]
+    chosen = [p for p in paragraphs if p.startswith((msg.DIAGNOSIS_LABEL, msg.RECHECK_LABEL))]
+    if not chosen:
+        context = ("**", msg.ON_NETWORK_START, msg.PASSED_SHARE_START)
+        chosen = [p for p in paragraphs if not p.startswith(context)][:1]
+    text = "\n\n".join(chosen) or output
+    return text if len(text) <= limit else text[:limit].rstrip() + " …"

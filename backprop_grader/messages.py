@@ -92,29 +92,30 @@ MISTAKE_NAMES = {
     "one_output_term": "the sum over outputs i is dropped (only one output's term is used)",
     "transposed_weights_in_backprop": "the transposed weight matrix (W_ji.T) is used in back-propagation",
 }
-MISTAKE_RECHECKS = {
-    "sign_flipped": "Re-check the sign of the output delta: ∂E/∂a_i is x_i − t_i (times Σ_m t_m in case 2), "
-                    "not t_i − x_i.",
-    "constant_factor": "Re-check the constants: E has no factor 1/2 and no mean over outputs, so no stray "
-                       "factor belongs in the gradient.",
-    "transposed": "Re-check the orientation: dE/dW has the shape of W, with entry [a, b] the derivative by W[a, b] "
-                  "(use np.outer(z, delta_j) and np.outer(y, delta_i)).",
-    "swapped_order": "Re-check the return statement: return (dE_dW_kj, dE_dW_ji), hidden layer first.",
-    "mse_factor_added": "Re-check ∂E/∂a_i: with the cross-entropy error, the x(1−x) of the output derivative "
-                        "cancels, so δ_i has no x(1−x) factor.",
-    "sum_t_taken_as_one": "Re-check the softmax delta for general targets: ∂E/∂a_i = x_i Σ_m t_m − t_i, which is "
-                          "x_i − t_i only when the targets sum to 1.",
-    "missing_sigmoid_derivative": "Re-check the chain rule through the hidden units: ∂y_j/∂(Σ_k w_kj z_k) = "
-                                  "y_j(1−y_j) must multiply the back-propagated sum.",
-    "x_derivative_for_y": "Re-check which unit's derivative belongs where: the hidden layer needs y_j(1−y_j) of "
-                          "the hidden units, not x_i(1−x_i) of the outputs.",
-    "one_output_term": "Re-check the back-propagated sum: each hidden unit feeds every output, so ∂E/∂y_j = "
-                       "Σ_i δ_i w_ji adds up all outputs' terms.",
-    "transposed_weights_in_backprop": "Re-check the back-propagation step: hidden unit j collects δ_i through "
-                                      "W_ji[j, i], so it is W_ji @ delta, not W_ji.T @ delta.",
+MISTAKE_RECHECKS = {  # where to look in the derivation, without handing over the result
+    "sign_flipped": "Re-check the sign of ∂E/∂a_i: differentiate E by a_i once more, keeping track of the minus "
+                    "sign in front of the sum.",
+    "constant_factor": "Re-check the constants: write down E exactly as defined (is there a 1/2, or a mean?) and "
+                       "carry every constant through the chain rule.",
+    "transposed": "Re-check the orientation: entry [a, b] of the gradient must be the derivative by W[a, b], so it "
+                  "has the shape of the weight matrix itself.",
+    "swapped_order": "Re-check the return statement: the docstring asks for (dE_dW_kj, dE_dW_ji), hidden layer "
+                     "first.",
+    "mse_factor_added": "Re-check ∂E/∂a_i for the cross-entropy error: work out ∂E/∂x_i and ∂x_i/∂a_i and see "
+                        "what cancels when you multiply them.",
+    "sum_t_taken_as_one": "Re-check the softmax delta for general targets: the assignment's targets need not sum "
+                          "to 1, so keep Σ_m t_m wherever it appears.",
+    "missing_sigmoid_derivative": "Re-check the chain rule through the hidden units: y_j is a sigmoid of its net "
+                                  "input, and that step has a derivative too.",
+    "x_derivative_for_y": "Re-check which unit's derivative belongs in the hidden layer: the chain rule passes "
+                          "through the hidden unit's own sigmoid.",
+    "one_output_term": "Re-check ∂E/∂y_j: a hidden unit feeds every output, so its error collects a term from each "
+                       "of them.",
+    "transposed_weights_in_backprop": "Re-check the back-propagation step: which index of W_ji belongs to the hidden "
+                                      "unit, and which to the output?",
 }
-RECHECK_UNKNOWN = ("Re-derive this gradient one factor at a time and compare each factor with the worked example "
-                   "by hand; the finite-difference column shows what each entry should be.")
+RECHECK_UNKNOWN = ("Re-derive this gradient one factor at a time, and check each factor of your code on the worked "
+                   "example by hand.")
 DIAGNOSIS_EITHER = "it matches more than one known mistake equally well: {options}"
 DIAGNOSIS_BOTH = "two mistakes at once: {first}, and {second}"
 DIAGNOSIS_SEVERAL = "more than one thing is wrong (no single known mistake explains it)"
@@ -164,3 +165,14 @@ NOTEBOOK_NOT_JSON = ("The notebook `{file}` could not be read: it is not a noteb
                      "again from Jupyter (File, Download, .ipynb) and upload that.")
 NOTEBOOK_INVALID = ("The notebook `{file}` could not be read: it does not follow the notebook format ({detail}). "
                     "Open it in Jupyter, save it, and upload it again.")
+
+# Failing-test reports and the summary (backprop_grader.feedback).
+ON_NETWORK_START = "On the "
+ON_NETWORK = ON_NETWORK_START + "{network} (K, J, I = {shape})"
+SHAPES = ": your array has shape {got}, expected {expected}."
+FAILED_ON = "Failed on {failed} of {count} networks."
+PASSED_SHARE_START = "Passed on "
+TABLE_HEAD = "| entry | yours | expected | finite differences | difference |"
+HIDDEN_DIAGNOSIS = "{name} (on {count} of {failed} failing networks)"
+SUMMARY_PASSED = "**Visible tests:** {passed} of {count} passed ({score:g} of {max_score:g} points)."
+SUMMARY_HIDDEN = "{count} more tests are graded now and shown after the due date."

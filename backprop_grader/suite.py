@@ -14,7 +14,7 @@ def all_or_nothing(grading: Grading, number: str, case: str, layer: str) -> None
     verdicts = grading.verdicts(case, "worked", layer)
     if not all(v.passed for v in verdicts):
         raise GradeFailure(feedback.layer_report(verdicts, case, layer, visible=_visible(number),
-                                                 limits=grading.config.limits))
+                                                 limits=grading.config.limits, tolerance=grading.config.tolerance))
 
 
 def share(grading: Grading, number: str, case: str, group: str, layers: tuple, set_score) -> None:
@@ -25,7 +25,8 @@ def share(grading: Grading, number: str, case: str, group: str, layers: tuple, s
     set_score(points * sum(passed) / len(passed))
     if not all(passed):
         visible = _visible(number)
-        reports = [feedback.layer_report(v, case, layer, visible=visible, limits=grading.config.limits)
+        reports = [feedback.layer_report(v, case, layer, visible=visible, limits=grading.config.limits,
+                                         tolerance=grading.config.tolerance)
                    for layer, v in per_layer.items() if not all(x.passed for x in v)]
         raise GradeFailure(_share_line(passed, points) + "\n\n" + "\n\n".join(reports))
 
@@ -50,11 +51,17 @@ def finite_differences(grading: Grading, number: str, case: str, set_score) -> N
         return
     lines = [_share_line(passed, points)]
     failed = next(v for pair in pairs for v in pair if not v.passed)
-    if failed.kind == "values" and _visible(number):
-        lines.append(msg.FD_WRONG.format(layer=msg.LAYER_NAMES[failed.layer], network=failed.network.label,
-                                         error=failed.error, where=list(failed.where)))
+    if not _visible(number):
+        lines.append(feedback.layer_report([v for pair in pairs for v in pair if v.layer == failed.layer], case,
+                                           failed.layer, visible=False, limits=grading.config.limits,
+                                           tolerance=grading.config.tolerance))
+    elif failed.kind == "values":
+        against = msg.FD_WRONG.format(layer=msg.LAYER_NAMES[failed.layer], network=failed.network.label,
+                                      error=failed.error, where=list(failed.where))
+        lines.append(feedback.verdict_report(failed, grading.config.limits, grading.config.tolerance,
+                                             against=against))
     else:
-        lines.append(feedback.explain(failed, grading.config.limits))
+        lines.append(feedback.verdict_report(failed, grading.config.limits, grading.config.tolerance))
     raise GradeFailure("\n\n".join(lines))
 
 
