@@ -143,10 +143,8 @@ class Worker:
         for fd in self._fds:
             os.close(fd)
         _kill_group(self._process.pid)
-        if self.identity:
-            _kill_user(self.identity)
         self._process.wait()
-        _reap_orphans()
+        _kill_descendants()
         self._log.close()
         shutil.rmtree(self._workdir, ignore_errors=True)
         self._process, self._fds = None, None
@@ -266,22 +264,6 @@ def _kill_group(pid: int) -> None:
         pass
 
 
-def _kill_user(identity) -> None:
-    """SIGKILL every process of the sandbox user: a forked child of ours becomes that user and kills -1."""
-    for _ in range(5):
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.setgid(identity[1])
-                os.setuid(identity[0])
-                os.kill(-1, signal.SIGKILL)
-            finally:
-                os._exit(0)
-        os.waitpid(pid, 0)
-        if not processes_of(identity[0]):
-            return
-
-
 def processes_of(uid: int) -> list[int]:
     """Pids of the living processes owned by uid (zombies excluded)."""
     pids = []
@@ -297,20 +279,50 @@ def processes_of(uid: int) -> list[int]:
     return pids
 
 
-def _reap_orphans() -> None:
-    """Kill and reap adopted descendants of workers that escaped their session group."""
-    me = str(os.getpid())
+def _kill_descendants() -> None:
+    """SIGKILL every living descendant of the grader, until none is left.
+
+    We are a subreaper, so a worker's child that escaped its session (setsid, double fork) is re-parented to us
+    when its parent dies and is still found here. Processes are killed by ancestry, never by user, so that
+    graders running side by side (batch) never kill each other's workers.
+    """
+    for _ in range(100):
+        alive = _descendants(os.getpid())
+        _reap()
+        if not alive:
+            return
+        for pid in alive:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.001)
+
+
+def _descendants(ancestor: int) -> list[int]:
+    """Living (non-zombie) descendants of a process, from one scan of /proc."""
+    children: dict[int, list[int]] = {}
+    zombies = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                stat = (entry / "stat").read_text()
-            except OSError:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
                 continue
-            if stat.rsplit(")", 1)[1].split()[1] == me:
-                try:
-                    os.kill(int(entry.name), signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+            if fields[0] in ("Z", "X"):
+                zombies.add(int(entry.name))
+    found, stack = [], list(children.get(ancestor, []))
+    while stack:
+        pid = stack.pop()
+        if pid not in zombies:
+            found.append(pid)
+        stack.extend(children.get(pid, []))
+    return found
+
+
+def _reap() -> None:
+    """Collect the exit status of finished children, so that they stop being zombies."""
     while True:
         try:
             if os.waitpid(-1, os.WNOHANG) == (0, 0):
