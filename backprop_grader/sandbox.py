@@ -122,9 +122,16 @@ class Worker:
         argv = [sys.executable, "-I", "-B", "-c", _WORKER_SOURCE, str(requests[0]), str(replies[1]),
                 str(workdir / self.source_file.name), ",".join(self.forbidden), str(self.limits.output_kb * 1024)]
         user = dict(user=self.identity[0], group=self.identity[1], extra_groups=[]) if self.identity else {}
-        self._process = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=workdir, env=self._environment(workdir),
-            pass_fds=(requests[0], replies[1]), start_new_session=True, preexec_fn=self._limit, **user)
+        try:
+            self._process = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=workdir, env=self._environment(workdir),
+                pass_fds=(requests[0], replies[1]), start_new_session=True, preexec_fn=self._limit, **user)
+        except OSError as exc:  # e.g. the sandbox user's process limit is used up by leftovers
+            for fd in (*requests, *replies):
+                os.close(fd)
+            log.close()
+            shutil.rmtree(workdir, ignore_errors=True)
+            return Reply(False, "died", f"the process for your code could not start ({exc.strerror})")
         os.close(requests[0]), os.close(replies[1]), log.close()
         self._fds = (requests[1], replies[0])
         self._log = open(log_path, "rb")
