@@ -16,9 +16,10 @@ import pytest
 from . import __version__, feedback, results
 from . import messages as msg
 from .config import PROJECT_ROOT, load_config
-from .discovery import find_submission
+from .discovery import explain_not_found, find_submission
 from .errors import GraderError
 from .grading import Grading
+from .metadata import log_line, read_submitter
 from .plugin import GradescopePlugin
 from .rubric import CONFIG_ENV
 from .sandbox import Limits, Reply, Worker, isolation_note, sandbox_identity
@@ -33,8 +34,11 @@ def grade(submission: Path, results_path: Path, *, config_path: Path | None = No
     unpacked = None
     try:
         config = load_config(config_path)
+        submitter = read_submitter(Path(submission))  # for the instructor's log and extra_data only
+        if submitter:
+            print(log_line(submitter))
         folder, unpacked = _as_folder(Path(submission))
-        document = _run_suite(config, folder, config_path)
+        document = _run_suite(config, folder, config_path, submitter)
     except Exception as exc:  # the catastrophic path: whatever failed, the student gets a valid results.json
         detail = "".join(traceback.format_exception(exc))
         print(f"AUTOGRADER ERROR: {exc}\n{detail}", file=sys.stderr)
@@ -51,7 +55,7 @@ def grade(submission: Path, results_path: Path, *, config_path: Path | None = No
     return document
 
 
-def _run_suite(config, folder: Path, config_path) -> dict:
+def _run_suite(config, folder: Path, config_path, submitter: dict) -> dict:
     """Run pytest on the graded suite with our plugin, and build the document from its records."""
     found = find_submission(folder)
     identity = sandbox_identity()
@@ -59,14 +63,14 @@ def _run_suite(config, folder: Path, config_path) -> dict:
     if found.note:
         notes.insert(0, msg.NOTE_DISCOVERY.format(note=found.note))
     if found.path is None:
-        listing = "\n".join(f"- `{name}`" for name in found.listing) or "- (nothing)"
-        reason = f"{found.problem}.\n\nYou submitted:\n\n{listing}"
-        worker, unavailable = None, Reply(False, "not_found", reason)
+        worker, unavailable = None, Reply(False, "not_found", explain_not_found(found))
     else:
         worker = Worker(found.path, Limits(**config.limits), config.forbidden_imports, identity, found.source_text)
         unavailable = None
     grading = Grading(config, worker, unavailable)
     extra = {"grader_version": __version__, "isolation": notes[-1], "submission_file": str(found.path or "")}
+    if submitter:
+        extra["submitter"] = submitter
     plugin = GradescopePlugin(grading, notes=notes, extra=extra)
     os.environ[CONFIG_ENV] = str(config.path)
     args = [str(TESTS_DIR), "-q", "--no-header", "--tb=no", "-p", "no:cacheprovider", "--import-mode=importlib",

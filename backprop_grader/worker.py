@@ -114,12 +114,38 @@ class _ForbiddenImports:
         return None
 
 
+_NOTEBOOK_CELL = ", cell "  # a notebook cell's code is compiled as "backprop.ipynb, cell 3" (notebook.py)
+_ITEMS = ("dE/dW_kj (the first item returned)", "dE/dW_ji (the second item returned)")
+
+
+def _is_students(filename, folder):
+    """Whether a traceback frame is the student's: a file in their folder, or a notebook cell (not its wrapper)."""
+    if _NOTEBOOK_CELL in filename and filename.partition(_NOTEBOOK_CELL)[0].endswith(".ipynb"):
+        return True
+    return os.path.isabs(filename) and filename.startswith(folder + os.sep) and not filename.endswith(".ipynb")
+
+
+def _shown_name(filename, folder):
+    """A file as the student named it: relative to their folder, not the worker's private copy."""
+    return os.path.relpath(filename, folder) if os.path.isabs(filename) else filename
+
+
+def _student_frames(exc, folder):
+    """The frames of exc's traceback that are the student's, with their files named as the student knows them."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if _is_students(f.filename, folder)]
+    for frame in frames:
+        frame.line  # noqa: B018 -- read the source line now, while the file name still finds it
+        frame.filename = _shown_name(frame.filename, folder)
+    return frames
+
+
 def _student_traceback(exc, folder):
     """The traceback of exc keeping only frames from the student's files, so they see their own lines."""
     import traceback
 
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if os.path.abspath(f.filename).startswith(folder)]
-    lines = traceback.format_list(frames) if frames else []
+    lines = traceback.format_list(_student_frames(exc, folder))
     lines += traceback.format_exception_only(type(exc), exc)
     return "".join(lines)[-4000:]
 
@@ -128,58 +154,179 @@ def _failure(kind, message, **extra):
     return dict(extra, ok=False, kind=kind, message=message)
 
 
+def _module_name(path):
+    """The name to import the file under: its stem, unless that is no identifier or would shadow a library."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    shadows = stem in getattr(sys, "stdlib_module_names", ()) or stem == "numpy"
+    return stem if stem.isidentifier() and not shadows else "submission"
+
+
 def _import_submission(path, guard):
-    """Import the student's file as a module (its folder importable) and return it, or a failure header."""
+    """Import the student's file as a module (its folder importable) and return compute_gradients, or a failure."""
+    import importlib.machinery
     import importlib.util
 
     folder = os.path.dirname(path)
+    undecodable = _undecodable(path)
+    if undecodable:
+        return None, undecodable
     sys.path.insert(0, folder)
-    stem = os.path.splitext(os.path.basename(path))[0]
-    name = stem if stem.isidentifier() else "submission"
-    try:
-        spec = importlib.util.spec_from_file_location(name, path)
+    name = _module_name(path)
+    try:  # an explicit source loader: a notebook's generated module keeps its .ipynb name
+        spec = importlib.util.spec_from_file_location(name, path,
+                                                      loader=importlib.machinery.SourceFileLoader(name, path))
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
     except SyntaxError as exc:
-        line = f"{os.path.basename(exc.filename or path)}, line {exc.lineno}"
-        return None, _failure("syntax_error", f"{exc.msg} ({line})", line=exc.lineno, text=(exc.text or "")[:300])
+        return None, _syntax_failure(exc, path, folder)
     except SystemExit as exc:
         return None, _failure("exit", f"the submission called sys.exit({exc.code!r}) while being imported")
     except BaseException as exc:  # student code may raise anything, KeyboardInterrupt included
-        kind = "forbidden_import" if guard.attempts else "import_error"
-        return None, _failure(kind, f"{type(exc).__name__}: {exc}", traceback=_student_traceback(exc, folder),
-                              missing=getattr(exc, "name", None) if isinstance(exc, ImportError) else None)
-    function = getattr(module, "compute_gradients", None)
-    if not callable(function):
-        names = sorted(n for n in vars(module) if not n.startswith("_") and callable(vars(module)[n]))
-        return None, _failure("missing_function", "compute_gradients is not defined", names=names[:40])
-    return function, None
+        if guard.attempts:
+            return None, _failure("forbidden_import", f"{type(exc).__name__}: {exc}")
+        return None, _missing_module(exc, folder) or _failure(
+            "import_error", f"{type(exc).__name__}: {exc}", traceback=_student_traceback(exc, folder))
+    return _entry_point(module, path)
+
+
+def _undecodable(path):
+    """A failure when the file is not text Python can read (not UTF-8, no valid coding line), else None."""
+    import io
+    import tokenize
+
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        data.decode(tokenize.detect_encoding(io.BytesIO(data).readline)[0])
+        return None
+    except (SyntaxError, LookupError, UnicodeDecodeError):
+        pass
+    try:
+        data.decode("utf-8")
+        return None  # UTF-8 after all, with a bad coding line: the import reports that as a syntax error
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:200]
+        guess = "UTF-16 (\"Unicode\" in Notepad)" if utf16 else "Windows-1252 or Latin-1"
+        return _failure("not_utf8", f"`{os.path.basename(path)}` is not saved as UTF-8: byte 0x{data[exc.start]:02x} "
+                        f"on line {line} is not valid UTF-8 (it looks like {guess})", line=line)
+
+
+def _syntax_failure(exc, path, folder):
+    """The failure for a syntax error: where it is (file or notebook cell, line) and Python's own excerpt."""
+    import traceback
+
+    exc.filename = _shown_name(exc.filename or path, folder)
+    where = f"{exc.filename}, line {exc.lineno}" if exc.lineno else exc.filename
+    excerpt = "".join(traceback.format_exception_only(type(exc), exc))[-2000:]
+    return _failure("syntax_error", f"{where} ({exc.msg})", line=exc.lineno, text=(exc.text or "")[:300],
+                    traceback=excerpt)
+
+
+def _missing_module(exc, folder):
+    """The failure for importing a module that is not here, with what is; None for any other exception."""
+    if not isinstance(exc, ModuleNotFoundError) or not exc.name:
+        return None
+    frames = _student_frames(exc, folder)
+    where = f" (imported in {frames[-1].filename}, line {frames[-1].lineno})" if frames else ""
+    own = sorted(entry for entry in os.listdir(folder) if entry.endswith(".py")
+                 or os.path.isfile(os.path.join(folder, entry, "__init__.py")))
+    available = ["numpy", "the Python standard library"] + ([f"your files {', '.join(own)}"] if own else [])
+    top = exc.name.partition(".")[0]
+    return _failure("missing_module", f"module {top} is not available here{where}", names=available, module=top)
+
+
+def _entry_point(module, path):
+    """compute_gradients from the imported module, or a failure that says what the file defines instead."""
+    function = vars(module).get("compute_gradients")
+    if callable(function):
+        failure = _signature_failure(function)
+        return (None, failure) if failure else (function, None)
+    defined = _defined_callables(module, path)
+    message = f"`{os.path.basename(path)}` does not define `compute_gradients`"
+    if function is not None:
+        message = f"In `{os.path.basename(path)}`, `compute_gradients` is a {type(function).__name__}, not a function"
+    close = _closest(defined)
+    if close:
+        message += f" (did you mean `{close}`? rename it)"
+    return None, _failure("missing_function", message, names=defined[:40])
+
+
+def _defined_callables(module, path):
+    """The public functions and classes the student's file itself defines (not imported ones, nor our display)."""
+    notebook = path.endswith(".ipynb")
+    return sorted(name for name, value in vars(module).items()
+                  if not name.startswith("_") and callable(value) and not (notebook and name == "display")
+                  and getattr(value, "__module__", None) == module.__name__)
+
+
+def _closest(names):
+    """The defined name closest to compute_gradients (compute_gradient, computeGradients, ...), or None."""
+    import difflib
+
+    folded = {n.replace("_", "").lower(): n for n in names}
+    close = difflib.get_close_matches("computegradients", list(folded), n=1, cutoff=0.75)
+    return folded[close[0]] if close else None
+
+
+def _signature_failure(function):
+    """None when compute_gradients accepts five positional arguments; else a failure showing its signature."""
+    import inspect
+
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):  # no signature to read (a builtin): the first call will tell
+        return None
+    try:
+        signature.bind(0, 1, 2, 3, 4)
+    except TypeError:
+        return _failure("wrong_signature", f"compute_gradients{signature}"[:300])
+    return None
 
 
 def _as_arrays(result):
     """The student's return value as two float64 arrays, or a failure header saying what it was."""
-    import numpy as np
-
     if result is None:
         return None, _failure("returned_none", "compute_gradients returned None")
-    if isinstance(result, np.ndarray) or not isinstance(result, (tuple, list)):
+    if not isinstance(result, (tuple, list)):
         return None, _failure("not_a_pair", f"compute_gradients returned one {type(result).__name__}, not a pair")
     items = list(result)
     if len(items) != 2:
-        return None, _failure("wrong_count", f"compute_gradients returned {len(items)} things", count=len(items))
+        kinds = ", ".join(type(item).__name__ for item in items[:6])
+        return None, _failure("wrong_count", f"compute_gradients returned {len(items)} things ({kinds})",
+                              count=len(items))
     arrays, dtypes = [], []
     for position, item in enumerate(items):
-        try:
-            array = np.asarray(item, dtype=np.float64)
-            dtypes.append(str(getattr(item, "dtype", type(item).__name__)))
-        except (TypeError, ValueError, OverflowError) as exc:
-            return None, _failure("non_numeric", f"item {position} ({type(item).__name__}) is not numeric: {exc}",
-                                  position=position)
-        if array.ndim > 4 or array.size > 100000:
-            return None, _failure("too_large", f"item {position} has shape {array.shape}", position=position)
+        array, failure = _as_float_array(item, position)
+        if failure:
+            return None, failure
         arrays.append(array)
+        dtypes.append(str(getattr(item, "dtype", type(item).__name__)))
     return arrays, {"ok": True, "dtypes": dtypes}
+
+
+def _as_float_array(item, position):
+    """One returned item as a float64 array, refusing None, text, complex numbers and ragged lists by name."""
+    import numpy as np
+
+    label = _ITEMS[position]
+    if item is None or isinstance(item, (str, bytes, dict, set)):
+        what = "None" if item is None else f"a {type(item).__name__}"
+        return None, _failure("non_numeric", f"{label} is {what}, not an array of numbers", position=position)
+    try:
+        raw = np.asarray(item)
+        if raw.dtype.kind == "c":
+            return None, _failure("non_numeric", f"{label} holds complex numbers", position=position)
+        if raw.dtype.kind not in "biufO":
+            return None, _failure("non_numeric", f"{label} holds {raw.dtype} values, not numbers", position=position)
+        array = raw.astype(np.float64)
+    except (TypeError, ValueError, OverflowError) as exc:
+        return None, _failure("non_numeric", f"{label} ({type(item).__name__}) is not numeric: {exc}",
+                              position=position)
+    if array.ndim > 4 or array.size > 100000:
+        return None, _failure("too_large", f"{label} has shape {array.shape}", position=position)
+    return array, None
 
 
 def _call(function, header, arrays, folder):
@@ -196,8 +343,8 @@ def _call(function, header, arrays, folder):
     except NotImplementedError as exc:
         converted, reply = None, _failure("not_implemented", str(exc) or "NotImplementedError")
     except BaseException as exc:  # student code may raise anything
-        converted, reply = None, _failure("exception", f"{type(exc).__name__}: {exc}",
-                                          traceback=_student_traceback(exc, folder))
+        converted, reply = None, _missing_module(exc, folder) or _failure(
+            "exception", f"{type(exc).__name__}: {exc}", traceback=_student_traceback(exc, folder))
     names = ("z", "t", "W_kj", "W_ji")
     reply["modified"] = [n for n, a, b in zip(names, arrays, before) if not np.array_equal(a, b, equal_nan=True)]
     return reply, converted or ()
