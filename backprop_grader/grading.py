@@ -19,6 +19,10 @@ from .sandbox import Reply
 LAYERS = ("W_kj", "W_ji")  # the order compute_gradients returns them in
 MAX_TIMEOUTS_PER_CASE = 2  # after this many time-outs in one case, its remaining calls are skipped
 PROBE_SCALES = (1e-3, 1e2)  # z scaled by s and W_kj by 1/s: the same forward pass, dE/dW_kj scaled by s
+NUMERICAL_FLOOR = 1e-12  # relative errors below this are analytic float64 work
+NUMERICAL_CEILING = 1e-3  # above this the gradient is simply wrong, and the tests say so
+FLOAT32_FLOOR = 1e-9  # analytic work touched by float32 rounding is off by more than this (float32 eps is 1.2e-7)
+NUMERICAL_SPREAD = 30  # finite differences move by far more across PROBE_SCALES; float32 by a factor of a few
 
 
 @dataclass
@@ -140,21 +144,32 @@ class Grading:
         return all(v.passed for layer in LAYERS for v in self.verdicts(case, "worked", layer))
 
     def looks_numerical(self, case: str) -> dict:
-        """The scale probe: relative error of dE/dW_kj on the worked example at three input scales.
+        """Whether the gradients match only to finite-difference accuracy: the scale probe, and a precision window.
 
-        Finite differences have an error that moves by orders of magnitude when z is scaled and W_kj scaled
-        back (same forward pass); analytic float64 or float32 work keeps the same relative error.
+        Central or forward differences of a float64 forward pass leave a relative error of about 1e-11 to 1e-5
+        that moves by orders of magnitude when z is scaled and W_kj scaled back (the same forward pass), because
+        the truncation error grows with z and the rounding error with 1/z. Analytic float64 work is exact to about
+        1e-15; analytic float32 work is off by about 1e-7 at every scale. So either a relative error that moves
+        (spread above NUMERICAL_SPREAD) or one too small for float32 and too large for float64 flags it.
         """
-        errors = []
-        for group in ("worked", "probe0", "probe1"):
-            verdict = self.verdicts(case, group, "W_kj")[0]
-            if verdict.kind not in ("", "values"):
-                return {"flagged": False, "relative_errors": None}
-            scale = max(float(np.max(np.abs(verdict.expected))), 1e-300)
-            errors.append(float(np.max(np.abs(verdict.student - verdict.expected))) / scale)
-        spread = max(errors) / max(min(errors), 1e-300)
-        flagged = 1e-11 < errors[0] < 1e-3 and spread > 30
-        return {"flagged": bool(flagged), "relative_errors": errors}
+        probe = [self._relative_error(case, group, "W_kj") for group in ("worked", "probe0", "probe1")]
+        output = self._relative_error(case, "worked", "W_ji")
+        if any(e is None for e in [*probe, output]):
+            return {"flagged": False, "relative_errors": None}
+        spread = max(probe) / max(min(probe), 1e-300)
+        moves = NUMERICAL_FLOOR < probe[0] < NUMERICAL_CEILING and spread > NUMERICAL_SPREAD
+        between = [e for e in (probe[0], output) if NUMERICAL_FLOOR < e < FLOAT32_FLOOR]
+        reason = "moves with the input scale" if moves else "between float64 and float32 precision" if between else ""
+        return {"flagged": bool(reason), "relative_errors": probe, "output_layer_error": output,
+                "spread": spread, "reason": reason}
+
+    def _relative_error(self, case: str, group: str, layer: str) -> float | None:
+        """max|student − reference| / max|reference| for one layer of a one-network group; None if not comparable."""
+        verdict = self.verdicts(case, group, layer)[0]
+        if verdict.kind not in ("", "values"):
+            return None
+        scale = max(float(np.max(np.abs(verdict.expected))), 1e-300)
+        return float(np.max(np.abs(verdict.student - verdict.expected))) / scale
 
     def startup(self) -> Reply:
         """How importing the submission went (the reason there is nothing to run, when there is not)."""
