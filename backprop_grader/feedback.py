@@ -172,12 +172,27 @@ def _most_important(visible: list[dict]) -> dict | None:
     return (graded or failing or [None])[0]
 
 
+def _explanation(paragraphs: list[str]) -> list[str]:
+    """The explanatory paragraphs of an output, without its heading and context, up to any table or count."""
+    context = ("**", msg.ON_NETWORK_START, msg.PASSED_SHARE_START)
+    stop = ("|", msg.FAILED_ON.split("{")[0], msg.STUDENT_OUTPUT.strip().split("{")[0])
+    body = [p for p in paragraphs if not p.startswith(context)]
+    chosen = []
+    for paragraph in body:
+        if paragraph.startswith(stop):
+            break
+        chosen.append(paragraph)
+    return chosen
+
+
 def _headline(output: str, limit: int = 900) -> str:
     """The diagnosis and what to re-check when the output has them, else its first explanatory paragraph."""
     paragraphs = [p for p in output.split("\n\n") if p.strip()]
     chosen = [p for p in paragraphs if p.startswith((msg.DIAGNOSIS_LABEL, msg.RECHECK_LABEL))]
     if not chosen:
-        context = ("**", msg.ON_NETWORK_START, msg.PASSED_SHARE_START)
-        chosen = [p for p in paragraphs if not p.startswith(context)][:1]
+        chosen = _explanation(paragraphs)
     text = "\n\n".join(chosen) or output
-    return text if len(text) <= limit else text[:limit].rstrip() + " …"
+    if len(text) <= limit:
+        return text
+    text = text[:limit].rstrip() + " …"
+    return text + "\n```" if text.count("```") % 2 else text  # never leave a code block open
