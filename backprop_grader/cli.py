@@ -14,6 +14,7 @@ COMMANDS = {
     "batch": "batch",
     "build": "build",
     "simulate": "simulate",
+    "student-kit": "student_kit",
 }
 
 

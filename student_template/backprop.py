@@ -1,6 +1,7 @@
 """Homework: back-propagation in a two-layer sigmoid network.
 
-Implement compute_gradients below. Check your work with `python check.py` before you submit backprop.py.
+Implement compute_gradients below. forward.py (in this kit) has the forward pass and the error E, if you want
+them. Check your work with `python check.py` before you submit backprop.py (see README.md).
 """
 
 import numpy as np  # noqa: F401  (you will want it)
