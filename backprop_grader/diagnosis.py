@@ -273,10 +273,10 @@ def _by_lines(right: np.ndarray, name: tuple, axis: int) -> str:
     """"only the column of output i=0 is right" or "every row for input k=1 is wrong", when it is that clean."""
     whole_right = right.all(axis=axis)
     whole_wrong = (~right).all(axis=axis)
-    if not np.all(whole_right | whole_wrong) or whole_right.all():
-        return ""
+    if not np.all(whole_right | whole_wrong) or whole_right.all() or not whole_right.any():
+        return ""  # only a clean split into right and wrong lines says something
     label, symbol = name
-    if whole_right.any() and whole_right.sum() <= whole_wrong.sum():
+    if whole_right.sum() <= whole_wrong.sum():
         lines = ", ".join(f"{symbol}={n}" for n in np.flatnonzero(whole_right))
         return msg.PATTERN_ONLY_RIGHT.format(line=msg.LINE_WORD[axis], label=label, lines=lines)
     lines = ", ".join(f"{symbol}={n}" for n in np.flatnonzero(whole_wrong))
