@@ -23,8 +23,8 @@ FAILURE = {
     "died": "{message}. It may have run out of memory ({memory_mb} MB allowed) or CPU time, or exited on purpose.",
     "protocol": "The grader could not read what your code returned ({message}). Return plain arrays of floats.",
     "skipped": "Not run: {message}.",
-    "syntax_error": "Your code has a syntax error in {message}:\n\n```\n{traceback}```\n\nFix that line (run the file "
-                    "once yourself before uploading, and Python shows the same error).",
+    "syntax_error": "Your code has a syntax error in {message}:\n\n```\n{traceback}```\n\nFix that line: running your file "
+                    "(or Run All in Jupyter) before uploading shows the same error.",
     "import_error": "Importing your submission failed:\n\n```\n{traceback}```",
     "forbidden_import": "{message}",
     "missing_function": "{message}: define `compute_gradients(z, t, W_kj, W_ji, case)` at the top level of the file."
@@ -121,7 +121,7 @@ DIAGNOSIS_BOTH = "two mistakes at once: {first}, and {second}"
 DIAGNOSIS_SEVERAL = "more than one thing is wrong (no single known mistake explains it)"
 DIAGNOSIS_UNKNOWN = "no known mistake matches"
 DIAGNOSIS_FACTOR = "your values are the expected ones times {factor:g}"
-DIAGNOSIS_ONE_OUTPUT = "only the term of output i={i} is used"
+DIAGNOSIS_ONE_OUTPUT = "the term used is that of output i={i}"
 DIAGNOSIS_LABEL = "**Diagnosis:**"
 RECHECK_LABEL = "**What to re-check:**"
 
