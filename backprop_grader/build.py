@@ -9,7 +9,8 @@ from pathlib import Path
 from .config import PROJECT_ROOT, load_config
 
 # What Gradescope needs, relative to the project root: no selftests, no student kit, no caches.
-INCLUDED_FILES = ("setup.sh", "run_autograder", "autograder.toml", "requirements.txt", "bin/ensure-venv")
+INCLUDED_FILES = ("setup.sh", "run_autograder", "autograder.toml", "requirements.txt", "bin/ensure-venv",
+                  "student_template/forward.py")  # the given forward pass, for submissions that import it
 INCLUDED_FOLDERS = ("backprop_grader", "reference", "tests")
 EXCLUDED_NAMES = {"__pycache__", "derivation.py", ".pytest_cache"}
 EXECUTABLE = {"setup.sh", "run_autograder", "bin/ensure-venv"}

@@ -27,6 +27,7 @@ import numpy as np
 from . import worker as protocol
 
 SANDBOX_USER = "backprop-student"
+PROVIDED_FORWARD = Path(__file__).resolve().parent.parent / "student_template" / "forward.py"
 _WORKER_SOURCE = Path(protocol.__file__).read_text(encoding="utf-8")
 _PASSED_THROUGH = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # needed by numpy on some processors; not secrets
 
@@ -209,6 +210,9 @@ class Worker:
         """A fresh copy of the submission's folder, owned by the worker's user; links copied as links."""
         workdir = Path(tempfile.mkdtemp(prefix="backprop-worker-"))
         shutil.copytree(self.source_file.parent, workdir, symlinks=True, dirs_exist_ok=True)
+        given = PROVIDED_FORWARD
+        if given.is_file() and not (workdir / given.name).exists():
+            shutil.copy(given, workdir / given.name)  # the kit's forward pass, which students may import
         if self.source_text is not None:
             target = workdir / self.source_file.name
             target.unlink(missing_ok=True)
