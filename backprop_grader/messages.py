@@ -23,8 +23,8 @@ FAILURE = {
     "died": "{message}. It may have run out of memory ({memory_mb} MB allowed) or CPU time, or exited on purpose.",
     "protocol": "The grader could not read what your code returned ({message}). Return plain arrays of floats.",
     "skipped": "Not run: {message}.",
-    "syntax_error": "Your code has a syntax error in {message}:\n\n```\n{traceback}```\n\nFix that line: running your file "
-                    "(or Run All in Jupyter) before uploading shows the same error.",
+    "syntax_error": "Your code has a syntax error in {message}:\n\n```\n{traceback}```\n\n"
+                    "Fix that line: running your file (or Run All in Jupyter) before uploading shows the same error.",
     "import_error": "Importing your submission failed:\n\n```\n{traceback}```",
     "forbidden_import": "{message}",
     "missing_function": "{message}: define `compute_gradients(z, t, W_kj, W_ji, case)` at the top level of the file."

@@ -171,6 +171,7 @@ def _import_submission(path, guard):
     if undecodable:
         return None, undecodable
     sys.path.insert(0, folder)
+    _name_warnings_as_student_sees(folder)
     name = _module_name(path)
     try:  # an explicit source loader: a notebook's generated module keeps its .ipynb name
         spec = importlib.util.spec_from_file_location(name, path,
@@ -188,6 +189,22 @@ def _import_submission(path, guard):
         return None, _missing_module(exc, folder) or _failure(
             "import_error", f"{type(exc).__name__}: {exc}", traceback=_student_traceback(exc, folder))
     return _entry_point(module, path)
+
+
+def _name_warnings_as_student_sees(folder):
+    """Warnings printed by student code name their file as the student knows it, not the worker's private copy."""
+    import linecache
+    import warnings
+
+    original = warnings.formatwarning
+
+    def formatwarning(message, category, filename, lineno, line=None):
+        if _is_students(filename, folder):
+            line = linecache.getline(filename, lineno) if line is None else line
+            filename = _shown_name(filename, folder)
+        return original(message, category, filename, lineno, line)
+
+    warnings.formatwarning = formatwarning
 
 
 def _undecodable(path):
