@@ -1,0 +1,1 @@
+/autograder/source/reference/backprop.py
