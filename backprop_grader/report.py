@@ -97,6 +97,7 @@ def hit_time_limit(document: dict) -> list[str]:
 def _normalise(text: str) -> str:
     """One spelling per diagnosis: hidden tests add "(on 3 of 25 failing networks)", sentences start in capitals."""
     text = re.sub(r"\s*\(on \d+ of \d+[^)]*\)$", "", text.strip())
+    text = re.sub(r" on \d+ (of \d+ )?networks$", "", text)
     first = text.split(" ", 1)[0]
     return text[:1].upper() + text[1:] if first.isalpha() else text  # never "Compute_gradients"
 
@@ -110,7 +111,7 @@ def _after_label(line: str) -> str:
 def _generic_patterns() -> list[re.Pattern]:
     """Lines that measure or explain but name no mistake: built from the message templates, so they follow them."""
     names = ("WRONG_VALUES", "FD_WRONG", "PASSED_SHARE", "PASSED_ALL", "HIDDEN_FAILED", "GATED", "PASSED",
-             "STUDENT_OUTPUT")
+             "STUDENT_OUTPUT", "INFO_NOT_FOUND")
     templates = [getattr(msg, n) for n in names if isinstance(getattr(msg, n, None), str)]
     templates.append(msg.FAILURE.get("skipped", ""))
     patterns = [re.compile(_template_regex(t.strip().split("\n")[0])) for t in templates if t.strip()]
@@ -144,8 +145,9 @@ def _prose_lines(markdown: str) -> list[str]:
 
 def _first_clause(text: str, *, stops: tuple) -> str:
     """The text up to the first stop (a sentence end, a colon...), without its final full stop."""
-    cut = min((i for i in (text.find(s) for s in stops) if i > 0), default=len(text))
-    return text[:cut].rstrip(" .")
+    found = (text.find(s) for s in stops)
+    cut = min((i for i in found if i > 0 and " " in text[:i]), default=len(text))  # not after "ImportError:"
+    return text[:cut].rstrip(" .:")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -273,7 +275,10 @@ def _cell(text: str) -> str:
 
 
 def _number(value) -> str:
-    return f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+    """A score as a spreadsheet reads it: full precision to 1e-6 (like results.json), no trailing zeros."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    return f"{round(float(value), 6):.6f}".rstrip("0").rstrip(".")
 
 
 def _percent(part: int, whole: int) -> str:

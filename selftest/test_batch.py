@@ -1,0 +1,407 @@
+"""`backprop-grader batch`: a whole generated class, graded by the real command in real processes.
+
+The class is laid out as Gradescope's "Export Submissions" zip (an `assignment_<id>_export/` folder holding one
+`submission_<id>/` folder per submission and `submission_metadata.yml`), filled with copies of the example
+submissions, so every row of grades.csv has a known expected score and a known student.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import signal
+import struct
+import subprocess
+import sys
+import time
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from helpers import PROJECT, example_submissions, expected_of, run_grader
+
+from backprop_grader import messages as msg
+from backprop_grader import report
+from backprop_grader.batch import MISSING_EXTRAS, read_metadata
+from backprop_grader.results import problems
+
+CLASS_SIZE = 60
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+CORRECT = PROJECT / "selftest" / "submissions" / "correct" / "vectorized"
+TEMPLATE = PROJECT / "selftest" / "submissions" / "template" / "untouched"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Building classes
+# ---------------------------------------------------------------------------------------------------------------
+
+def _class_examples(size: int) -> list[Path]:
+    """At least `size` example submissions: each slow (hostile) one once, the others in turn to fill the class."""
+    examples = example_submissions()
+    slow = [p for p in examples if p.parent.name == "hostile"]
+    regular = [p for p in examples if p.parent.name != "hostile"]
+    chosen = list(slow)
+    while len(chosen) < size:
+        chosen.append(regular[(len(chosen) - len(slow)) % len(regular)])
+    return chosen
+
+
+def _students(index: int) -> list[dict]:
+    """Who submitted number `index`: a group of two now and then, and a name that needs CSV quoting."""
+    people = [{"name": f"Student {index:03d}", "email": f"student{index:03d}@example.edu", "sid": f"{9000 + index}"}]
+    if index == 3:
+        people[0]["name"] = "Dupont, Émilie"
+    if index % 20 == 7:
+        people.append({"name": f"Partner {index:03d}", "email": f"partner{index:03d}@example.edu", "sid": "77"})
+    return people
+
+
+def _metadata_yaml(roster: dict) -> str:
+    """submission_metadata.yml as Gradescope writes it: Ruby symbols as keys, timestamps, scores, history."""
+    lines = []
+    for submission, (_, people) in roster.items():
+        lines += [f"{submission}:", "  :submitters:"]
+        for person in people:
+            lines += [f"  - :name: {json.dumps(person['name'], ensure_ascii=False)}", f"    :sid: '{person['sid']}'",
+                      f"    :email: {person['email']}"]
+        lines += ["  :created_at: 2026-11-20 17:34:00.861687000 Z", "  :score: 0.0", "  :history: []"]
+    return "\n".join(lines) + "\n"
+
+
+def _copy_tree(source: Path, target: Path) -> None:
+    for file in source.rglob("*"):
+        if file.is_file() and "__pycache__" not in file.parts:
+            destination = target / file.relative_to(source)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            destination.write_bytes(file.read_bytes())
+
+
+def make_export(folder: Path, examples: list[Path], *, zipped: bool, unnamed: int | None = None):
+    """A Gradescope export of the examples; (its path, submission id -> (example, students))."""
+    export = folder / "assignment_4242_export"
+    roster = {}
+    for index, example in enumerate(examples, start=1):
+        submission = f"submission_{300000 + index}"
+        _copy_tree(example, export / submission)
+        roster[submission] = (example, _students(index))
+    listed = {k: v for k, v in roster.items() if k != f"submission_{300000 + (unnamed or 0)}"}
+    (export / "submission_metadata.yml").write_text(_metadata_yaml(listed), encoding="utf-8")
+    if unnamed:
+        roster[f"submission_{300000 + unnamed}"] = (roster[f"submission_{300000 + unnamed}"][0], [])
+    if not zipped:
+        return export, roster
+    archive = folder / "export.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
+        for file in sorted(export.rglob("*")):
+            out.write(file, file.relative_to(folder).as_posix())
+    return archive, roster
+
+
+def batch(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    """`python -m backprop_grader batch ARGS` in a fresh process."""
+    return run_grader("batch", *args, timeout=timeout)
+
+
+def read_csv(path: Path) -> dict[str, dict]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return {row["submission"]: row for row in csv.DictReader(handle)}
+
+
+def summary_numbers(report_text: str) -> dict[str, str]:
+    """The headline table of report.md: name -> value."""
+    return dict(re.findall(r"^\| ([a-z][a-z ]+) \| ([^|]+) \|$", report_text, re.M))
+
+
+def assert_png(path: Path) -> None:
+    """A real PNG: its signature, an IHDR chunk with a sensible size, and an image library that reads it whole."""
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE, path
+    length, kind, width, height = struct.unpack(">I4sII", data[8:24])
+    assert (length, kind) == (13, b"IHDR") and 100 <= width <= 5000 and 100 <= height <= 5000, (width, height)
+    from PIL import Image
+
+    with Image.open(path) as image:
+        image.verify()
+    with Image.open(path) as image:
+        assert image.size == (width, height)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A class of 60, graded once for the tests that read it
+# ---------------------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    """The generated class, zipped as an export and graded; (out folder, roster, the run, its wall time)."""
+    folder = tmp_path_factory.mktemp("class")
+    archive, roster = make_export(folder, _class_examples(CLASS_SIZE), zipped=True, unnamed=CLASS_SIZE)
+    out = folder / "out"
+    started = time.monotonic()
+    done = batch(str(archive), "--out", str(out))
+    seconds = time.monotonic() - started
+    print(f"\nbatch wall time for {len(roster)} submissions: {seconds:.1f} s with {os.cpu_count()} cores")
+    assert done.returncode == 0, done.stderr[-3000:]
+    return {"archive": archive, "out": out, "roster": roster, "run": done, "seconds": seconds}
+
+
+def test_grades_csv_has_every_expected_score_and_student(graded_class):
+    roster, out = graded_class["roster"], graded_class["out"]
+    rows = read_csv(out / "grades.csv")
+    assert len(roster) >= CLASS_SIZE and set(rows) == set(roster)
+    for submission, (example, people) in roster.items():
+        row = rows[submission]
+        assert float(row["total"]) == pytest.approx(expected_of(example)["score"], abs=1e-6), (submission, example)
+        assert row["status"] == report.GRADED
+        assert row["name"] == "; ".join(p["name"] for p in people)
+        assert row["email"] == "; ".join(p["email"] for p in people)
+        document = json.loads((out / submission / "results.json").read_text())
+        assert problems(document) == []
+        scores = {t["number"]: t["score"] for t in document["tests"] if t["max_score"] > 0}
+        assert {n: float(row[n]) for n in scores} == pytest.approx(scores)
+
+
+def test_grades_csv_imports_as_a_plain_table(graded_class):
+    with open(graded_class["out"] / "grades.csv", newline="", encoding="utf-8") as handle:
+        table = list(csv.reader(handle))
+    header = table[0]
+    assert header[:6] == ["submission", "name", "email", "sid", "total", "status"]
+    assert header[6:] == sorted(header[6:], key=lambda n: tuple(map(int, n.split("."))))
+    assert {"1.1", "2.7"} <= set(header) and "0.1" not in header  # graded tests only, by number
+    assert all(len(row) == len(header) for row in table)
+    assert any(row[1] == "Dupont, Émilie" for row in table)  # a comma in a name stays in its cell
+
+
+def test_report_counts_match_the_results(graded_class):
+    out, roster = graded_class["out"], graded_class["roster"]
+    text = (out / "report.md").read_text(encoding="utf-8")
+    numbers = summary_numbers(text)
+    expected = [expected_of(example)["score"] for example, _ in roster.values()]
+    assert numbers["submissions"] == numbers["graded"] == str(len(roster))
+    assert numbers["autograder errors"] == "0"
+    assert numbers["full marks"] == str(sum(s >= 100 for s in expected))
+    assert numbers["zero"] == str(sum(s == 0 for s in expected))
+    documents = [json.loads((out / s / "results.json").read_text()) for s in roster]
+    passed_1_1 = sum(t["status"] == "passed" for d in documents for t in d["tests"] if t["number"] == "1.1")
+    assert f"| {passed_1_1} of {len(roster)} |" in text
+    counts = Counter(d for document in documents for d in report.diagnoses_of(document))
+    shown = re.findall(r"^\| (.+) \| (\d+) \|$", text.split("## Most common diagnoses")[1].split("\n## ")[0], re.M)
+    assert len(shown) == min(report.TOP_DIAGNOSES, len(counts))
+    assert [int(n) for _, n in shown] == sorted(counts.values(), reverse=True)[: len(shown)]
+    assert all(counts[d.replace("\\|", "|")] == int(n) for d, n in shown)
+    assert "![Histogram of totals](scores.png)" in text and "![Pass rate per test](tests.png)" in text
+
+
+def test_report_names_the_mistakes_the_examples_make(graded_class):
+    """Each copy of an example named for a mistake has that mistake among its diagnoses."""
+    roster, out = graded_class["roster"], graded_class["out"]
+    diagnoses = {s: report.diagnoses_of(json.loads((out / s / "results.json").read_text())) for s in roster}
+    for submission, (example, _) in roster.items():
+        if example == TEMPLATE:
+            assert "compute_gradients is not implemented yet (it raises NotImplementedError)" in diagnoses[submission]
+        name = getattr(msg, "MISTAKE_NAMES", {}).get(example.name) if example.parent.name == "mistakes" else None
+        if name:
+            assert any(name.lower() in d.lower() for d in diagnoses[submission]), (example.name, diagnoses[submission])
+        if example.parent.name == "correct":
+            assert diagnoses[submission] == set(), example
+
+
+def test_plots_are_valid_png_images(graded_class):
+    assert_png(graded_class["out"] / "scores.png")
+    assert_png(graded_class["out"] / "tests.png")
+
+
+def test_a_second_run_keeps_everything(graded_class):
+    out, archive, roster = graded_class["out"], graded_class["archive"], graded_class["roster"]
+    before = (out / "grades.csv").read_text(encoding="utf-8")
+    stamps = {s: (out / s / "results.json").stat().st_mtime_ns for s in roster}
+    done = batch(str(archive), "--out", str(out))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"({len(roster)} kept from an earlier run" in done.stdout
+    assert {s: (out / s / "results.json").stat().st_mtime_ns for s in roster} == stamps
+    assert (out / "grades.csv").read_text(encoding="utf-8") == before
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Small classes for what must not happen
+# ---------------------------------------------------------------------------------------------------------------
+
+def _slow_config(tmp_path: Path) -> Path:
+    """A configuration in which a call may take two minutes (longer than the batch's --timeout) but an import 3 s."""
+    text = (PROJECT / "autograder.toml").read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^call_seconds = .*$", "call_seconds = 120", text)
+    text = re.sub(r"(?m)^import_seconds = .*$", "import_seconds = 3", text)
+    path = tmp_path / "slow.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _student(folder: Path, source: str) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "backprop.py").write_text(source, encoding="utf-8")
+    return folder
+
+
+def _hanging(folder: Path, pid_file: Path) -> Path:
+    return _student(folder, "import os\n\ndef compute_gradients(z, t, W_kj, W_ji, case):\n"
+                            f"    open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+                            "    while True:\n        pass\n")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_a_hung_grader_is_an_autograder_error_and_the_batch_goes_on(tmp_path):
+    classroom = tmp_path / "class"
+    _copy_tree(CORRECT, classroom / "alice")
+    _copy_tree(TEMPLATE, classroom / "bob")
+    _hanging(classroom / "carol", tmp_path / "carol.pid")
+    _student(classroom / "dave", "while True:\n    pass\n")  # stopped by the import's time limit
+    out = tmp_path / "out"
+    started = time.monotonic()
+    done = batch(str(classroom), "--out", str(out), "--config", str(_slow_config(tmp_path)), "--timeout", "15")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert time.monotonic() - started < 100
+    rows = read_csv(out / "grades.csv")
+    assert (rows["alice"]["total"], rows["bob"]["total"], rows["dave"]["total"]) == ("100", "0", "0")
+    assert rows["carol"]["status"] == report.ERROR and rows["carol"]["total"] == ""
+    document = json.loads((out / "carol" / "results.json").read_text())
+    assert problems(document) == [] and "--timeout" in document["extra_data"]["autograder_error"]
+    text = (out / "report.md").read_text(encoding="utf-8")
+    assert summary_numbers(text)["autograder errors"] == "1" and summary_numbers(text)["hit a time limit"] == "1"
+    assert re.search(r"^\| carol \| .*autograder error: grading took longer than 15 s", text, re.M)
+    assert re.search(r"^\| dave \| .*time limit in tests .*1\.1", text, re.M)
+    pid_file = tmp_path / "carol.pid"
+    if pid_file.exists():  # the student's endless loop ended with its grader
+        assert not _alive(int(pid_file.read_text()))
+
+
+def test_changed_submissions_config_or_force_are_regraded(tmp_path):
+    classroom = tmp_path / "class"
+    _copy_tree(CORRECT, classroom / "alice")
+    _copy_tree(TEMPLATE, classroom / "bob")
+    out = tmp_path / "out"
+    assert "(0 kept" in batch(str(classroom), "--out", str(out)).stdout
+    assert "(2 kept" in batch(str(classroom), "--out", str(out)).stdout
+    (classroom / "bob" / "backprop.py").write_text((CORRECT / "backprop.py").read_text())
+    done = batch(str(classroom), "--out", str(out))
+    assert "(1 kept" in done.stdout and read_csv(out / "grades.csv")["bob"]["total"] == "100"
+    config = tmp_path / "same-but-edited.toml"
+    config.write_text((PROJECT / "autograder.toml").read_text() + "\n# edited\n")
+    assert "(0 kept" in batch(str(classroom), "--out", str(out), "--config", str(config)).stdout
+    assert "(0 kept" in batch(str(classroom), "--out", str(out), "--config", str(config), "--force").stdout
+    fingerprint = json.loads((out / "alice" / "fingerprint.json").read_text())
+    assert set(fingerprint) >= {"config_sha256", "grader_version", "submission_sha256"}
+
+
+def test_ctrl_c_keeps_what_was_graded(tmp_path):
+    classroom = tmp_path / "class"
+    _copy_tree(CORRECT, classroom / "a_first")
+    _hanging(classroom / "b_hangs", tmp_path / "b.pid")
+    _copy_tree(TEMPLATE, classroom / "c_last")
+    out = tmp_path / "out"
+    options = ["--out", str(out), "--config", str(_slow_config(tmp_path))]
+    argv = [sys.executable, "-m", "backprop_grader", "batch", str(classroom), *options, "--jobs", "1"]
+    process = subprocess.Popen(argv, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "b.pid").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr[-3000:]
+    assert list(read_csv(out / "grades.csv")) == ["a_first"]
+    assert "**Interrupted:** 2 submissions were not graded" in (out / "report.md").read_text(encoding="utf-8")
+    assert not (out / "b_hangs" / "results.json").exists()
+    if (tmp_path / "b.pid").exists():  # the student's endless loop ended with its grader
+        assert not _alive(int((tmp_path / "b.pid").read_text()))
+    (classroom / "b_hangs" / "backprop.py").write_text((CORRECT / "backprop.py").read_text())
+    done = batch(str(classroom), *options)
+    assert "3 of 3 submissions graded (1 kept" in done.stdout
+    assert [row["total"] for row in read_csv(out / "grades.csv").values()] == ["100", "100", "0"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The instructor extras, and what the pieces do on their own
+# ---------------------------------------------------------------------------------------------------------------
+
+_WITHOUT_EXTRAS = ("import sys\nfor name in ('yaml', 'tqdm', 'matplotlib'):\n    sys.modules[name] = None\n"
+                   "from backprop_grader.cli import main\nsys.exit(main(sys.argv[1:]))\n")
+
+
+def test_batch_without_the_extras_names_requirements_instructor(tmp_path):
+    done = subprocess.run([sys.executable, "-c", _WITHOUT_EXTRAS, "batch", str(tmp_path), "--out", str(tmp_path)],
+                          cwd=PROJECT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert MISSING_EXTRAS.format(missing="yaml") in done.stderr and "requirements-instructor.txt" in done.stderr
+
+
+def test_grading_needs_no_extras(tmp_path):
+    done = subprocess.run([sys.executable, "-c", _WITHOUT_EXTRAS, "grade", str(CORRECT), "--results",
+                           str(tmp_path / "results.json"), "--quiet"], cwd=PROJECT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads((tmp_path / "results.json").read_text())["score"] == 100
+
+
+def test_metadata_reads_gradescope_exports(tmp_path):
+    path = tmp_path / "submission_metadata.yml"
+    path.write_text("""submission_1:
+  :submitters:
+  - :name: First Last
+    :sid: '123456789'
+    :email: first@example.edu
+  :created_at: 2026-04-26 17:34:00.861687000 Z
+  :score: 2.0
+  :results: !ruby/hash:ActiveSupport::HashWithIndifferentAccess
+    score: 2.0
+    output: |-
+      Final Score: 2.0
+submission_2:
+  :submitters:
+  - :name: Alice A
+    :email: alice@example.edu
+  - :sid: 333
+submission_3:
+  :submitters: []
+""", encoding="utf-8")
+    assert read_metadata(path) == {
+        "submission_1": [{"name": "First Last", "sid": "123456789", "email": "first@example.edu"}],
+        "submission_2": [{"name": "Alice A", "email": "alice@example.edu"}, {"sid": "333"}],
+        "submission_3": [],
+    }
+
+
+def _test(output: str, **extra) -> dict:
+    return {"number": "1.1", "status": "failed", "output": output, "tags": [], **extra}
+
+
+def test_diagnosis_prefers_structured_data_then_the_labelled_line():
+    labelled = "**case 1**\n\nOn the worked example:\n\n**Diagnosis:** The sign is flipped.\n\nmore"
+    assert report.diagnosis(_test(labelled)) == "The sign is flipped"
+    assert report.diagnosis(_test(labelled, extra_data={"diagnosis": "transposed"})) == "transposed"
+    assert report.diagnosis(_test(labelled, tags=["case 1", "diagnosis: swapped"])) == "swapped"
+    hidden = "Failed on 3 of 25 hidden networks.\n\n**Diagnosis:** the sign is flipped (on 3 of 3 failing networks)."
+    assert report.diagnosis(_test(hidden)) == "The sign is flipped"
+
+
+def test_diagnosis_falls_back_to_the_first_line_that_names_a_problem():
+    failure = msg.FAILURE["returned_none"]
+    assert report.diagnosis(_test(f"**case 2**\n\nOn the worked example (K, J, I = (3, 4, 2)):\n\n{failure}")) \
+        == "compute_gradients returned None"
+    generic = msg.GATED.format(first="1.1", second="1.2")
+    assert report.diagnosis(_test(generic)) is None
+    traceback = "Your code raised an exception:\n\n```\nTraceback\nValueError: x\n```"
+    assert report.diagnosis(_test(traceback)) == "Your code raised an exception"
+
+
+def test_time_limits_are_found_in_outputs():
+    stopped = msg.FAILURE["timeout"].format(message="no answer within 5 s during the call")
+    document = {"tests": [_test(stopped), _test("Passed.", status="passed", number="1.2")]}
+    assert report.hit_time_limit(document) == ["1.1"]
