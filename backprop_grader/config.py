@@ -99,15 +99,19 @@ def _check(raw: dict, path: Path) -> Config:
 def _rubric(rubric: dict, path: Path) -> tuple[float, dict]:
     """Check rubric.total and one [rubric.tests."N.M"] table per test, and that the points add up."""
     _only_keys(rubric, ("total", "tests"), path, "rubric.")
-    tables = rubric.get("tests", {})
+    tables = _table(rubric, "tests", path, "rubric.")
     _only_keys(tables, TEST_NUMBERS, path, "rubric.tests.")
     tests = {}
     for number in TEST_NUMBERS:
         entry = tables.get(number)
-        if not isinstance(entry, dict):
+        if entry is None:
             raise GraderError(f'rubric.tests."{number}" is missing from {path}: give it points and visibility')
+        if not isinstance(entry, dict):
+            raise GraderError(f'rubric.tests."{number}" in {path} must be a table with points and visibility')
         where = f'rubric.tests."{number}".'
         _only_keys(entry, ("points", "visibility"), path, where)
+        if "points" not in entry:
+            raise GraderError(f"{where}points is missing from {path}")
         points = _number(entry.get("points"), float, 0, 1000, path, where + "points")
         visibility = entry.get("visibility", "visible")
         if visibility not in VISIBILITIES:
@@ -140,11 +144,11 @@ def _number(value, kind, low, high, path: Path, key: str):
     return kind(value)
 
 
-def _table(raw: dict, name: str, path: Path) -> dict:
+def _table(raw: dict, name: str, path: Path, prefix: str = "") -> dict:
     """A sub-table, which must be a table if present."""
     value = raw.get(name, {})
     if not isinstance(value, dict):
-        raise GraderError(f"[{name}] in {path} must be a table")
+        raise GraderError(f"[{prefix}{name}] in {path} must be a table")
     return value
 
 

@@ -1,0 +1,98 @@
+"""autograder.toml validation: every key is checked, and a bad one stops grading with a message naming the key,
+the file and what is allowed; the rubric's points must add up to its total."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from helpers import PROJECT, run_grader
+
+from backprop_grader.config import TEST_NUMBERS, VISIBILITIES, load_config
+from backprop_grader.errors import GraderError
+
+DEFAULT = (PROJECT / "autograder.toml").read_text(encoding="utf-8")
+
+
+def _write(tmp_path, text: str):
+    path = tmp_path / "autograder.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _error(tmp_path, text: str) -> str:
+    path = _write(tmp_path, text)
+    with pytest.raises(GraderError) as raised:
+        load_config(path)
+    message = str(raised.value)
+    assert str(path) in message  # every message names the file
+    return message
+
+
+def test_the_project_configuration_is_valid_and_adds_up():
+    config = load_config()
+    assert set(config.tests) == set(TEST_NUMBERS)
+    assert sum(t.points for t in config.tests.values()) == config.total == 100
+
+
+@pytest.mark.parametrize("old, new, names", [
+    ("[limits]", "[limits]\ncall_secs = 3", ["limits.call_secs", "call_seconds"]),
+    ("[rubric]", "[rubrics]\n[rubric]", ["rubrics", "rubric, networks"]),
+    ('[rubric.tests."1.1"]', '[rubric.tests."1.8"]\npoints = 0\n[rubric.tests."1.1"]', ['rubric.tests.1.8', "2.7"]),
+    ('visibility = "visible"', 'visibility = "visible"\nweight = 2', ['rubric.tests."1.1".weight', "points"]),
+    ("[imports]", "[imports]\nallowed = []", ["imports.allowed", "forbidden"]),
+])
+def test_unknown_keys_are_named_with_the_allowed_ones(tmp_path, old, new, names):
+    message = _error(tmp_path, DEFAULT.replace(old, new, 1))
+    assert "unknown key" in message
+    for name in names:
+        assert name in message
+
+
+def test_invalid_visibility_lists_the_allowed_values(tmp_path):
+    message = _error(tmp_path, DEFAULT.replace('visibility = "visible"', 'visibility = "hiden"', 1))
+    assert '"1.1".visibility' in message and "'hiden'" in message
+    assert all(v in message for v in VISIBILITIES)
+
+
+@pytest.mark.parametrize("key, bad", [("call_seconds", "-1"), ("memory_mb", "1.5"), ("random_count", '"25"'),
+                                      ("rtol", "true"), ("seed", "-3")])
+def test_invalid_numbers_name_the_key_and_the_range(tmp_path, key, bad):
+    message = _error(tmp_path, re.sub(rf"(?m)^{key} = .*$", f"{key} = {bad}", DEFAULT))
+    assert f".{key}" in message and "expected" in message and " to " in message
+
+
+def test_points_must_add_up_to_the_total(tmp_path):
+    message = _error(tmp_path, DEFAULT.replace("total = 100", "total = 90", 1))
+    assert "add up to 100" in message and "rubric.total" in message and "90" in message
+
+
+@pytest.mark.parametrize("old, new, words", [
+    ('[rubric.tests."2.7"]\npoints = 2\nvisibility = "after_due_date"\n', "", ['"2.7"', "missing"]),
+    ('[rubric.tests."2.7"]\npoints = 2\n', '[rubric.tests."2.7"]\n', ['"2.7".points', "missing"]),
+    ("[networks]\nseed = 20261128", "[networks]", ["networks.seed", "missing"]),
+    ("[imports]\nforbidden = [", '[imports]\nforbidden = ["not a module", ', ["imports.forbidden"]),
+    ("min_units = 2 ", "min_units = 9 ", ["min_units", "max_units"]),
+])
+def test_missing_or_inconsistent_values_are_named(tmp_path, old, new, words):
+    assert old in DEFAULT
+    message = _error(tmp_path, DEFAULT.replace(old, new, 1))
+    for word in words:
+        assert word in message
+
+
+def test_tables_that_are_not_tables_are_named(tmp_path):
+    rubric_tests = DEFAULT.split('[rubric.tests."1.1"]')[0] + "\n[networks]" + DEFAULT.split("[networks]")[1]
+    assert "[rubric.tests] " in _error(tmp_path, rubric_tests.replace("total = 100", "total = 100\ntests = 3"))
+    no_limits = DEFAULT.split("[limits]")[0] + "[imports]" + DEFAULT.split("[imports]")[1]
+    assert "[limits] " in _error(tmp_path, "limits = 3\n" + no_limits)
+
+
+def test_not_toml_is_named(tmp_path):
+    assert "not valid TOML" in _error(tmp_path, DEFAULT + "\n[[[")
+
+
+def test_a_bad_configuration_stops_the_grader_with_one_clear_line(tmp_path):
+    path = _write(tmp_path, DEFAULT.replace("total = 100", "total = 99", 1))
+    done = run_grader("batch", str(tmp_path), "--out", str(tmp_path / "out"), "--config", str(path))
+    assert done.returncode == 2 and "rubric.total" in done.stderr and str(path) in done.stderr
