@@ -54,7 +54,7 @@ def diagnosis_paragraphs(found: Diagnosis, *, visible: bool) -> list[str]:
     """The diagnosis (with its numbers when visible) and, when visible, what to re-check."""
     if not visible:
         return [f"{msg.DIAGNOSIS_LABEL} {found.name()}."]
-    return [f"{msg.DIAGNOSIS_LABEL} {_capital(found.details())}",
+    return [f"{msg.DIAGNOSIS_LABEL} {found.details()}",
             f"{msg.RECHECK_LABEL} {' '.join(found.rechecks())}"]
 
 
@@ -127,10 +127,6 @@ def _printed(verdict: Verdict, limit: int = 2000) -> str:
     """What the student's code printed during the call, if anything."""
     text = verdict.reply.output if verdict.reply else ""
     return msg.STUDENT_OUTPUT.format(limit=limit, text=text[:limit]) if text.strip() else ""
-
-
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
 
 
 def _shape(shape) -> str:

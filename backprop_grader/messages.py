@@ -88,7 +88,7 @@ MISTAKE_NAMES = {
     "mse_factor_added": "an extra factor x(1−x) in the output delta (the mean-squared-error derivative)",
     "sum_t_taken_as_one": "Σ_m t_m taken as 1 in the softmax delta",
     "missing_sigmoid_derivative": "the sigmoid derivative y(1−y) is missing from the hidden layer",
-    "x_derivative_for_y": "x(1−x) used instead of y(1−y) in the hidden layer",
+    "x_derivative_for_y": "the output derivative x(1−x) used instead of y(1−y) in the hidden layer",
     "one_output_term": "the sum over outputs i is dropped (only one output's term is used)",
     "transposed_weights_in_backprop": "the transposed weight matrix (W_ji.T) is used in back-propagation",
 }
