@@ -1,10 +1,11 @@
 """HOSTILE: at import, hunts for the grader's reference solution, tests and configuration, and cheats with them.
 
-It tries /autograder/source, $AUTOGRADER_ROOT, folders above its working folder and above __file__, the grader's
-command line and working folder in /proc, importing `reference` from sys.path, and a bounded walk of the file
-system for autograder.toml. If it can read reference/backprop.py it returns the reference's gradients (cheating);
-otherwise it returns zeros. Under full isolation it can read nothing: honest score 0. (Under reduced isolation,
-where it runs as the grader's own user, it finds the reference and scores 100: that is expected.)
+It tries /autograder/source, $AUTOGRADER_ROOT, folders above its working folder and above __file__, the working
+folders and command-line paths of its own grader (its ancestors in /proc), importing `reference` from sys.path,
+and a bounded walk for autograder.toml below those folders. If it can read reference/backprop.py it returns the
+reference's gradients (cheating); otherwise it returns zeros. Under full isolation it can read nothing: honest
+score 0. (Under reduced isolation, where it runs as the grader's own user, it finds the reference and scores 100:
+that is expected.)
 """
 
 import importlib.util
@@ -35,21 +36,41 @@ def _consider(root):
             FOUND[what] = path
 
 
+def _ancestors():
+    """Pids of our parent, grandparent, ... (the grader, run_autograder): /proc/PID/stat is public.
+
+    Only our own grader is searched, never other graders or checkouts that happen to be on the same machine
+    (a test machine has world-readable copies of the project that Gradescope does not have).
+    """
+    pids, pid = [], os.getppid()
+    while pid > 1 and len(pids) < 8:
+        pids.append(str(pid))
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                pid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return pids
+
+
+def _upwards(path, levels=5):
+    """path and its parents, each also with /source appended (Gradescope keeps the grader in ROOT/source)."""
+    found = []
+    for _ in range(levels):
+        found += [path, os.path.join(path, "source")]
+        path = os.path.dirname(path)
+    return found
+
+
 def _candidate_roots():
     roots = ["/autograder/source", "/autograder"]
     if os.environ.get("AUTOGRADER_ROOT"):
         roots.append(os.path.join(os.environ["AUTOGRADER_ROOT"], "source"))
-    for start in (os.getcwd(), os.path.dirname(os.path.abspath(__file__))):
-        here = start
-        for _ in range(8):
-            roots += [here, os.path.join(here, "source")]
-            here = os.path.dirname(here)
-    # The grader's processes: their working folders and the paths on their command lines.
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
+    roots += _upwards(os.getcwd()) + _upwards(os.path.dirname(os.path.abspath(__file__)))
+    # Our grader's processes: their working folders and every path on their command lines.
+    for pid in _ancestors():
         try:
-            roots.append(os.readlink(f"/proc/{pid}/cwd"))
+            roots += _upwards(os.readlink(f"/proc/{pid}/cwd"), 3)
         except OSError:
             pass
         try:
@@ -59,23 +80,21 @@ def _candidate_roots():
             continue
         for word in words:
             if word.startswith("/"):
-                here = word
-                for _ in range(4):
-                    here = os.path.dirname(here)
-                    roots += [here, os.path.join(here, "source")]
+                roots += _upwards(os.path.dirname(word), 4)
     return roots
 
 
-def _walk(budget_seconds=3.0, max_dirs=30000):
-    """A bounded walk of the file system for autograder.toml."""
+def _walk(tops, budget_seconds=3.0, max_dirs=20000):
+    """A bounded walk below each top folder (our grader's root and /autograder) for autograder.toml."""
     end, seen = time.monotonic() + budget_seconds, 0
-    for top, dirs, files in os.walk("/"):
-        dirs[:] = [d for d in dirs if os.path.join(top, d) not in ("/proc", "/sys", "/dev", "/run")]
-        seen += 1
-        if "autograder.toml" in files:
-            _consider(top)
-        if time.monotonic() > end or seen > max_dirs or "reference" in FOUND:
-            return
+    for start in tops:
+        for top, dirs, files in os.walk(start):
+            dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev", "venv", "node_modules")]
+            seen += 1
+            if "autograder.toml" in files:
+                _consider(top)
+            if time.monotonic() > end or seen > max_dirs or "reference" in FOUND:
+                return
 
 
 def _hunt():
@@ -87,7 +106,8 @@ def _hunt():
     except Exception:
         pass
     if "reference" not in FOUND:
-        _walk()
+        tops = [r for r in dict.fromkeys(_candidate_roots()) if not r.endswith("source") and r.count("/") <= 3]
+        _walk([t for t in tops if t not in ("/", "/tmp")] + ["/autograder"])
 
 
 _hunt()
