@@ -57,6 +57,7 @@ def error(z, t, W_kj, W_ji, case) -> float:
 
 def output_delta(x, t, case):
     """δ_i = ∂E/∂a_i: x_i − t_i for case 1, x_i Σ_m t_m − t_i for case 2 (general targets)."""
+    _check_case(case)
     if case == "sigmoid":
         return x - t
     return x * np.sum(t) - t
