@@ -40,8 +40,10 @@ def layer_report(verdicts: list[Verdict], case: str, layer: str, *, visible: boo
 
 def verdict_report(verdict: Verdict, limits: dict, tolerance: dict, *, against: str = "") -> str:
     """Everything a visible test says about one failing gradient: where, how wrong, the table, the diagnosis."""
-    paragraphs = [msg.ON_NETWORK.format(network=verdict.network.label, shape=verdict.network.shape)
-                  + _shapes(verdict), against or explain(verdict, limits)]
+    where = msg.ON_NETWORK.format(network=verdict.network.label, shape=verdict.network.shape)
+    if verdict.student is None:  # no array came back: what went wrong comes first, then where
+        return "\n\n".join([explain(verdict, limits), where + "."])
+    paragraphs = [where + _shapes(verdict), against or explain(verdict, limits)]
     if verdict.kind == "values":
         paragraphs.append(worst_entries_table(verdict, tolerance["finite_difference_step"]))
     found = diagnose(verdict, tolerance)
@@ -107,9 +109,7 @@ def worst_entries_table(verdict: Verdict, step: float = 1e-6, rows: int = 5) -> 
 
 
 def _shapes(verdict: Verdict) -> str:
-    """", yours has shape (3, 4), expected (3, 4)" when the student returned an array."""
-    if verdict.student is None or verdict.expected is None:
-        return ":"
+    """": your array has shape (3, 4), expected (3, 4)." for a returned array."""
     return msg.SHAPES.format(got=_shape(verdict.student.shape), expected=_shape(verdict.expected.shape))
 
 
