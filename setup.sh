@@ -48,12 +48,13 @@ fi
 if ! id "$user" >/dev/null 2>&1; then
     useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$user"
 fi
-# The student's user may run the virtual environment and reach it through ROOT, and nothing else of ours.
-chmod 755 "$root"
-chmod -R go+rX,go-w "$venv"
+# Lock first, then open: the student's user may run the virtual environment and reach it through ROOT, and
+# nothing else of ours, at no moment.
 chown -R root:root "$source_dir"
 chmod -R go-rwx "$source_dir"
 mkdir -p "$root/results"
 chown root:root "$root/results"
 chmod 700 "$root/results"
+chmod -R go+rX,go-w "$venv"
+chmod 755 "$root"
 say "ready: grading environment in $venv, student code runs as $user, the grader's files are locked"

@@ -35,6 +35,7 @@ _NUMBERS = {
     "limits": {
         "import_seconds": (float, 0.1, 3600),
         "call_seconds": (float, 0.1, 3600),
+        "case_seconds": (float, 1, 36000),
         "cpu_seconds": (int, 1, 36000),
         "memory_mb": (int, 64, 65536),
         "processes": (int, 1, 4096),

@@ -213,7 +213,7 @@ def _candidates(network: Network) -> _Candidates:
                 continue
             outputs = range(I) if "one_output_term" in chosen else (None,)
             for output in outputs:
-                result.arrays[chosen, output] = _closed_form(network, chosen, output)
+                result.arrays[chosen, output] = mistake_gradients(network, chosen, output)
     return result
 
 
@@ -229,7 +229,7 @@ def _applies(mistake: str, network: Network) -> bool:
     return True
 
 
-def _closed_form(network: Network, formula: frozenset, output) -> tuple[np.ndarray, np.ndarray]:
+def mistake_gradients(network: Network, formula: frozenset, output=None) -> tuple[np.ndarray, np.ndarray]:
     """(dE/dW_kj, dE/dW_ji) as a student who made the `formula` mistakes would compute them."""
     z, t, W_kj, W_ji, case = network.arguments()
     y, _, x = forward(z, W_kj, W_ji, case)

@@ -15,7 +15,7 @@ from reference.backprop import compute_gradients
 
 from . import messages as msg
 from .diagnosis import Diagnosis, diagnose
-from .grading import LAYERS, Verdict, _finite_differences
+from .grading import LAYERS, Verdict, finite_differences
 
 DEFAULT_TOLERANCE = {"rtol": 1e-4, "atol_scale": 1e-6, "finite_difference_step": 1e-6}
 
@@ -97,7 +97,7 @@ def worst_entries_table(verdict: Verdict, step: float = 1e-6, rows: int = 5) -> 
     """A Markdown table of the largest errors: entry, yours, expected (closed form), finite differences of E."""
     net, index_of = verdict.network, LAYERS.index(verdict.layer)
     expected = compute_gradients(*net.arguments())[index_of]
-    estimate = _finite_differences(net, step)[index_of]
+    estimate = finite_differences(net, step)[index_of]
     difference = np.abs(verdict.student - expected)
     order = np.argsort(difference, axis=None, kind="stable")[::-1][:rows]
     lines = [msg.TABLE_HEAD, "|---|---|---|---|---|"]

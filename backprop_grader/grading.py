@@ -18,6 +18,7 @@ from .sandbox import Reply
 
 LAYERS = ("W_kj", "W_ji")  # the order compute_gradients returns them in
 MAX_TIMEOUTS_PER_CASE = 2  # after this many time-outs in one case, its remaining calls are skipped
+MAX_DEATHS_PER_CASE = 3  # likewise after this many calls that ended the worker (each costs a restart)
 PROBE_SCALES = (1e-3, 1e2)  # z scaled by s and W_kj by 1/s: the same forward pass, dE/dW_kj scaled by s
 NUMERICAL_FLOOR = 1e-12  # relative errors below this are analytic float64 work
 NUMERICAL_CEILING = 1e-3  # above this the gradient is simply wrong, and the tests say so
@@ -67,7 +68,7 @@ def judge(network: nets.Network, reply: Reply, layer: str, expected: np.ndarray,
 
 
 @cache
-def _finite_differences(network: nets.Network, step: float) -> tuple[np.ndarray, np.ndarray]:
+def finite_differences(network: nets.Network, step: float) -> tuple[np.ndarray, np.ndarray]:
     """Central differences of E (the grader's float64 forward pass) for every weight: (dW_kj, dW_ji)."""
     z, t, W_kj, W_ji, case = network.arguments()
     estimates = []
@@ -93,6 +94,8 @@ class Grading:
         self.extra: dict = {}  # instructor-only findings for results.json's extra_data
         self._networks: dict = {}
         self._timeouts = {"sigmoid": 0, "softmax": 0}
+        self._deaths = {"sigmoid": 0, "softmax": 0}
+        self._spent = {"sigmoid": 0.0, "softmax": 0.0}  # wall-clock seconds of calls, per case
 
     def networks(self, case: str, group: str) -> list[nets.Network]:
         """The networks of a group (made once per run): worked, random, fd, edge, general, or a probe."""
@@ -134,7 +137,7 @@ class Grading:
         step = self.config.tolerance["finite_difference_step"]
         pairs = []
         for net, reply in zip(self.networks(case, "fd"), self.replies(case, "fd")):
-            estimates = _finite_differences(net, step)
+            estimates = finite_differences(net, step)
             pairs.append(tuple(judge(net, reply, layer, estimates[i], self.config.tolerance)
                                for i, layer in enumerate(LAYERS)))
         return pairs
@@ -183,14 +186,24 @@ class Grading:
         return [reply for replies in self._replies.values() for reply in replies]
 
     def _ask(self, net: nets.Network) -> Reply:
-        """One call, skipped once its case has timed out too often (an endless loop costs seconds, not minutes)."""
+        """One call, unless its case already used up its budget: time-outs, deaths or wall-clock seconds.
+
+        A submission that loops, crashes its process or exhausts memory in one case then costs seconds, not
+        minutes, and keeps every point it earns in the other case.
+        """
         if self.unavailable:
             return self.unavailable
+        budget = self.config.limits["case_seconds"]
         if self._timeouts[net.case] >= MAX_TIMEOUTS_PER_CASE:
             return Reply(False, "skipped", f"{MAX_TIMEOUTS_PER_CASE} earlier calls in this case timed out")
+        if self._deaths[net.case] >= MAX_DEATHS_PER_CASE:
+            return Reply(False, "skipped", f"{MAX_DEATHS_PER_CASE} earlier calls in this case ended the process")
+        if self._spent[net.case] >= budget:
+            return Reply(False, "skipped", f"your code used up the {budget:g} s allowed for all calls in this case")
         reply = self.worker.call(net.arguments()[:4], net.case)
-        if reply.kind == "timeout":
-            self._timeouts[net.case] += 1
+        self._spent[net.case] += reply.seconds
+        self._timeouts[net.case] += reply.kind == "timeout"
+        self._deaths[net.case] += reply.kind in ("died", "protocol")
         return reply
 
 

@@ -63,9 +63,10 @@ INFO_NO_FORBIDDEN = "No autodiff library was imported."
 INFO_FORBIDDEN = ("Your code tried to import {names}, which this assignment does not allow: the point is to "
                   "derive the gradients yourself.")
 INFO_NOT_NUMERICAL = "Your gradients look analytic (not numerically differentiated)."
-INFO_NUMERICAL = ("Your gradients match only to finite-difference accuracy and move with the input scale the way "
-                  "finite differences do: they look numerically differentiated. The assignment asks for the "
-                  "closed-form gradients.")
+INFO_NUMERICAL = ("Your gradients match the exact ones only to finite-difference accuracy (rescaling the inputs "
+                  "moves their error the way it moves a finite-difference error, or the error is too large for "
+                  "float64 work and too small for float32): they look numerically differentiated. The assignment "
+                  "asks for the closed-form gradients.")
 
 AUTOGRADER_FAULT = ("The autograder itself failed while grading this submission. This is not your fault and "
                     "says nothing about your code; your instructor can see the details. Please let them know.")

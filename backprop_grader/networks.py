@@ -15,6 +15,10 @@ from reference.backprop import forward
 
 CASE_INDEX = {"sigmoid": 1, "softmax": 2}
 _SATURATION = 1e-3
+MARGIN = 0.3  # every known formula mistake is off by at least this relative error on every random network
+# formula mistake -> the layers it changes (diagnosis.mistake_gradients computes each one's closed form)
+_MISTAKE_LAYERS = {"mse_factor_added": (0, 1), "missing_sigmoid_derivative": (0,), "x_derivative_for_y": (0,),
+                   "one_output_term": (0,), "transposed_weights_in_backprop": (0,)}
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,15 +43,18 @@ class Network:
 
 
 def worked_example(case: str) -> Network:
-    """The fixed worked example of tests N.1 and N.2: K=3, J=4, I=2, values students can follow by hand."""
+    """The fixed worked example of tests N.1 and N.2: K=3, J=4, I=2, values students can follow by hand.
+
+    Chosen (one decimal, no weight below 0.2) so that every known mistake is off by the margin here too.
+    """
     z = np.array([1.0, -0.5, 2.0])
-    W_kj = np.array([[0.5, -1.0, 0.8, 0.3],
-                     [1.2, 0.4, -0.7, 0.9],
-                     [-0.6, 0.7, 0.2, -0.4]])
-    W_ji = np.array([[1.5, -0.8],
-                     [-1.1, 0.9],
-                     [0.6, 1.3],
-                     [-0.9, -1.2]])
+    W_kj = np.array([[0.9, 0.5, 0.3, -0.9],
+                     [0.2, -1.4, 0.9, 1.4],
+                     [1.1, -1.3, -0.5, -0.5]])
+    W_ji = np.array([[-1.5, 0.5],
+                     [1.2, -0.7],
+                     [1.5, 1.2],
+                     [-1.5, 1.1]])
     t = np.array([1.0, 0.0]) if case == "softmax" else np.array([0.8, 0.0])
     return Network(f"worked example ({case})", case, z, t, W_kj, W_ji)
 
@@ -60,7 +67,7 @@ def random_networks(case: str, count: int, seed: int, min_units: int, max_units:
     while len(networks) < count:
         shape = _draw_shape(rng, min_units, max_units, square_allowed=len(networks) % 5 == 4)
         net = _draw_network(rng, case, shape, f"{purpose} network {len(networks) + 1}")
-        if not _saturated(net):
+        if not _saturated(net) and _discriminates(net):
             networks.append(net)
     return networks
 
@@ -130,6 +137,33 @@ def _saturated(net: Network) -> bool:
     y, _, x = forward(net.z, net.W_kj, net.W_ji, net.case)
     units = np.concatenate([y, x]) if net.case == "sigmoid" or x.size > 1 else y
     return bool(np.any((units < _SATURATION) | (units > 1 - _SATURATION)))
+
+
+def _discriminates(net: Network) -> bool:
+    """True when every known formula mistake, and a transposed square gradient, is off by MARGIN or more.
+
+    Units away from saturation are not enough on their own: x(1−x) and y(1−y) both sit near 1/4 there, and one
+    output's term can dominate the sum over outputs, so a network is redrawn unless each mistake shows plainly.
+    """
+    from reference.backprop import compute_gradients
+
+    from .diagnosis import mistake_gradients  # diagnosis imports this module
+
+    right = compute_gradients(*net.arguments())
+    K, J, I = net.shape
+    for mistake, layers in _MISTAKE_LAYERS.items():
+        if mistake == "transposed_weights_in_backprop" and J != I:
+            continue
+        for output in range(I) if mistake == "one_output_term" else (None,):
+            wrong = mistake_gradients(net, frozenset([mistake]), output)
+            if any(_relative_error(wrong[n], right[n]) < MARGIN for n in layers):
+                return False
+    return all(_relative_error(g.T, g) >= MARGIN for g in right if g.shape[0] == g.shape[1])
+
+
+def _relative_error(wrong: np.ndarray, right: np.ndarray) -> float:
+    """max |wrong − right| / max |right|."""
+    return float(np.max(np.abs(wrong - right)) / max(np.max(np.abs(right)), 1e-300))
 
 
 def _scaled(net: Network, hidden: float, output: float) -> Network:

@@ -13,8 +13,6 @@ import re
 import warnings
 from pathlib import Path
 
-import nbformat
-
 from . import messages as msg
 
 # Cell magics whose body is Python: the body runs, only the %% line goes. Any other cell magic (%%bash,
@@ -40,6 +38,8 @@ def read_code_cells(path: Path) -> list[tuple[int, str]]:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UnreadableNotebook(msg.NOTEBOOK_NOT_UTF8.format(file=path.name, detail=exc.reason)) from exc
+    import nbformat  # only when a notebook is graded: it costs a tenth of a second to import
+
     try:
         if not isinstance(json.loads(text), dict):
             raise ValueError("the file is JSON, but not a JSON object")

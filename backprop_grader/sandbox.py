@@ -51,6 +51,7 @@ class Limits:
 
     import_seconds: float
     call_seconds: float
+    case_seconds: float
     cpu_seconds: int
     memory_mb: int
     processes: int
@@ -177,7 +178,7 @@ class Worker:
             return self._died(during)
         except (ValueError, UnicodeDecodeError) as exc:
             return Reply(False, "protocol", f"the worker sent malformed data during the {during}: {exc}")
-        return _reply_from(header, arrays)
+        return _reply_from(header, arrays, 2 if during == "call" else 0)
 
     def _read(self, size: int, deadline: float) -> bytes:
         """Exactly size bytes from the worker before the deadline."""
@@ -238,17 +239,41 @@ class Worker:
         resource.setrlimit(resource.RLIMIT_FSIZE, (out, out))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+        try:  # if memory runs out anyway, the kernel's OOM killer should pick the worker, never the grader
+            Path("/proc/self/oom_score_adj").write_text("1000")
+        except OSError:
+            pass
         if self.identity:
             resource.setrlimit(resource.RLIMIT_NPROC, (self.limits.processes, self.limits.processes))
 
 
-def _reply_from(header: dict, arrays: list) -> Reply:
-    """A Reply from a worker header, keeping only known fields of the right types."""
+_TEXT_FIELDS = {"traceback": 4000, "text": 300, "module": 100}
+_LIST_FIELDS = ("forbidden", "modified", "names", "dtypes")
+_NUMBER_FIELDS = ("line", "position", "count", "returncode")
+
+
+def _reply_from(header: dict, arrays: list, expected: int) -> Reply:
+    """A Reply from a worker header, keeping only known fields of the right types and sizes.
+
+    Student code shares the worker's process and can write its own frames into the pipe, so nothing here is
+    trusted: an "ok" reply to a call must carry exactly the two gradients, and every detail is type-checked and capped.
+    """
     ok = header.get("ok") is True
-    kind = str(header.get("kind", ""))[:40] if not ok else ""
-    message = str(header.get("message", ""))[:2000]
-    details = {k: v for k, v in header.items() if k not in ("ok", "kind", "message", "shapes", "op")}
-    return Reply(ok, kind, message, tuple(arrays), details)
+    if ok and len(arrays) != expected:
+        return Reply(False, "protocol", f"a reply claimed success with {len(arrays)} arrays instead of {expected}")
+    kind = "" if ok else str(header.get("kind", ""))[:40]
+    details: dict = {}
+    for key, cap in _TEXT_FIELDS.items():
+        if isinstance(header.get(key), str):
+            details[key] = header[key][-cap:]
+    for key in _LIST_FIELDS:
+        value = header.get(key)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            details[key] = [v[:100] for v in value[:50]]
+    for key in _NUMBER_FIELDS:
+        if type(header.get(key)) is int:
+            details[key] = header[key]
+    return Reply(ok, kind, str(header.get("message", ""))[:2000], tuple(arrays) if ok else (), details)
 
 
 def _reachable_by_others(path: Path) -> bool:

@@ -48,7 +48,7 @@ def simulate(submissions: list[Path], *, zip_path: Path | None = None, out: Path
              keep_root: bool = False, quiet: bool = False) -> list[dict]:
     """Set up a fresh Gradescope root once, grade each submission in it, return one summary per submission."""
     root = Path(tempfile.mkdtemp(prefix="backprop-gradescope-"))
-    os.chmod(root, 0o755)
+    # stays 0700 until setup.sh has locked the grader's files
     try:
         zip_path = zip_path or _build(root)
         _install(zip_path, root)

@@ -90,7 +90,7 @@ def simulated_root() -> Path | None:
     from backprop_grader.build import build_zip
 
     root = Path(tempfile.mkdtemp(prefix="backprop-bench-"))
-    os.chmod(root, 0o755)
+    # stays 0700 until setup.sh has locked the grader's files
     build_zip(root / "autograder.zip")
     simulate._install(root / "autograder.zip", root)
     shutil.copytree(CORRECT, root / "submission")

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from backprop_grader import networks as nets  # noqa: E402
 from backprop_grader.config import load_config  # noqa: E402
-from backprop_grader.grading import _finite_differences, close_enough  # noqa: E402
+from backprop_grader.grading import close_enough, finite_differences  # noqa: E402
 from reference.backprop import compute_gradients  # noqa: E402
 
 
@@ -35,7 +35,7 @@ def main(folder: str) -> None:
         fd = nets.random_networks(case, n["finite_difference_count"], n["seed"], n["min_units"], n["max_units"], "fd")
         for net in [net for group in groups for net in group] + fd:
             got = student.compute_gradients(*net.arguments())
-            want = _finite_differences(net, tol["finite_difference_step"]) if net in fd else \
+            want = finite_differences(net, tol["finite_difference_step"]) if net in fd else \
                 compute_gradients(*net.arguments())
             for g, w in zip(got, want):
                 total += 1

@@ -34,7 +34,7 @@ def gradescope(tmp_path_factory):
     """One simulated Gradescope root (setup.sh run once) and every hostile example graded in it."""
     out = tmp_path_factory.mktemp("simulated")
     root = Path(tempfile.mkdtemp(prefix="backprop-gradescope-test-"))
-    os.chmod(root, 0o755)
+    # stays 0700 until setup.sh has locked the grader's files
     zip_path = root.parent / f"{root.name}.zip"
     subprocess.run([sys.executable, "-m", "backprop_grader", "build", "--out", str(zip_path)], cwd=PROJECT,
                    check=True, capture_output=True)
