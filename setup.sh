@@ -39,6 +39,8 @@ fi
 "$venv/bin/python" -m pip install --disable-pip-version-check -q -r "$source_dir/requirements.txt"
 "$venv/bin/python" -m compileall -q "$source_dir/backprop_grader" "$source_dir/reference" "$source_dir/tests" >/dev/null
 echo "$venv/bin/python" > "$source_dir/.python"
+# The seeded networks and their finite differences, computed once here and locked below with the rest.
+(cd "$source_dir" && PYTHONPATH="$source_dir" "$venv/bin/python" -c "from backprop_grader.cache import warm; warm()")
 chmod +x "$source_dir/run_autograder" "$source_dir/setup.sh"
 
 if [[ "$(id -u)" != 0 ]]; then

@@ -11,16 +11,13 @@ import traceback
 import zipfile
 from pathlib import Path
 
-import pytest
-
-from . import __version__, feedback, results
+from . import __version__, cache, feedback, results
 from . import messages as msg
 from .config import PROJECT_ROOT, load_config
 from .discovery import explain_not_found, find_submission
 from .errors import GraderError
 from .grading import Grading
 from .metadata import log_line, read_submitter
-from .plugin import GradescopePlugin
 from .rubric import CONFIG_ENV
 from .sandbox import Limits, Reply, Worker, isolation_note, sandbox_identity
 
@@ -66,14 +63,20 @@ def _run_suite(config, folder: Path, config_path, submitter: dict) -> dict:
         worker, unavailable = None, Reply(False, "not_found", explain_not_found(found))
     else:
         worker = Worker(found.path, Limits(**config.limits), config.forbidden_imports, identity, found.source_text)
+        worker.spawn()  # the worker imports numpy and the submission while we import pytest and collect
         unavailable = None
     grading = Grading(config, worker, unavailable)
+    cache.prepare(grading)
     extra = {"grader_version": __version__, "isolation": notes[-1], "submission_file": str(found.path or "")}
     if submitter:
         extra["submitter"] = submitter
+    import pytest  # imported after the worker is spawned, so that both start up at once
+
+    from .plugin import GradescopePlugin
+
     plugin = GradescopePlugin(grading, notes=notes, extra=extra)
     os.environ[CONFIG_ENV] = str(config.path)
-    args = [str(TESTS_DIR), "-q", "--no-header", "--tb=no", "-p", "no:cacheprovider", "--import-mode=importlib",
+    args = [str(TESTS_DIR), "-p", "no:terminal", "-p", "no:cacheprovider", "--import-mode=importlib",
             "--rootdir", str(PROJECT_ROOT), "-c", str(TESTS_DIR / "pytest.ini")]
     try:
         code = pytest.main(args, plugins=[plugin])

@@ -93,9 +93,24 @@ class Grading:
         self._replies: dict = {}
         self.extra: dict = {}  # instructor-only findings for results.json's extra_data
         self._networks: dict = {}
+        self._estimates: dict = {}
         self._timeouts = {"sigmoid": 0, "softmax": 0}
         self._deaths = {"sigmoid": 0, "softmax": 0}
         self._spent = {"sigmoid": 0.0, "softmax": 0.0}  # wall-clock seconds of calls, per case
+
+    def preload(self, case: str, group: str, networks: list[nets.Network]) -> None:
+        """Use networks made earlier (the cache) instead of drawing them again."""
+        self._networks[case, group] = networks
+
+    def preload_estimates(self, network: nets.Network, estimates: tuple) -> None:
+        """Use finite-difference estimates computed earlier (the cache) for a network."""
+        self._estimates[network] = estimates
+
+    def estimates(self, network: nets.Network) -> tuple[np.ndarray, np.ndarray]:
+        """Central differences of E for both weight matrices of a network, computed once."""
+        if network not in self._estimates:
+            self._estimates[network] = finite_differences(network, self.config.tolerance["finite_difference_step"])
+        return self._estimates[network]
 
     def networks(self, case: str, group: str) -> list[nets.Network]:
         """The networks of a group (made once per run): worked, random, fd, edge, general, or a probe."""
@@ -134,10 +149,9 @@ class Grading:
 
     def finite_difference_verdicts(self, case: str) -> list[tuple[Verdict, Verdict]]:
         """Both layers on the N.5 networks, judged against central differences instead of the reference."""
-        step = self.config.tolerance["finite_difference_step"]
         pairs = []
         for net, reply in zip(self.networks(case, "fd"), self.replies(case, "fd")):
-            estimates = finite_differences(net, step)
+            estimates = self.estimates(net)
             pairs.append(tuple(judge(net, reply, layer, estimates[i], self.config.tolerance)
                                for i, layer in enumerate(LAYERS)))
         return pairs

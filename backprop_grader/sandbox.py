@@ -91,6 +91,7 @@ class Worker:
         self.source_text = source_text
         self._process = None
         self._fds = None
+        self._spawned_at = 0.0
         self.startup: Reply | None = None
         self.output_parts: list[str] = []
         self._scratch = Path(tempfile.mkdtemp(prefix="backprop-grader-"))  # ours only: 0700, root's when root
@@ -115,8 +116,30 @@ class Worker:
 
     def start(self) -> Reply:
         """Start the worker if it is not running; the import's result (kept when import failed)."""
-        if self._process is not None or (self.startup is not None and not self.startup.ok):
+        if self._process is not None and self.startup is not None:
             return self.startup
+        if self.startup is not None and not self.startup.ok:
+            return self.startup
+        failure = self.spawn()
+        if failure is not None:
+            return failure
+        left = self.limits.import_seconds - (time.monotonic() - self._spawned_at)  # the limit runs from the spawn
+        self.startup = self._receive(max(left, 0.05), "import")
+        self.startup.seconds = time.monotonic() - self._spawned_at
+        self.startup.output = self._take_output()
+        if not self.startup.ok:
+            self.stop()
+        return self.startup
+
+    def spawn(self) -> Reply | None:
+        """Start the worker process without waiting for its import, so that it imports while we work.
+
+        Returns a failure Reply when the process could not even start, else None.
+        """
+        if self._process is not None:
+            return None
+        self._spawned_at = time.monotonic()
+        self.startup = None
         workdir = self._workdir = self._private_copy()
         log_path = self._scratch / "output.log"
         log = open(log_path, "ab")
@@ -137,13 +160,7 @@ class Worker:
         os.close(requests[0]), os.close(replies[1]), log.close()
         self._fds = (requests[1], replies[0])
         self._log = open(log_path, "rb")
-        started = time.monotonic()
-        self.startup = self._receive(self.limits.import_seconds, "import")
-        self.startup.seconds = time.monotonic() - started
-        self.startup.output = self._take_output()
-        if not self.startup.ok:
-            self.stop()
-        return self.startup
+        return None
 
     def stop(self) -> None:
         """End the worker and every process it started (its session, and its user's when isolated)."""

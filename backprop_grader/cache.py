@@ -1,0 +1,103 @@
+"""The seeded networks and their finite-difference estimates, computed once per configuration and kept on disk.
+
+Drawing non-degenerate networks and differencing E over every weight is most of the grader's own arithmetic; it
+depends only on the configuration and the grader's code, so it is done once (by setup.sh on Gradescope) and read
+back in every run. The file holds the hidden networks, so it lives in the grader's locked folder (`.cache/` beside
+the code, which setup.sh locks with the rest); where that folder is not writable, nothing is cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from . import networks as nets
+from .config import PROJECT_ROOT
+
+CACHE_DIR = PROJECT_ROOT / ".cache"
+GROUPS = {"sigmoid": ("worked", "random", "fd", "edge", "probe0", "probe1"),
+          "softmax": ("worked", "random", "fd", "edge", "general", "probe0", "probe1")}
+_SOURCES = ("backprop_grader/networks.py", "backprop_grader/diagnosis.py", "backprop_grader/grading.py",
+            "reference/backprop.py")
+
+
+def prepare(grading) -> None:
+    """Give `grading` every network and finite-difference estimate of its configuration, from disk when possible."""
+    path = CACHE_DIR / f"networks-{_key(grading.config)}.json"
+    stored = _read(path)
+    if stored is not None:
+        _restore(grading, stored)
+        return
+    step = grading.config.tolerance["finite_difference_step"]
+    groups = {f"{case}/{group}": grading.networks(case, group) for case, names in GROUPS.items() for group in names}
+    estimates = {case: [grading.estimates(net) for net in grading.networks(case, "fd")] for case in GROUPS}
+    _write(path, {"step": step, "groups": {k: [_encode(n) for n in v] for k, v in groups.items()},
+                  "estimates": {case: [[e.tolist() for e in pair] for pair in pairs]
+                                for case, pairs in estimates.items()}})
+
+
+def warm() -> None:
+    """Compute and store the cache for the project's configuration (setup.sh calls this before locking)."""
+    from .config import load_config
+    from .grading import Grading
+
+    prepare(Grading(load_config(), None, None))
+
+
+def _restore(grading, stored: dict) -> None:
+    """Hand the stored networks and estimates to `grading`."""
+    for key, encoded in stored["groups"].items():
+        case, group = key.split("/")
+        grading.preload(case, group, [_decode(item, case) for item in encoded])
+    for case, pairs in stored["estimates"].items():
+        for net, pair in zip(grading.networks(case, "fd"), pairs):
+            grading.preload_estimates(net, tuple(np.array(e, dtype=float) for e in pair))
+
+
+def _encode(net: nets.Network) -> dict:
+    """A network as JSON numbers (repr round-trips every float64 exactly)."""
+    return {"label": net.label, "z": net.z.tolist(), "t": net.t.tolist(), "W_kj": net.W_kj.tolist(),
+            "W_ji": net.W_ji.tolist()}
+
+
+def _decode(item: dict, case: str) -> nets.Network:
+    """A network from its JSON form, with the shapes of empty arrays kept."""
+    W_kj = np.array(item["W_kj"], dtype=float).reshape(len(item["z"]), -1)
+    W_ji = np.array(item["W_ji"], dtype=float).reshape(W_kj.shape[1], len(item["t"]))
+    return nets.Network(item["label"], case, np.array(item["z"], dtype=float), np.array(item["t"], dtype=float),
+                        W_kj, W_ji)
+
+
+def _key(config) -> str:
+    """Changes whenever the configuration, the grader's version, numpy or the code that draws networks changes."""
+    digest = hashlib.sha256(Path(config.path).read_bytes())
+    digest.update(f"{__version__} {np.__version__}".encode())
+    for source in _SOURCES:
+        digest.update((PROJECT_ROOT / source).read_bytes())
+    return digest.hexdigest()[:20]
+
+
+def _read(path: Path) -> dict | None:
+    """The stored cache, or None when it is missing or unreadable (then it is simply recomputed)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _write(path: Path, data: dict) -> None:
+    """Store atomically, readable by the grader only; skip quietly where the folder is not writable."""
+    try:
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".networks-")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(data, out)
+        os.replace(temporary, path)
+    except OSError:
+        return
