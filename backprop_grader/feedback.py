@@ -52,6 +52,9 @@ def verdict_report(verdict: Verdict, limits: dict, tolerance: dict, *, against: 
     return "\n\n".join(paragraphs)
 
 
+MAX_DIAGNOSED = 8
+
+
 def diagnosis_paragraphs(found: Diagnosis, *, visible: bool) -> list[str]:
     """The diagnosis (with its numbers when visible) and, when visible, what to re-check."""
     if not visible:
@@ -61,11 +64,18 @@ def diagnosis_paragraphs(found: Diagnosis, *, visible: bool) -> list[str]:
 
 
 def hidden_diagnoses(failed: list[Verdict], tolerance: dict) -> list[str]:
-    """For hidden tests: each diagnosis name with the number of failing networks it fits, no values, no indices."""
-    names = Counter(d.name() for d in (diagnose(v, tolerance) for v in failed) if d is not None)
+    """For hidden tests: each diagnosis name with the number of failing networks it fits, no values, no indices.
+
+    Only the first MAX_DIAGNOSED failing networks are examined: a mistake shows on all of them alike, and
+    diagnosing every network of every hidden test would cost more than the rest of grading.
+    """
+    examined = [v for v in failed if v.kind in ("values", "shape")][:MAX_DIAGNOSED]  # crashes have no formula
+    names = Counter(d.name() for d in (diagnose(v, tolerance) for v in examined) if d is not None)
     if not names:
         return []
-    parts = [msg.HIDDEN_DIAGNOSIS.format(name=name, count=n, failed=len(failed)) for name, n in names.most_common(3)]
+    template = msg.HIDDEN_DIAGNOSIS if len(examined) == len(failed) else msg.HIDDEN_DIAGNOSIS_SAMPLED
+    parts = [template.format(name=name, count=n, failed=len(failed), examined=len(examined))
+             for name, n in names.most_common(3)]
     return [f"{msg.DIAGNOSIS_LABEL} " + "; ".join(parts) + "."]
 
 

@@ -76,8 +76,9 @@ def _run_suite(config, folder: Path, config_path, submitter: dict) -> dict:
 
     plugin = GradescopePlugin(grading, notes=notes, extra=extra)
     os.environ[CONFIG_ENV] = str(config.path)
-    args = [str(TESTS_DIR), "-p", "no:terminal", "-p", "no:cacheprovider", "--import-mode=importlib",
-            "--rootdir", str(PROJECT_ROOT), "-c", str(TESTS_DIR / "pytest.ini")]
+    # No terminal output (we print our own table), no cache files, and no forced garbage collection at the end.
+    args = [str(TESTS_DIR), "-p", "no:terminal", "-p", "no:cacheprovider", "-p", "no:unraisableexception",
+            "--import-mode=importlib", "--rootdir", str(PROJECT_ROOT), "-c", str(TESTS_DIR / "pytest.ini")]
     try:
         code = pytest.main(args, plugins=[plugin])
     finally:
