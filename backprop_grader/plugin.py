@@ -71,6 +71,6 @@ class GradescopePlugin:
             self.faults.append(f"{item.nodeid}: {call.excinfo.typename}: {call.excinfo.value}")
         else:
             output = report.capstdout.strip() or msg.PASSED
-        return results.test_entry(name=info["name"], number=info["number"], score=score, max_score=info["weight"],
+        return results.result_entry(name=info["name"], number=info["number"], score=score, max_score=info["weight"],
                                   status="passed" if passed else "failed", output=output,
                                   visibility=info["visibility"], tags=info["tags"], extra_data=extra)

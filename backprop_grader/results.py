@@ -21,7 +21,7 @@ _TEST_KEYS = {"score", "max_score", "status", "name", "name_format", "number", "
               "tags", "visibility", "extra_data"}
 
 
-def test_entry(*, name: str, number: str, score: float, max_score: float, status: str, output: str,
+def result_entry(*, name: str, number: str, score: float, max_score: float, status: str, output: str,
                visibility: str, tags=(), extra_data: dict | None = None) -> dict:
     """One test of results.json, with every field Gradescope reads."""
     entry = {"name": name, "number": number, "score": _round(score), "max_score": _round(max_score),
@@ -48,7 +48,7 @@ def results_document(tests: list[dict], *, execution_time: float, output: str, e
 
 def autograder_error_document(*, reason: str, traceback_text: str, execution_time: float) -> dict:
     """What a run leaves when the grader itself failed: a visible 0-point test saying it is not the student's fault."""
-    test = test_entry(name="Autograder error", number="0.0", score=0, max_score=0, status="failed",
+    test = result_entry(name="Autograder error", number="0.0", score=0, max_score=0, status="failed",
                       output=msg.AUTOGRADER_FAULT, visibility="visible", tags=("autograder-error",))
     return results_document([test], execution_time=execution_time, output=msg.AUTOGRADER_FAULT,
                             extra_data={"autograder_error": reason, "traceback": traceback_text})

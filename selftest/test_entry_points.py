@@ -1,0 +1,132 @@
+"""The entry points an instructor or Gradescope touches: run_autograder, grade, build, and results.json itself."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import zipfile
+
+import jsonschema
+from helpers import PROJECT, SUBMISSIONS, run_grader
+
+from backprop_grader import messages as msg
+from backprop_grader.results import problems, result_entry, results_document, score_table
+from backprop_grader.rubric import attributes
+
+SCHEMA = json.loads((PROJECT / "selftest" / "results_schema.json").read_text())
+
+
+def _valid(document: dict) -> None:
+    jsonschema.validate(document, SCHEMA)
+    assert problems(document) == []
+
+
+def test_run_autograder_grades_the_readme_example_and_prints_the_table(tmp_path):
+    results = tmp_path / "results.json"
+    done = subprocess.run([str(PROJECT / "run_autograder"), "--submission", str(SUBMISSIONS / "correct" / "vectorized"),
+                           "--results", str(results)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "Total: 100 / 100" in done.stdout and "1.1" in done.stdout
+    document = json.loads(results.read_text())
+    _valid(document)
+    assert document["score"] == 100
+
+
+def test_run_autograder_leaves_a_valid_results_json_when_python_cannot_start(tmp_path):
+    copy = tmp_path / "source"
+    shutil.copytree(PROJECT, copy, ignore=shutil.ignore_patterns(".venv", ".git", "selftest", ".cache"))
+    (copy / ".python").write_text("/nonexistent/python\n")  # as setup.sh would leave it, but broken
+    results = tmp_path / "results" / "results.json"
+    done = subprocess.run([str(copy / "run_autograder"), "--submission", str(tmp_path), "--results", str(results)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0
+    document = json.loads(results.read_text())
+    _valid(document)
+    assert document["score"] == 0 and "not your fault" in document["output"]
+
+
+def test_a_missing_submission_is_an_autograder_error_with_a_valid_results_json(tmp_path):
+    results = tmp_path / "results.json"
+    done = run_grader("grade", str(tmp_path / "nothing-here"), "--results", str(results), "--quiet")
+    assert done.returncode == 0
+    document = json.loads(results.read_text())
+    _valid(document)
+    assert document["tests"][0]["name"] == "Autograder error"
+    assert document["output"] == msg.AUTOGRADER_FAULT
+    assert "does not exist" in document["extra_data"]["autograder_error"]
+
+
+def test_a_bad_configuration_is_an_autograder_fault_naming_the_key(tmp_path):
+    config = tmp_path / "autograder.toml"
+    config.write_text((PROJECT / "autograder.toml").read_text().replace("rtol = 1e-4", "rtol = -1"))
+    results = tmp_path / "results.json"
+    done = run_grader("grade", str(SUBMISSIONS / "correct" / "vectorized"), "--results", str(results), "--quiet",
+                      "--config", str(config))
+    assert done.returncode == 0
+    document = json.loads(results.read_text())
+    _valid(document)
+    assert "tolerance.rtol" in document["extra_data"]["autograder_error"]
+    assert "tolerance.rtol" not in document["output"]  # instructor details stay in extra_data
+
+
+def test_build_ships_only_what_gradescope_needs(tmp_path):
+    out = tmp_path / "autograder.zip"
+    done = run_grader("build", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    with zipfile.ZipFile(out) as archive:
+        names = archive.namelist()
+        modes = {info.filename: info.external_attr >> 16 for info in archive.infolist()}
+    assert {"setup.sh", "run_autograder", "autograder.toml", "requirements.txt"} <= set(names)
+    assert "reference/backprop.py" in names and "tests/test_case1_sigmoid.py" in names
+    assert not any(n.startswith(("selftest/", ".venv/", ".cache/", "bench/")) for n in names)
+    assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
+    assert "reference/derivation.py" not in names  # sympy is not needed to grade
+    assert [n for n in names if n.startswith("student_template/")] == ["student_template/forward.py"]
+    assert modes["setup.sh"] & 0o111 and modes["run_autograder"] & 0o111
+
+
+def test_build_refuses_an_invalid_configuration(tmp_path):
+    config = tmp_path / "autograder.toml"
+    original = (PROJECT / "autograder.toml").read_text()
+    config.write_text(original.replace('visibility = "visible"', 'visibility = "hiden"', 1))
+    done = run_grader("build", "--out", str(tmp_path / "a.zip"), "--config", str(config))
+    assert done.returncode == 2
+    assert "hiden" in done.stderr and "after_due_date" in done.stderr
+    assert not (tmp_path / "a.zip").exists()
+
+
+def test_results_document_is_built_without_pytest():
+    tests = [result_entry(name="a", number="1.2", score=4, max_score=8, status="failed", output="x",
+                        visibility="visible"),
+             result_entry(name="b", number="1.10", score=2.5, max_score=2.5, status="passed", output="",
+                        visibility="after_due_date", tags=("t",))]
+    document = results_document(tests, execution_time=1.5, output="summary", extra_data={})
+    _valid(document)
+    assert document["score"] == 6.5
+    assert [t["number"] for t in document["tests"]] == ["1.2", "1.10"]
+    assert "Total: 6.5 / 10.5" in score_table(document)
+
+
+def test_results_problems_are_named():
+    found = problems({"score": "1", "output_format": "md", "test_output_format": "md", "execution_time": 1,
+                      "tests": [{"name": "a", "number": "1", "score": 1, "max_score": 1, "status": "ok",
+                                 "output": "", "visibility": "hiden"}]})
+    assert any("score" in p for p in found)
+    assert any("status" in p for p in found) and any("visibility" in p for p in found)
+
+
+def test_decorator_typos_are_errors_not_silent_defaults():
+    import pytest
+    from gradescope_utils.autograder_utils.decorators import number, visibility, weight
+
+    from backprop_grader.errors import GraderError
+
+    @weight(2)
+    @number("1.1")
+    @visibility("hiden")
+    def test_something():
+        """Something"""
+
+    with pytest.raises(GraderError, match="hiden"):
+        attributes(test_something)
