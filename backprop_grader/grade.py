@@ -11,12 +11,11 @@ import traceback
 import zipfile
 from pathlib import Path
 
-from . import __version__, cache, feedback, results
+from . import __version__, results
 from . import messages as msg
 from .config import PROJECT_ROOT, load_config
 from .discovery import explain_not_found, find_submission
 from .errors import GraderError
-from .grading import Grading
 from .metadata import log_line, read_submitter
 from .rubric import CONFIG_ENV
 from .sandbox import Limits, Reply, Worker, isolation_note, sandbox_identity
@@ -63,19 +62,24 @@ def _run_suite(config, folder: Path, config_path, submitter: dict) -> dict:
         worker, unavailable = None, Reply(False, "not_found", explain_not_found(found))
     else:
         worker = Worker(found.path, Limits(**config.limits), config.forbidden_imports, identity, found.source_text)
-        worker.spawn()  # the worker imports numpy and the submission while we import pytest and collect
+        worker.spawn()  # the worker imports numpy and the submission while we import numpy and pytest
         unavailable = None
+    # Imported only now, once the worker is spawned: it imports numpy and the submission meanwhile.
+    import pytest
+
+    from . import cache, feedback
+    from .grading import Grading
+    from .plugin import GradescopePlugin
+
     grading = Grading(config, worker, unavailable)
     cache.prepare(grading)
     extra = {"grader_version": __version__, "isolation": notes[-1], "submission_file": str(found.path or "")}
     if submitter:
         extra["submitter"] = submitter
-    import pytest  # imported after the worker is spawned, so that both start up at once
-
-    from .plugin import GradescopePlugin
 
     plugin = GradescopePlugin(grading, notes=notes, extra=extra)
     os.environ[CONFIG_ENV] = str(config.path)
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the graded suite needs no installed plugin; scanning costs
     # No terminal output (we print our own table), no cache files, and no forced garbage collection at the end.
     args = [str(TESTS_DIR), "-p", "no:terminal", "-p", "no:cacheprovider", "-p", "no:unraisableexception",
             "--import-mode=importlib", "--rootdir", str(PROJECT_ROOT), "-c", str(TESTS_DIR / "pytest.ini")]

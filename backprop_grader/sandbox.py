@@ -9,6 +9,7 @@ process it started, and the next call starts a fresh one.
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import os
 import pwd
 import resource
@@ -21,8 +22,6 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
 
 from . import worker as protocol
 
@@ -66,7 +65,9 @@ def sandbox_identity() -> tuple[int, int] | None:
         entry = pwd.getpwnam(SANDBOX_USER)
     except KeyError:
         return None
-    if not _reachable_by_others(Path(sys.executable)) or not _reachable_by_others(Path(np.__file__)):
+    numpy_spec = importlib.util.find_spec("numpy")  # located, not imported: the worker imports it first
+    numpy_file = Path(numpy_spec.origin) if numpy_spec and numpy_spec.origin else None
+    if numpy_file is None or not _reachable_by_others(Path(sys.executable)) or not _reachable_by_others(numpy_file):
         return None
     return entry.pw_uid, entry.pw_gid
 

@@ -120,7 +120,7 @@ def main() -> None:
     parser.add_argument("--skip-batch", action="store_true")
     args = parser.parse_args()
     results_file = Path(tempfile.mkdtemp()) / "results.json"
-    floor = timed([PYTHON, "-c", "import numpy"], args.runs)
+    floor = checkout_floor = timed([PYTHON, "-c", "import numpy"], args.runs)
     off = timed([str(PROJECT / "run_autograder"), "--submission", str(CORRECT), "--results", str(results_file)],
                 args.runs)
     baseline = timed([PYTHON, str(PROJECT / "bench" / "inprocess_baseline.py"), str(CORRECT)], args.runs)
@@ -128,7 +128,11 @@ def main() -> None:
     on = memory = None
     if root:
         env = {"PATH": "/usr/bin:/bin", "HOME": "/root", "AUTOGRADER_ROOT": str(root)}
+        # the floor of the Python that grades there (the system Python's venv), not the checkout's
+        floor = timed([str(root / "venv" / "bin" / "python"), "-c", "import numpy"], args.runs)
         on = timed([str(root / "run_autograder")], args.runs, cwd=root, env=env)
+        baseline = timed([str(root / "venv" / "bin" / "python"), str(PROJECT / "bench" / "inprocess_baseline.py"),
+                          str(CORRECT)], args.runs)  # the insecure baseline, with the same Python
         memory = peak_memory([str(root / "run_autograder")], cwd=root, env=env)
         shutil.rmtree(root, ignore_errors=True)
     else:
@@ -138,7 +142,8 @@ def main() -> None:
     parallel = None if args.skip_batch else batch_throughput(os.cpu_count() or 1)
     grading = on if on is not None else off
     rows = [
-        ("1. python -c 'import numpy' (floor)", f"{floor * 1000:.0f} ms"),
+        ("1. python -c 'import numpy' (floor, grading Python)", f"{floor * 1000:.0f} ms"),
+        ("1. the same with the checkout's .venv Python", f"{checkout_floor * 1000:.0f} ms"),
         ("2. run_autograder, isolation on (root)", f"{on * 1000:.0f} ms" if on else "n/a (not root)"),
         ("2. run_autograder, isolation off", f"{off * 1000:.0f} ms"),
         ("3. in-process checks, no sandbox (baseline)", f"{baseline * 1000:.0f} ms"),
@@ -146,6 +151,7 @@ def main() -> None:
         (f"4. batch, {os.cpu_count()} jobs", f"{parallel:.1f} submissions/s" if parallel else "n/a"),
         ("5. peak memory, grader + worker", f"{memory:.0f} MB"),
         ("ratio 2/1 (target <= 4)", f"{grading / floor:.2f}"),
+        ("ratio 2 off / 1 checkout", f"{off / checkout_floor:.2f}"),
         ("ratio 2/3 (target <= 1.5)", f"{grading / baseline:.2f}"),
     ]
     width = max(len(r[0]) for r in rows)
