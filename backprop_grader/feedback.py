@@ -135,8 +135,15 @@ def _kinds(failed: list[Verdict]) -> str:
 
 def _printed(verdict: Verdict, limit: int = 2000) -> str:
     """What the student's code printed during the call, if anything."""
-    text = verdict.reply.output if verdict.reply else ""
-    return msg.STUDENT_OUTPUT.format(limit=limit, text=text[:limit]) if text.strip() else ""
+    return printed_output(verdict.reply.output if verdict.reply else "", limit)
+
+
+def printed_output(text: str, limit: int = 2000) -> str:
+    """A paragraph with what student code printed, cut to `limit` characters with a mark where it was cut."""
+    if not text.strip():
+        return ""
+    shown = text[:limit] + ("\n" + msg.OUTPUT_TRUNCATED if len(text) > limit else "")
+    return msg.STUDENT_OUTPUT.format(limit=limit, text=shown)
 
 
 def _shape(shape) -> str:

@@ -75,6 +75,7 @@ SUMMARY_ALL_PASSED = "All visible tests passed. Hidden tests are graded after th
 SUMMARY_FIRST_FIX = "Start with test {number} ({name}): {reason}"
 NOTE_DISCOVERY = "Note: {note}"
 STUDENT_OUTPUT = "\n\nWhat your code printed (first {limit} characters):\n\n```\n{text}\n```"
+OUTPUT_TRUNCATED = "[... the rest was cut: print less, or only while debugging]"
 
 # ---------------------------------------------------------------------------------------------------------------
 # Diagnosis of wrong gradients (backprop_grader.diagnosis, backprop_grader.feedback).

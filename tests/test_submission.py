@@ -14,7 +14,7 @@ def test_submission_found_and_imported(grading):
     startup = grading.startup()
     if not startup.ok:
         raise GradeFailure(msg.INFO_NOT_FOUND.format(reason=feedback.failure_text(startup, grading.config.limits)))
-    print(msg.INFO_FOUND.format(file=grading.worker.source_file.name))
+    print(msg.INFO_FOUND.format(file=grading.worker.source_file.name) + feedback.printed_output(startup.output))
 
 
 @informational("0.2", tags=("submission",))
