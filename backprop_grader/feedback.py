@@ -119,8 +119,9 @@ def worst_entries_table(verdict: Verdict, step: float = 1e-6, rows: int = 5) -> 
 
 
 def _shapes(verdict: Verdict) -> str:
-    """": your array has shape (3, 4), expected (3, 4)." for a returned array."""
-    return msg.SHAPES.format(got=_shape(verdict.student.shape), expected=_shape(verdict.expected.shape))
+    """": your array has shape (4, 3), expected (3, 4)." for a returned array, or ": shapes (3, 4) are right."."""
+    got, expected = _shape(verdict.student.shape), _shape(verdict.expected.shape)
+    return msg.SHAPES_RIGHT.format(shape=got) if got == expected else msg.SHAPES.format(got=got, expected=expected)
 
 
 def _kinds(failed: list[Verdict]) -> str:

@@ -172,6 +172,7 @@ NOTEBOOK_INVALID = ("The notebook `{file}` could not be read: it does not follow
 ON_NETWORK_START = "On the "
 ON_NETWORK = ON_NETWORK_START + "{network} (K, J, I = {shape})"
 SHAPES = ": your array has shape {got}, expected {expected}."
+SHAPES_RIGHT = ": your array has the right shape {shape}."
 FAILED_ON = "Failed on {failed} of {count} networks."
 PASSED_SHARE_START = "Passed on "
 TABLE_HEAD = "| entry | yours | expected | finite differences | difference |"

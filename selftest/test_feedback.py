@@ -97,7 +97,7 @@ def test_visible_report_explains_with_table_diagnosis_and_recheck():
     report = feedback.layer_report(grading.verdicts("sigmoid", "worked", "W_ji"), "sigmoid", "W_ji", visible=True,
                                    limits=CONFIG.limits, tolerance=CONFIG.tolerance)
     for text in ("case 1 (sigmoid outputs)", "dE/dW_ji (output layer)", "K, J, I = (3, 4, 2)",
-                 "your array has shape (4, 2), expected (4, 2)", "the largest error is", msg.TABLE_HEAD,
+                 "your array has the right shape (4, 2)", "the largest error is", msg.TABLE_HEAD,
                  "**Diagnosis:** off by a constant factor; your values are the expected ones times 0.5.",
                  msg.RECHECK_LABEL + " " + msg.MISTAKE_RECHECKS["constant_factor"]):
         assert text in report, (text, report)
