@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import jsonschema
 from helpers import PROJECT, SUBMISSIONS, run_grader
@@ -130,3 +132,11 @@ def test_decorator_typos_are_errors_not_silent_defaults():
 
     with pytest.raises(GraderError, match="hiden"):
         attributes(test_something)
+
+
+def test_the_backprop_grader_command_is_installed(tmp_path):
+    command = Path(sys.executable).parent / "backprop-grader"
+    done = subprocess.run([str(command), "grade", str(SUBMISSIONS / "correct" / "einsum"), "--results",
+                           str(tmp_path / "results.json")], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Total: 100 / 100" in done.stdout
