@@ -96,7 +96,7 @@ def hit_time_limit(document: dict) -> list[str]:
 
 def _normalise(text: str) -> str:
     """One spelling per diagnosis: hidden tests add "(on 3 of 25 failing networks)", sentences start in capitals."""
-    text = re.sub(r"\s*\(on \d+ of \d+[^)]*\)$", "", text.strip())
+    text = re.sub(r"\s*\(on \d+ of (the )?\d+[^)]*\)$", "", text.strip())
     text = re.sub(r" on \d+ (of \d+ )?networks$", "", text)
     first = text.split(" ", 1)[0]
     return text[:1].upper() + text[1:] if first.isalpha() else text  # never "Compute_gradients"

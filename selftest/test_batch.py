@@ -393,6 +393,9 @@ def test_diagnosis_prefers_structured_data_then_the_labelled_line():
     assert report.diagnosis(_test(labelled, tags=["case 1", "diagnosis: swapped"])) == "swapped"
     hidden = "Failed on 3 of 25 hidden networks.\n\n**Diagnosis:** the sign is flipped (on 3 of 3 failing networks)."
     assert report.diagnosis(_test(hidden)) == "The sign is flipped"
+    sampled = msg.HIDDEN_DIAGNOSIS_SAMPLED.format(name="the sign is flipped", count=8, examined=8, failed=25)
+    assert report.diagnosis(_test(f"Failed on 25 of 25 hidden networks.\n\n**Diagnosis:** {sampled}.")) \
+        == "The sign is flipped"
 
 
 def test_diagnosis_falls_back_to_the_first_line_that_names_a_problem():
