@@ -53,6 +53,7 @@ def verdict_report(verdict: Verdict, limits: dict, tolerance: dict, *, against: 
 
 
 MAX_DIAGNOSED = 8
+SHOWN_DIGITS = 3  # significant figures of expected values in visible tables
 
 
 def diagnosis_paragraphs(found: Diagnosis, *, visible: bool) -> list[str]:
@@ -104,7 +105,11 @@ def failure_text(reply, limits: dict) -> str:
 
 
 def worst_entries_table(verdict: Verdict, step: float = 1e-6, rows: int = 5) -> str:
-    """A Markdown table of the largest errors: entry, yours, expected (closed form), finite differences of E."""
+    """A Markdown table of the largest errors: entry, yours, expected (closed form), finite differences of E.
+
+    Expected values are shown to 3 significant figures: enough to see what is wrong, too few to copy them into
+    a submission and pass (the pass rule asks for a relative 1e-4).
+    """
     net, index_of = verdict.network, LAYERS.index(verdict.layer)
     expected = compute_gradients(*net.arguments())[index_of]
     estimate = finite_differences(net, step)[index_of]
@@ -113,8 +118,8 @@ def worst_entries_table(verdict: Verdict, step: float = 1e-6, rows: int = 5) -> 
     lines = [msg.TABLE_HEAD, "|---|---|---|---|---|"]
     for flat in order:
         index = np.unravel_index(flat, difference.shape)
-        lines.append(f"| {_index(index)} | {verdict.student[index]:.6g} | {expected[index]:.6g} "
-                     f"| {estimate[index]:.6g} | {difference[index]:.3g} |")
+        lines.append(f"| {_index(index)} | {verdict.student[index]:.6g} | {expected[index]:.{SHOWN_DIGITS}g} "
+                     f"| {estimate[index]:.{SHOWN_DIGITS}g} | {difference[index]:.3g} |")
     return "\n".join(lines)
 
 

@@ -88,8 +88,10 @@ def _run_suite(config, folder: Path, config_path, submitter: dict) -> dict:
     finally:
         if worker is not None:
             worker.close()
-    if plugin.faults or not plugin.records:
-        raise GraderError(f"the graded suite did not run cleanly (pytest exit {int(code)}): {plugin.faults[:3]}")
+    if plugin.collection_faults or not plugin.records:
+        raise GraderError(f"the graded suite did not run (pytest exit {int(code)}): {plugin.collection_faults[:3]}")
+    for fault in plugin.faults:  # one test's grader fault costs that test, never the points earned elsewhere
+        print(f"AUTOGRADER FAULT in {fault}", file=sys.stderr)
     return results.results_document(plugin.records, execution_time=0.0, output=feedback.summary(plugin.records, notes),
                                     extra_data=plugin.extra)
 

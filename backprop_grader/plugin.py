@@ -20,7 +20,8 @@ class GradescopePlugin:
     def __init__(self, grading, *, notes: list[str], extra: dict):
         self._grading, self.notes, self.extra = grading, notes, extra
         self.records: list[dict] = []
-        self.faults: list[str] = []
+        self.faults: list[str] = []  # grader exceptions inside single tests: those tests get 0 and say so
+        self.collection_faults: list[str] = []  # a graded file that cannot even be collected: the run is void
         self.document: dict | None = None
 
     def pytest_configure(self, config):
@@ -45,15 +46,15 @@ class GradescopePlugin:
     def pytest_collectreport(self, report):
         """A graded test file that cannot be collected is a fault of the grader."""
         if report.failed:
-            self.faults.append(f"collecting {report.nodeid}: {report.longreprtext}")
+            self.collection_faults.append(f"collecting {report.nodeid}: {report.longreprtext}")
 
     def pytest_sessionfinish(self, session):
         """Stop the worker (and all it started), then build the results document."""
         if self._grading.worker is not None:
             self._grading.worker.close()
         self.extra.update(self._grading.extra)
-        if self.faults:
-            self.extra["faults"] = self.faults
+        if self.faults or self.collection_faults:
+            self.extra["faults"] = self.collection_faults + self.faults
 
     def _record(self, item, call, report) -> dict:
         """One test of results.json from the test's decorators and how it ended."""

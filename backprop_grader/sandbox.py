@@ -106,7 +106,7 @@ class Worker:
         started = time.monotonic()
         try:
             protocol._write_all(self._fds[0], protocol.encode({"op": "call", "case": case}, arguments))
-            reply = self._receive(self.limits.call_seconds, "call")
+            reply = self._receive(self.limits.call_seconds, "call", _reply_budget(arguments))
         except BrokenPipeError:
             reply = self._died("call")
         reply.seconds = time.monotonic() - started
@@ -181,21 +181,22 @@ class Worker:
         self.stop()
         shutil.rmtree(self._scratch, ignore_errors=True)
 
-    def _receive(self, seconds: float, during: str) -> Reply:
-        """Read one reply within `seconds`, checking its framing and sizes."""
+    def _receive(self, seconds: float, during: str, max_data: int = 0) -> Reply:
+        """Read one reply within `seconds`, checking its framing and sizes (at most max_data bytes of numbers)."""
         deadline = time.monotonic() + seconds
         try:
             frame = self._read(protocol._FRAME.size, deadline)
             head_size, data_size = protocol._FRAME.unpack(frame)
-            if head_size > protocol.MAX_HEADER or data_size > protocol.MAX_DATA:
+            if head_size > protocol.MAX_HEADER or data_size > max_data:
                 return Reply(False, "protocol", f"the worker sent an oversized message during the {during}")
             header, arrays = protocol.decode(self._read(head_size, deadline), self._read(data_size, deadline))
         except TimeoutError:
             return Reply(False, "timeout", f"no answer within {seconds:g} s during the {during}")
         except EOFError:
             return self._died(during)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return Reply(False, "protocol", f"the worker sent malformed data during the {during}: {exc}")
+        except (ValueError, UnicodeDecodeError, RecursionError, MemoryError) as exc:  # forged frames included
+            return Reply(False, "protocol", f"the worker sent malformed data during the {during}: "
+                         f"{type(exc).__name__}"[:300])
         return _reply_from(header, arrays, 2 if during == "call" else 0)
 
     def _read(self, size: int, deadline: float) -> bytes:
@@ -214,10 +215,20 @@ class Worker:
 
     def _died(self, during: str) -> Reply:
         """The reply for a worker that closed its pipe: how it ended, in words."""
-        code = self._process.wait(timeout=5) if self._process else None
-        how = f"was killed by signal {signal.Signals(-code).name}" if code and code < 0 else f"exited ({code})"
+        code, how = None, "stopped"
+        if self._process is not None:
+            try:
+                code = self._process.wait(timeout=1)
+            except subprocess.TimeoutExpired:  # it closed its pipe but lives on: end it
+                _kill_group(self._process.pid)
+                self._process.wait()
+                how = "closed its connection to the grader, so it was stopped,"
+        if code is not None and code < 0:
+            how = f"was killed by signal {_signal_name(-code)}"
+        elif code is not None:
+            how = f"exited ({code})"
         return Reply(False, "died", f"the process running your code {how} during the {during}",
-                     details={"returncode": code})
+                     details={"returncode": code} if code is not None else {})
 
     def _take_output(self) -> str:
         """What student code printed since the last call."""
@@ -229,6 +240,7 @@ class Worker:
         """A fresh copy of the submission's folder, owned by the worker's user; links copied as links."""
         workdir = Path(tempfile.mkdtemp(prefix="backprop-worker-"))
         shutil.copytree(self.source_file.parent, workdir, symlinks=True, dirs_exist_ok=True)
+        os.chmod(workdir, 0o700)  # copytree gave it the submission folder's mode; it is the worker's alone
         given = PROVIDED_FORWARD
         if given.is_file() and not (workdir / given.name).exists():
             shutil.copy(given, workdir / given.name)  # the kit's forward pass, which students may import
@@ -268,6 +280,20 @@ class Worker:
 _TEXT_FIELDS = {"traceback": 4000, "text": 300, "module": 100}
 _LIST_FIELDS = ("forbidden", "modified", "names", "dtypes")
 _NUMBER_FIELDS = ("line", "position", "count", "returncode")
+
+
+def _reply_budget(arguments: tuple) -> int:
+    """Bytes of numbers a reply to this call may carry: far more than two gradients, far less than memory."""
+    z, t, W_kj, W_ji = arguments
+    return 8 * 16 * (W_kj.size + W_ji.size) + 4096
+
+
+def _signal_name(number: int) -> str:
+    """SIGKILL for 9, or the number when it names no signal."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
 
 
 def _reply_from(header: dict, arrays: list, expected: int) -> Reply:

@@ -49,8 +49,9 @@ def simulate(submissions: list[Path], *, zip_path: Path | None = None, out: Path
     """Set up a fresh Gradescope root once, grade each submission in it, return one summary per submission."""
     root = Path(tempfile.mkdtemp(prefix="backprop-gradescope-"))
     # stays 0700 until setup.sh has locked the grader's files
+    private = Path(tempfile.mkdtemp(prefix="backprop-upload-"))  # 0700: the zip holds the reference and seeds
     try:
-        zip_path = zip_path or _build(root)
+        zip_path = zip_path or _build(private)
         _install(zip_path, root)
         names = _names(submissions)
         return [_grade_one(sub, name, root, Path(out), quiet) for sub, name in zip(submissions, names)]
@@ -59,11 +60,12 @@ def simulate(submissions: list[Path], *, zip_path: Path | None = None, out: Path
             print(f"simulated root kept at {root}")
         else:
             shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(private, ignore_errors=True)
 
 
-def _build(root: Path) -> Path:
-    """A freshly built autograder.zip, outside the simulated root."""
-    target = root / "autograder.zip"
+def _build(folder: Path) -> Path:
+    """A freshly built autograder.zip in a private folder outside the simulated root."""
+    target = folder / "autograder.zip"
     build_zip(target)
     return target
 

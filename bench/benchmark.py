@@ -91,8 +91,10 @@ def simulated_root() -> Path | None:
 
     root = Path(tempfile.mkdtemp(prefix="backprop-bench-"))
     # stays 0700 until setup.sh has locked the grader's files
-    build_zip(root / "autograder.zip")
-    simulate._install(root / "autograder.zip", root)
+    upload = Path(tempfile.mkdtemp(prefix="backprop-bench-upload-"))
+    build_zip(upload / "autograder.zip")
+    simulate._install(upload / "autograder.zip", root)
+    shutil.rmtree(upload)
     shutil.copytree(CORRECT, root / "submission")
     return root
 

@@ -193,3 +193,23 @@ def test_analytic_work_is_never_flagged(label, function):
     for case in ("sigmoid", "softmax"):
         assert grading.worked_example_passes(case), label
         assert not grading.looks_numerical(case)["flagged"], (label, grading.looks_numerical(case))
+
+
+def test_visible_tables_show_too_few_digits_to_copy_the_answer(tmp_path):
+    """Copying the 'expected' column of a visible table into a submission must not pass the 1e-4 rule."""
+    import json
+    import subprocess
+    import sys
+
+    from helpers import PROJECT, SUBMISSIONS
+
+    results = tmp_path / "results.json"
+    subprocess.run([sys.executable, "-m", "backprop_grader", "grade", str(SUBMISSIONS / "mistakes" / "factor_half"),
+                    "--results", str(results), "--quiet"], cwd=PROJECT, check=True, capture_output=True)
+    output = {t["number"]: t["output"] for t in json.loads(results.read_text())["tests"]}["1.1"]
+    rows = [line.split("|")[1:-1] for line in output.splitlines() if line.startswith("| [")]
+    assert rows
+    for _, _, expected, estimate, _ in rows:
+        for shown in (expected, estimate):
+            digits = shown.strip().lstrip("-").split("e")[0].replace(".", "").lstrip("0")
+            assert len(digits) <= 3, shown

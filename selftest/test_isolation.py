@@ -35,7 +35,8 @@ def gradescope(tmp_path_factory):
     out = tmp_path_factory.mktemp("simulated")
     root = Path(tempfile.mkdtemp(prefix="backprop-gradescope-test-"))
     # stays 0700 until setup.sh has locked the grader's files
-    zip_path = root.parent / f"{root.name}.zip"
+    upload = Path(tempfile.mkdtemp(prefix="backprop-upload-test-"))  # 0700, like simulate's
+    zip_path = upload / "autograder.zip"
     subprocess.run([sys.executable, "-m", "backprop_grader", "build", "--out", str(zip_path)], cwd=PROJECT,
                    check=True, capture_output=True)
     simulate_module._install(zip_path, root)
@@ -44,7 +45,7 @@ def gradescope(tmp_path_factory):
     outcomes = {path: simulate_module._grade_one(path, name, root, out, quiet=True) for path, name in zip(runs, names)}
     yield root, outcomes
     shutil.rmtree(root, ignore_errors=True)
-    zip_path.unlink(missing_ok=True)
+    shutil.rmtree(upload, ignore_errors=True)
 
 
 def _as_sandbox_user(*argv: str, root: Path) -> subprocess.CompletedProcess:
