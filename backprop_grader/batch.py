@@ -16,7 +16,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import shutil
 import signal
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from pathlib import Path
 
 from . import __version__
 from .config import DEFAULT_CONFIG, load_config
+from .discovery import unzip
 from .errors import GraderError
 from .report import ERROR, GRADED, Entry
 
@@ -185,20 +185,6 @@ def _tolerant_loader():
     Loader.add_multi_constructor("!", plain)
     Loader.add_multi_constructor("tag:", plain)
     return Loader
-
-
-def unzip(archive: Path, target: Path) -> None:
-    """Extract a zip, refusing members that would land outside the target (`../` or absolute names)."""
-    target.mkdir(parents=True, exist_ok=True)
-    base = target.resolve()
-    with zipfile.ZipFile(archive) as zipped:
-        for member in zipped.infolist():
-            destination = (base / member.filename).resolve()
-            if base not in destination.parents or member.is_dir():
-                continue
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            with zipped.open(member) as source, open(destination, "wb") as out:
-                shutil.copyfileobj(source, out)
 
 
 def _visible(folder: Path) -> list[Path]:

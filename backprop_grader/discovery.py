@@ -10,11 +10,14 @@ import ast
 import difflib
 import io
 import re
+import shutil
 import tokenize
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import messages as msg
+from .errors import GraderError
 from .notebook import UnreadableNotebook, module_source
 
 EXPECTED = "backprop.py"
@@ -164,3 +167,30 @@ def _files(folder: Path) -> list[Path]:
         if path.is_file() and not path.is_symlink() and not hidden and not set(parts) & _IGNORED_PARTS:
             found.append(path)
     return found
+
+
+def unpack_into(submission: Path, target: Path) -> None:
+    """Put a submission (a folder, a zip of one, or a single file) into `target`, as Gradescope unpacks uploads."""
+    if submission.is_dir():
+        shutil.copytree(submission, target, symlinks=True, dirs_exist_ok=True)
+    elif zipfile.is_zipfile(submission):
+        unzip(submission, target)
+    elif submission.is_file():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy(submission, target / submission.name)
+    else:
+        raise GraderError(f"the submission {submission} does not exist")
+
+
+def unzip(archive: Path, target: Path) -> None:
+    """Extract a zip, refusing members that would land outside the target (`../` or absolute names)."""
+    target.mkdir(parents=True, exist_ok=True)
+    base = target.resolve()
+    with zipfile.ZipFile(archive) as zipped:
+        for member in zipped.infolist():
+            destination = (base / member.filename).resolve()
+            if base not in destination.parents or member.is_dir():
+                continue
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            with zipped.open(member) as source, open(destination, "wb") as out:
+                shutil.copyfileobj(source, out)

@@ -8,13 +8,12 @@ import sys
 import tempfile
 import time
 import traceback
-import zipfile
 from pathlib import Path
 
 from . import __version__, results
 from . import messages as msg
 from .config import PROJECT_ROOT, load_config
-from .discovery import explain_not_found, find_submission
+from .discovery import explain_not_found, find_submission, unpack_into
 from .errors import GraderError
 from .metadata import log_line, read_submitter
 from .rubric import CONFIG_ENV
@@ -103,13 +102,5 @@ def _as_folder(submission: Path) -> tuple[Path, Path | None]:
     if not submission.exists():
         raise GraderError(f"the submission {submission} does not exist")
     temporary = Path(tempfile.mkdtemp(prefix="backprop-submission-"))
-    if zipfile.is_zipfile(submission):
-        with zipfile.ZipFile(submission) as archive:
-            for member in archive.infolist():
-                target = (temporary / member.filename).resolve()
-                if temporary.resolve() in target.parents and not member.is_dir():
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(archive.read(member))
-    else:
-        shutil.copy(submission, temporary / submission.name)
+    unpack_into(submission, temporary)
     return temporary, temporary

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from . import results
 from .build import build_zip
+from .discovery import unpack_into
 from .errors import GraderError
 from .sandbox import SANDBOX_USER, processes_of
 
@@ -129,16 +130,7 @@ def _grade_one(submission: Path, name: str, root: Path, out: Path, quiet: bool) 
 def _fill_submission(submission: Path, target: Path) -> None:
     """ROOT/submission holds exactly the student's files, as Gradescope unpacks them."""
     shutil.rmtree(target, ignore_errors=True)
-    target.mkdir(parents=True)
-    if submission.is_dir():
-        shutil.copytree(submission, target, symlinks=True, dirs_exist_ok=True)
-    elif zipfile.is_zipfile(submission):
-        with zipfile.ZipFile(submission) as archive:
-            archive.extractall(target)
-    elif submission.is_file():
-        shutil.copy(submission, target / submission.name)
-    else:
-        raise GraderError(f"the submission {submission} does not exist")
+    unpack_into(submission, target)
 
 
 def _names(submissions: list[Path]) -> list[str]:
