@@ -19,10 +19,10 @@ import numpy as np
 from . import __version__
 from . import networks as nets
 from .config import PROJECT_ROOT
+from .grading import GRADED_GROUPS, PROBE_GROUPS
 
 CACHE_DIR = PROJECT_ROOT / ".cache"
-GROUPS = {"sigmoid": ("worked", "random", "fd", "edge", "probe0", "probe1"),
-          "softmax": ("worked", "random", "fd", "edge", "general", "probe0", "probe1")}
+GROUPS = {case: groups + PROBE_GROUPS for case, groups in GRADED_GROUPS.items()}
 _SOURCES = ("backprop_grader/networks.py", "backprop_grader/diagnosis.py", "backprop_grader/grading.py",
             "reference/backprop.py")
 

@@ -20,6 +20,10 @@ LAYERS = ("W_kj", "W_ji")  # the order compute_gradients returns them in
 MAX_TIMEOUTS_PER_CASE = 2  # after this many time-outs in one case, its remaining calls are skipped
 MAX_DEATHS_PER_CASE = 3  # likewise after this many calls that ended the worker (each costs a restart)
 PROBE_SCALES = (1e-3, 1e2)  # z scaled by s and W_kj by 1/s: the same forward pass, dE/dW_kj scaled by s
+# The network groups each case's graded tests ask about, and the scale probes of the numerical check.
+GRADED_GROUPS = {"sigmoid": ("worked", "random", "fd", "edge"),
+                 "softmax": ("worked", "random", "fd", "edge", "general")}
+PROBE_GROUPS = ("probe0", "probe1")
 NUMERICAL_FLOOR = 1e-12  # relative errors below this are analytic float64 work
 NUMERICAL_CEILING = 1e-3  # above this the gradient is simply wrong, and the tests say so
 FLOAT32_FLOOR = 1e-9  # analytic work touched by float32 rounding is off by more than this (float32 eps is 1.2e-7)
@@ -97,6 +101,8 @@ class Grading:
         self.extra: dict = {}  # instructor-only findings for results.json's extra_data
         self._networks: dict = {}
         self._estimates: dict = {}
+        self._expected: dict = {}
+        self._verdicts: dict = {}
         self._timeouts = {"sigmoid": 0, "softmax": 0}
         self._deaths = {"sigmoid": 0, "softmax": 0}
         self._spent = {"sigmoid": 0.0, "softmax": 0.0}  # wall-clock seconds of calls, per case
@@ -146,9 +152,18 @@ class Grading:
 
     def verdicts(self, case: str, group: str, layer: str) -> list[Verdict]:
         """One layer's verdict on each network of the group, against the reference."""
-        return [judge(net, reply, layer, compute_gradients(*net.arguments())[LAYERS.index(layer)],
-                      self.config.tolerance)
-                for net, reply in zip(self.networks(case, group), self.replies(case, group))]
+        key = (case, group, layer)
+        if key not in self._verdicts:  # asked by several tests (N.3 and N.4, the gates, the probe): judged once
+            self._verdicts[key] = [judge(net, reply, layer, self._reference(net)[LAYERS.index(layer)],
+                                         self.config.tolerance)
+                                   for net, reply in zip(self.networks(case, group), self.replies(case, group))]
+        return self._verdicts[key]
+
+    def _reference(self, network: nets.Network) -> tuple[np.ndarray, np.ndarray]:
+        """The reference gradients of a network, computed once for both layers."""
+        if network not in self._expected:
+            self._expected[network] = compute_gradients(*network.arguments())
+        return self._expected[network]
 
     def finite_difference_verdicts(self, case: str) -> list[tuple[Verdict, Verdict]]:
         """Both layers on the N.5 networks, judged against central differences instead of the reference."""
@@ -197,8 +212,8 @@ class Grading:
 
     def all_replies(self) -> list[Reply]:
         """Every reply of the run, for the informational checks (fetching any group not asked yet)."""
-        for case in nets.CASE_INDEX:
-            for group in ("worked", "random", "fd", "edge") + (("general",) if case == "softmax" else ()):
+        for case, groups in GRADED_GROUPS.items():
+            for group in groups:
                 self.replies(case, group)
         return [reply for replies in self._replies.values() for reply in replies]
 

@@ -54,15 +54,11 @@ FD_WRONG = ("{layer} disagrees with central finite differences of E (the grader'
 
 INFO_FOUND = "Found and imported {file}."
 INFO_NOT_FOUND = "Your submission could not be imported, so no test could run:\n\n{reason}"
-INFO_INPUTS_KEPT = "compute_gradients left its input arrays unchanged."
 INFO_INPUTS_MODIFIED = ("compute_gradients modified its input {names} (on {count} networks). Work on copies "
                         "(`W_ji = W_ji.copy()`) or avoid in-place operations such as `+=` on arguments.")
-INFO_FINITE = "Every gradient returned was a finite float array."
 INFO_NOT_FINITE = "Some returned gradients were not finite floats (NaN or infinity) on {count} networks."
-INFO_NO_FORBIDDEN = "No autodiff library was imported."
 INFO_FORBIDDEN = ("Your code tried to import {names}, which this assignment does not allow: the point is to "
                   "derive the gradients yourself.")
-INFO_NOT_NUMERICAL = "Your gradients look analytic (not numerically differentiated)."
 INFO_NUMERICAL = ("Your gradients match the exact ones only to finite-difference accuracy (rescaling the inputs "
                   "moves their error the way it moves a finite-difference error, or the error is too large for "
                   "float64 work and too small for float32): they look numerically differentiated. The assignment "
@@ -70,7 +66,6 @@ INFO_NUMERICAL = ("Your gradients match the exact ones only to finite-difference
 
 AUTOGRADER_FAULT = ("The autograder itself failed while grading this submission. This is not your fault and "
                     "says nothing about your code; your instructor can see the details. Please let them know.")
-ISOLATION_REDUCED_PREFIX = "Isolation is reduced"
 SUMMARY_ALL_PASSED = "All visible tests passed. Hidden tests are graded after the due date."
 SUMMARY_FIRST_FIX = "Start with test {number} ({name}): {reason}"
 NOTE_DISCOVERY = "Note: {note}"

@@ -94,7 +94,6 @@ class Worker:
         self._fds = None
         self._spawned_at = 0.0
         self.startup: Reply | None = None
-        self.output_parts: list[str] = []
         self._scratch = Path(tempfile.mkdtemp(prefix="backprop-grader-"))  # ours only: 0700, root's when root
         _become_subreaper()
 
@@ -232,9 +231,7 @@ class Worker:
 
     def _take_output(self) -> str:
         """What student code printed since the last call."""
-        text = self._log.read(self.limits.output_kb * 1024 + 1).decode("utf-8", "replace") if self._log else ""
-        self.output_parts.append(text)
-        return text
+        return self._log.read(self.limits.output_kb * 1024 + 1).decode("utf-8", "replace") if self._log else ""
 
     def _private_copy(self) -> Path:
         """A fresh copy of the submission's folder, owned by the worker's user; links copied as links."""
