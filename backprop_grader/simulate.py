@@ -2,15 +2,19 @@
 
 Builds the zip (unless given one), makes a fresh root folder, unzips into ROOT/source, runs setup.sh there as
 Gradescope would, then for each submission fills ROOT/submission, runs ROOT/run_autograder with
-AUTOGRADER_ROOT=ROOT in a clean environment, checks results.json against Gradescope's specification, prints
+AUTOGRADER_ROOT=ROOT in a clean environment (as root, in a PID namespace of its own, like Gradescope's
+container), checks results.json against Gradescope's specification, prints
 the table and keeps the file as OUT/<submission name>/results.json.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import select
 import shutil
+import signal
 import stat
 import subprocess
 import tempfile
@@ -102,20 +106,18 @@ def _grade_one(submission: Path, name: str, root: Path, out: Path, quiet: bool) 
     results_file = root / "results" / "results.json"
     results_file.unlink(missing_ok=True)
     started = time.monotonic()
-    done = subprocess.run([str(root / "run_autograder")], cwd=root, env=dict(_CLEAN_ENV, AUTOGRADER_ROOT=str(root)),
-                          capture_output=True, text=True, timeout=GRADE_SECONDS)
+    returncode, output, leftovers = _run_grader(root)
     seconds = time.monotonic() - started
     try:
         document = json.loads(results_file.read_text())
         found = results.problems(document)
     except (OSError, ValueError) as exc:
         document, found = {}, [f"no readable results.json: {exc}"]
-    if done.returncode != 0:
-        found.append(f"run_autograder exited {done.returncode}")
-    leftovers = _leftover_processes()
+    if returncode != 0:
+        found.append(f"run_autograder exited {returncode}")
     kept = out / name / "results.json"
     kept.parent.mkdir(parents=True, exist_ok=True)
-    (kept.parent / "stdout.txt").write_text(done.stdout + done.stderr)
+    (kept.parent / "stdout.txt").write_text(output)
     if document:
         shutil.copy(results_file, kept)
     if not quiet:
@@ -125,6 +127,76 @@ def _grade_one(submission: Path, name: str, root: Path, out: Path, quiet: bool) 
             print(f"PROBLEM: {problem}")
     return {"name": name, "score": document.get("score"), "seconds": seconds, "problems": found,
             "leftover_processes": leftovers, "results": str(kept), "document": document}
+
+
+# Runs the grader, reports its exit status on fd STATUS, then keeps its PID namespace (if any) alive until fd HOLD
+# closes, so that simulate can look for surviving sandbox processes before the kernel ends the namespace.
+_HARNESS = '"$1" {status}>&- {hold}<&-; echo $? >&{status}; exec {status}>&-; read -r _ <&{hold}'
+
+
+def _run_grader(root: Path) -> tuple[int, str, list[int]]:
+    """Run ROOT/run_autograder from a harness of its own; return its exit status, its output, leftover pids.
+
+    As root the harness is PID 1 of a new PID namespace with its own /proc, as in Gradescope's container: the
+    student sees only the grader's processes, never this command's ancestors (whose command lines name the
+    instructor's checkout, which Gradescope does not have).
+    """
+    status_r, status_w = os.pipe()
+    hold_r, hold_w = os.pipe()
+    script = _HARNESS.format(status=status_w, hold=hold_r)
+    argv = [*_namespace_prefix(), "/bin/bash", "-c", script, "harness", str(root / "run_autograder")]
+    with tempfile.TemporaryFile() as log:
+        try:
+            harness = subprocess.Popen(argv, cwd=root, env=dict(_CLEAN_ENV, AUTOGRADER_ROOT=str(root)),
+                                       stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                       pass_fds=(status_w, hold_r), start_new_session=True)
+        finally:
+            os.close(status_w)
+            os.close(hold_r)
+        try:
+            status = _read_status(status_r, GRADE_SECONDS)
+            leftovers = _leftover_processes()
+        finally:
+            os.close(status_r)
+            os.close(hold_w)
+            _end(harness)
+        log.seek(0)
+        output = log.read().decode("utf-8", "replace")
+    if status is None:
+        return -1, output + f"\nrun_autograder did not finish within {GRADE_SECONDS} s", leftovers
+    return status, output, leftovers
+
+
+@functools.lru_cache(maxsize=1)
+def _namespace_prefix() -> tuple[str, ...]:
+    """`unshare` arguments for a fresh PID namespace when root can make one, else none (reduced isolation)."""
+    if os.geteuid() != 0 or not (shutil.which("unshare") and shutil.which("setsid")):
+        return ()
+    # setsid: the harness leads its own session, so the grader's process group is visible inside the namespace
+    prefix = ("unshare", "--pid", "--fork", "--mount-proc", "--kill-child", "setsid")
+    probe = subprocess.run([*prefix, "true"], capture_output=True, timeout=30)
+    return prefix if probe.returncode == 0 else ()
+
+
+def _read_status(fd: int, seconds: float) -> int | None:
+    """The exit status the harness writes on fd, or None when it writes none in time."""
+    ready, _, _ = select.select([fd], [], [], seconds)
+    if not ready:
+        return None
+    text = os.read(fd, 64).decode("ascii", "replace").strip()
+    return int(text) if text.isdigit() else None
+
+
+def _end(harness: subprocess.Popen) -> None:
+    """Let the harness leave; kill its session if it lingers (with --kill-child that ends the namespace)."""
+    try:
+        harness.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(harness.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        harness.wait()
 
 
 def _fill_submission(submission: Path, target: Path) -> None:

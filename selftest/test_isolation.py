@@ -181,3 +181,22 @@ def test_without_root_grading_works_and_says_isolation_is_reduced(gradescope, tm
         assert "Isolation is reduced (not run as root)" in document["output"]
     finally:
         shutil.rmtree(readable, ignore_errors=True)
+
+
+def test_simulated_grader_cannot_see_who_started_it(tmp_path):
+    """Like Gradescope's container, simulate's grader sees only its own processes, never simulate's ancestors.
+
+    Those ancestors' command lines name the instructor's checkout (here, this test run's), which may be readable
+    by everyone on a test machine but does not exist on Gradescope.
+    """
+    root = tmp_path / "root"
+    root.mkdir()
+    seen = root / "seen.txt"
+    script = root / "run_autograder"
+    script.write_text(f"#!/bin/sh\nfor f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < \"$f\"; echo; done > {seen}\n")
+    script.chmod(0o755)
+    status, _, leftovers = simulate_module._run_grader(root)
+    assert status == 0 and leftovers == []
+    visible = [line for line in seen.read_text().splitlines() if line.strip()]
+    assert not any(sys.executable in line or str(PROJECT) in line for line in visible), visible
+    assert len(visible) <= 4, visible  # the harness, run_autograder and its own commands
