@@ -20,6 +20,13 @@ from .rubric import CONFIG_ENV
 from .sandbox import Limits, Reply, Worker, isolation_note, sandbox_identity
 
 TESTS_DIR = PROJECT_ROOT / "tests"
+# pytest's built-in plugins that the graded suite never uses: each one costs hook registration in every run.
+# No terminal output (we print our own table), no cache files, no forced garbage collection at the end.
+_UNUSED_PLUGINS = [arg for name in ("terminal", "cacheprovider", "unraisableexception", "threadexception",
+                                    "debugging", "unittest", "legacypath", "tmpdir", "monkeypatch", "recwarn",
+                                    "pastebin", "junitxml", "doctest", "setuponly", "setupplan", "stepwise",
+                                    "warnings", "logging", "faulthandler", "subtests", "assertion")
+                   for arg in ("-p", f"no:{name}")]
 
 
 def grade(submission: Path, results_path: Path, *, config_path: Path | None = None) -> dict:
@@ -79,9 +86,8 @@ def _run_suite(config, folder: Path, config_path, submitter: dict) -> dict:
     plugin = GradescopePlugin(grading, notes=notes, extra=extra)
     os.environ[CONFIG_ENV] = str(config.path)
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the graded suite needs no installed plugin; scanning costs
-    # No terminal output (we print our own table), no cache files, and no forced garbage collection at the end.
-    args = [str(TESTS_DIR), "-p", "no:terminal", "-p", "no:cacheprovider", "-p", "no:unraisableexception",
-            "--import-mode=importlib", "--rootdir", str(PROJECT_ROOT), "-c", str(TESTS_DIR / "pytest.ini")]
+    args = [str(TESTS_DIR), *_UNUSED_PLUGINS, "--import-mode=importlib", "--rootdir", str(PROJECT_ROOT),
+            "-c", str(TESTS_DIR / "pytest.ini")]
     try:
         code = pytest.main(args, plugins=[plugin])
     finally:
