@@ -30,6 +30,7 @@ from .config import DEFAULT_CONFIG, load_config
 from .discovery import unzip
 from .errors import GraderError
 from .report import ERROR, GRADED, Entry
+from .sandbox import Limits
 
 METADATA = "submission_metadata.yml"
 RESULTS, FINGERPRINT, LOG = "results.json", "fingerprint.json", "grader.log"
@@ -37,10 +38,15 @@ DEFAULT_TIMEOUT = 300.0  # seconds for one submission: generous, since the grade
 MISSING_EXTRAS = ("batch needs the instructor extras ({missing} is missing): "
                   "pip install -r requirements-instructor.txt")
 _IGNORED = ("__MACOSX",)
-# What the fork server imports once, so that every grading process starts with it loaded.
+# What the fork server imports once, so that every grading process starts with it loaded. Nothing secret: each
+# grading process forks its student worker from itself before it loads the reference, tests or configuration
+# (grade(fork_with=...)), so the reference, grading and diagnosis modules are imported there, afterwards.
 _PRELOAD = ["numpy", "pytest", "_pytest.python", "_pytest.fixtures", "gradescope_utils.autograder_utils.decorators",
-            "backprop_grader.grade", "backprop_grader.plugin", "backprop_grader.suite", "backprop_grader.feedback",
-            "backprop_grader.diagnosis", "reference.backprop"]
+            "backprop_grader.grade", "backprop_grader.plugin"]
+# The fork server's whole environment, and so that of every worker forked below it: none of the instructor's
+# variables (tokens, keys), and single-threaded numpy, as the worker's own environment has.
+_SERVER_ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1",
+                       "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def register(commands) -> None:
@@ -62,7 +68,7 @@ def run(args) -> int:
     if args.jobs < 1 or args.timeout <= 0:
         raise GraderError("--jobs must be at least 1 and --timeout positive")
     config_path = (args.config or DEFAULT_CONFIG).resolve()
-    load_config(config_path)  # a bad configuration stops here, once, not in every submission
+    config = load_config(config_path)  # a bad configuration stops here, once, not in every submission
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="backprop-batch-") as scratch:
         root = _input_root(args.input.resolve(), Path(scratch))
@@ -70,7 +76,8 @@ def run(args) -> int:
         if not submissions:
             raise GraderError(f"no submissions found in {args.input}: expected a folder per submission")
         students = read_metadata(root / METADATA) if (root / METADATA).is_file() else {}
-        batch = Batch(submissions, args.out.resolve(), config_path, jobs=args.jobs, timeout=args.timeout)
+        batch = Batch(submissions, args.out.resolve(), config_path, jobs=args.jobs, timeout=args.timeout,
+                      worker_settings=(Limits(**config.limits), config.forbidden_imports))
         entries, interrupted = batch.grade_all(force=args.force)
     for entry in entries:
         entry.students = students.get(entry.submission, [])
@@ -198,14 +205,17 @@ def _visible(folder: Path) -> list[Path]:
 class Batch:
     """Grades submissions in parallel processes, keeping each result as soon as its process ends."""
 
-    def __init__(self, submissions: dict[str, Path], out: Path, config_path: Path, *, jobs: int, timeout: float):
+    def __init__(self, submissions: dict[str, Path], out: Path, config_path: Path, *, jobs: int, timeout: float,
+                 worker_settings: tuple):
+        """worker_settings: the worker's Limits and forbidden imports, handed to every grading process."""
         self.submissions, self.out, self.config_path = submissions, out, config_path
-        self.jobs, self.timeout = jobs, timeout
+        self.jobs, self.timeout, self.worker_settings = jobs, timeout, worker_settings
         self.newly_graded = self.skipped = 0
         self._config_hash = _sha256(config_path.read_bytes())
         self._running: dict[str, multiprocessing.Process] = {}
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(_PRELOAD)
+        _start_fork_server()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
 
@@ -269,8 +279,8 @@ class Batch:
         with self._lock:
             if self._stopping.is_set():
                 return None
-            process = self._context.Process(target=_grade_child, args=(str(path), str(results_path),
-                                                                         str(folder / LOG), str(self.config_path)))
+            process = self._context.Process(target=_grade_child, args=(str(path), str(results_path), str(folder / LOG),
+                                                                         str(self.config_path), self.worker_settings))
             process.start()
             self._running[submission] = process
         try:
@@ -325,7 +335,25 @@ class Batch:
             _end(process)
 
 
-def _grade_child(path: str, results: str, log: str, config: str) -> None:
+def _start_fork_server() -> None:
+    """Start multiprocessing's fork server now, with _SERVER_ENVIRONMENT as its whole environment.
+
+    The server keeps the environment it is started with, and workers forked below it would carry it in their
+    memory and in /proc/self/environ, so it must not be the instructor's.
+    """
+    from multiprocessing import forkserver
+
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(_SERVER_ENVIRONMENT, TMPDIR=saved.get("TMPDIR", "/tmp"))
+    try:
+        forkserver.ensure_running()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _grade_child(path: str, results: str, log: str, config: str, worker_settings: tuple) -> None:
     """In a process forked from the preloaded server: grade one submission, its output going to its log."""
     os.setsid()  # its own process group, so that a time-out can end it with everything it started
     descriptor = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -335,7 +363,7 @@ def _grade_child(path: str, results: str, log: str, config: str) -> None:
     sys.stderr = open(2, "w", buffering=1, closefd=False)
     from .grade import grade
 
-    grade(Path(path), Path(results), config_path=Path(config))
+    grade(Path(path), Path(results), config_path=Path(config), fork_with=worker_settings)
 
 
 def _end(process: multiprocessing.Process) -> None:

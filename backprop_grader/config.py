@@ -69,9 +69,14 @@ class Config:
         return self.tests[number]
 
 
+# The configurations read in this process: a fork of it would carry their seeds (see grade.secrets_loaded).
+READ_HERE: list[Path] = []
+
+
 def load_config(path: Path | str | None = None) -> Config:
     """Read and check autograder.toml (the project's own by default)."""
     path = Path(path) if path else DEFAULT_CONFIG
+    READ_HERE.append(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

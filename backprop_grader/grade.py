@@ -11,6 +11,7 @@ import traceback
 from pathlib import Path
 
 from . import __version__, results
+from . import config as config_module
 from . import messages as msg
 from .config import PROJECT_ROOT, load_config
 from .discovery import explain_not_found, find_submission, unpack_into
@@ -22,6 +23,9 @@ from .sandbox import Limits, Reply, Worker, isolation_note, sandbox_identity
 TESTS_DIR = PROJECT_ROOT / "tests"
 # pytest's built-in plugins that the graded suite never uses: each one costs hook registration in every run.
 # No terminal output (we print our own table), no cache files, no forced garbage collection at the end.
+# What holds or computes the answers; while none of it is loaded, a fork of this process is safe to give student code.
+_SECRET_MODULES = ("reference", "tests", "backprop_grader.grading", "backprop_grader.networks", "backprop_grader.cache",
+                   "backprop_grader.diagnosis", "backprop_grader.feedback", "backprop_grader.suite")
 _UNUSED_PLUGINS = [arg for name in ("terminal", "cacheprovider", "unraisableexception", "threadexception",
                                     "debugging", "unittest", "legacypath", "tmpdir", "monkeypatch", "recwarn",
                                     "pastebin", "junitxml", "doctest", "setuponly", "setupplan", "stepwise",
@@ -29,18 +33,33 @@ _UNUSED_PLUGINS = [arg for name in ("terminal", "cacheprovider", "unraisableexce
                    for arg in ("-p", f"no:{name}")]
 
 
-def grade(submission: Path, results_path: Path, *, config_path: Path | None = None) -> dict:
-    """Grade one submission (folder, zip or single file) and write results.json; never raises for the student."""
+def grade(submission: Path, results_path: Path, *, config_path: Path | None = None,
+          fork_with: tuple[Limits, tuple] | None = None) -> dict:
+    """Grade one submission (folder, zip or single file) and write results.json; never raises for the student.
+
+    fork_with: the worker's limits and forbidden imports, known in advance (batch). The worker is then forked
+    from this process, which has numpy loaded, before the configuration, reference and tests are loaded here;
+    if any of them is loaded already (a second grading in one process), it is a fresh Python as usual.
+    """
     started = time.monotonic()
     document = None
     unpacked = None
     try:
-        config = load_config(config_path)
         submitter = read_submitter(Path(submission))  # for the instructor's log and extra_data only
         if submitter:
             print(log_line(submitter))
         folder, unpacked = _as_folder(Path(submission))
-        document = _run_suite(config, folder, config_path, submitter)
+        found = find_submission(folder)
+        identity = sandbox_identity()
+        fork = fork_with is not None and not secrets_loaded()
+        early = _start_worker(found, *fork_with, identity, fork=True) if fork else None
+        try:
+            config = load_config(config_path)
+            document = _run_suite(config, found, identity, submitter, early)
+            document["extra_data"]["worker_start"] = "fork" if early else "fresh python"
+        finally:
+            if early and early[0] is not None:
+                early[0].close()
     except Exception as exc:  # the catastrophic path: whatever failed, the student gets a valid results.json
         detail = "".join(traceback.format_exception(exc))
         print(f"AUTOGRADER ERROR: {exc}\n{detail}", file=sys.stderr)
@@ -57,19 +76,38 @@ def grade(submission: Path, results_path: Path, *, config_path: Path | None = No
     return document
 
 
-def _run_suite(config, folder: Path, config_path, submitter: dict) -> dict:
-    """Run pytest on the graded suite with our plugin, and build the document from its records."""
-    found = find_submission(folder)
-    identity = sandbox_identity()
+def secrets_loaded() -> list[str]:
+    """What this process holds that a forked worker must not inherit: a configuration (its seeds) read here, the
+    reference and the modules that use it."""
+    return [f"configuration {path}" for path in config_module.READ_HERE] + [
+        name for name in sys.modules if any(name == m or name.startswith(m + ".") for m in _SECRET_MODULES)]
+
+
+def _start_worker(found, limits: Limits, forbidden: tuple, identity, *, fork: bool = False):
+    """(worker, None), spawned so that it imports numpy and the submission while we go on; (None, the reply that
+    explains it) when there is no submission file."""
+    if found.path is None:
+        return None, Reply(False, "not_found", explain_not_found(found))
+    worker = Worker(found.path, limits, forbidden, identity, found.source_text, fork=fork)
+    worker.spawn()
+    return worker, None
+
+
+def _run_suite(config, found, identity, submitter: dict, early=None) -> dict:
+    """Start the worker (unless started early), run the graded suite, and always end the worker."""
     notes = [isolation_note(identity)]
     if found.note:
         notes.insert(0, msg.NOTE_DISCOVERY.format(note=found.note))
-    if found.path is None:
-        worker, unavailable = None, Reply(False, "not_found", explain_not_found(found))
-    else:
-        worker = Worker(found.path, Limits(**config.limits), config.forbidden_imports, identity, found.source_text)
-        worker.spawn()  # the worker imports numpy and the submission while we import numpy and pytest
-        unavailable = None
+    worker, unavailable = early or _start_worker(found, Limits(**config.limits), config.forbidden_imports, identity)
+    try:
+        return _run_pytest(config, found, worker, unavailable, notes, submitter)
+    finally:
+        if worker is not None:
+            worker.close()
+
+
+def _run_pytest(config, found, worker, unavailable, notes: list[str], submitter: dict) -> dict:
+    """The graded suite under pytest with our plugin; the results document built from its records."""
     # Imported only now, once the worker is spawned: it imports numpy and the submission meanwhile.
     import pytest
 
@@ -88,11 +126,7 @@ def _run_suite(config, folder: Path, config_path, submitter: dict) -> dict:
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the graded suite needs no installed plugin; scanning costs
     args = [str(TESTS_DIR), *_UNUSED_PLUGINS, "--import-mode=importlib", "--rootdir", str(PROJECT_ROOT),
             "-c", str(TESTS_DIR / "pytest.ini")]
-    try:
-        code = pytest.main(args, plugins=[plugin])
-    finally:
-        if worker is not None:
-            worker.close()
+    code = pytest.main(args, plugins=[plugin])
     if plugin.collection_faults or not plugin.records:
         raise GraderError(f"the graded suite did not run (pytest exit {int(code)}): {plugin.collection_faults[:3]}")
     for fault in plugin.faults:  # one test's grader fault costs that test, never the points earned elsewhere

@@ -20,13 +20,15 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import worker as protocol
 
 SANDBOX_USER = "backprop-student"
-PROVIDED_FORWARD = Path(__file__).resolve().parent.parent / "student_template" / "forward.py"
+_PROJECT = Path(__file__).resolve().parent.parent
+PROVIDED_FORWARD = _PROJECT / "student_template" / "forward.py"
 _WORKER_SOURCE = Path(protocol.__file__).read_text(encoding="utf-8")
 _PASSED_THROUGH = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # needed by numpy on some processors; not secrets
 
@@ -86,10 +88,16 @@ class Worker:
     """One student submission file, served by a worker process that is restarted after any failure."""
 
     def __init__(self, source_file: Path, limits: Limits, forbidden: tuple, identity=None,
-                 source_text: str | None = None):
-        """source_file is imported with its folder; source_text, when given, replaces its content in the copy."""
+                 source_text: str | None = None, *, fork: bool = False):
+        """source_file is imported with its folder; source_text, when given, replaces its content in the copy.
+
+        fork: start the first worker as a fork of this process rather than a fresh Python, which saves the
+        start-up and the numpy import (batch). Only for a process that holds nothing secret yet: the child gets
+        a copy of this process's memory, so the caller spawns before it loads the configuration, reference or
+        tests. A restart after a failure comes later, when this process holds them, so it is a fresh Python.
+        """
         self.source_file, self.limits, self.forbidden, self.identity = Path(source_file), limits, forbidden, identity
-        self.source_text = source_text
+        self.source_text, self.fork = source_text, fork
         self._process = None
         self._fds = None
         self._spawned_at = 0.0
@@ -144,13 +152,18 @@ class Worker:
         log_path = self._scratch / "output.log"
         log = open(log_path, "ab")
         requests, replies = os.pipe(), os.pipe()
-        argv = [sys.executable, "-I", "-B", "-c", _WORKER_SOURCE, str(requests[0]), str(replies[1]),
-                str(workdir / self.source_file.name), ",".join(self.forbidden), str(self.limits.output_kb * 1024)]
+        arguments = [str(requests[0]), str(replies[1]), str(workdir / self.source_file.name),
+                     ",".join(self.forbidden), str(self.limits.output_kb * 1024)]
         user = dict(user=self.identity[0], group=self.identity[1], extra_groups=[]) if self.identity else {}
         try:
-            self._process = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=workdir, env=self._environment(workdir),
-                pass_fds=(requests[0], replies[1]), start_new_session=True, preexec_fn=self._limit, **user)
+            if self.fork:
+                self.fork = False  # see __init__: only the first spawn comes early enough
+                self._process = _Forked.start(lambda: self._become_worker(arguments, workdir, log.fileno()))
+            else:
+                self._process = subprocess.Popen(
+                    [sys.executable, "-I", "-B", "-c", _WORKER_SOURCE, *arguments], stdin=subprocess.DEVNULL,
+                    stdout=log, stderr=log, cwd=workdir, env=self._environment(workdir),
+                    pass_fds=(requests[0], replies[1]), start_new_session=True, preexec_fn=self._limit, **user)
         except OSError as exc:  # e.g. the sandbox user's process limit is used up by leftovers
             for fd in (*requests, *replies):
                 os.close(fd)
@@ -250,6 +263,28 @@ class Worker:
                 os.lchown(path, *self.identity)
         return workdir
 
+    def _become_worker(self, arguments: list[str], workdir: Path, log: int) -> None:
+        """In the forked child, before any student code: what Popen and `python -I -B` do, in the same order."""
+        keep = (int(arguments[0]), int(arguments[1]))
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        _close_all_but(keep)
+        os.chdir(workdir)
+        os.setsid()
+        if self.identity:
+            os.setgroups([])
+            os.setgid(self.identity[1])
+            os.setuid(self.identity[0])
+        self._limit()
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
+            signal.signal(sig, signal.SIG_DFL)
+        os.environ.clear()
+        os.environ.update(self._environment(workdir))
+        sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != _PROJECT]  # as -I: no grader folder
+        sys.dont_write_bytecode = True
+        protocol.main(["worker", *arguments])
+
     def _environment(self, workdir: Path) -> dict:
         """An empty environment but for a PATH, a HOME in the private copy, and single-threaded numpy."""
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(workdir), "TMPDIR": str(workdir),
@@ -331,6 +366,53 @@ def _become_subreaper() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
     except (OSError, AttributeError):
         pass
+
+
+class _Forked:
+    """A worker started by os.fork, with the part of Popen's interface that Worker uses: pid and wait."""
+
+    def __init__(self, pid: int):
+        self.pid, self.returncode = pid, None
+
+    @classmethod
+    def start(cls, become) -> _Forked:
+        """Fork; the child runs become() and always leaves through os._exit, never through our code."""
+        pid = os.fork()
+        if pid == 0:
+            code = 70
+            try:
+                become()
+                code = 0
+            except BaseException:  # nothing may unwind into the grader's code in the child
+                traceback.print_exc()
+            finally:
+                os._exit(code)
+        return cls(pid)
+
+    def wait(self, timeout: float | None = None) -> int:
+        """The exit code (negative: killed by that signal), as Popen.wait gives it."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, 0 if deadline is None else os.WNOHANG)
+            except ChildProcessError:  # already collected elsewhere: as Popen, report 0
+                pid, status = self.pid, 0
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+            elif time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout)
+            else:
+                time.sleep(0.001)
+        return self.returncode
+
+
+def _close_all_but(keep: tuple[int, ...]) -> None:
+    """Close every file descriptor above 2 except those in keep (a forked child inherits all of ours)."""
+    low = 3
+    for fd in sorted(set(keep)):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
 
 
 def _kill_group(pid: int) -> None:

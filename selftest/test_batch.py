@@ -26,6 +26,7 @@ from helpers import PROJECT, example_submissions, expected_of, run_grader
 from backprop_grader import messages as msg
 from backprop_grader import report
 from backprop_grader.batch import MISSING_EXTRAS, read_metadata
+from backprop_grader.config import load_config
 from backprop_grader.results import problems
 
 CLASS_SIZE = 60
@@ -285,6 +286,56 @@ def test_a_hung_grader_is_an_autograder_error_and_the_batch_goes_on(tmp_path):
     pid_file = tmp_path / "carol.pid"
     if pid_file.exists():  # the student's endless loop ended with its grader
         assert not _alive(int(pid_file.read_text()))
+
+
+STEAL = PROJECT / "selftest" / "submissions" / "hostile" / "steal_from_memory"
+
+
+def test_forked_workers_hold_nothing_of_the_grader_or_the_instructors_environment(tmp_path):
+    """batch forks each worker from its grading process: that copy must hold no reference, configuration or
+    grading state, and the fork server must not pass on the instructor's environment (here, a canary)."""
+    classroom = tmp_path / "class"
+    _copy_tree(STEAL, classroom / "mallory")
+    _copy_tree(CORRECT, classroom / "alice")
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "backprop_grader", "batch", str(classroom), "--out", str(out)],
+                          cwd=PROJECT, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, BACKPROP_CANARY="instructor-secret-42"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = read_csv(out / "grades.csv")
+    assert (rows["mallory"]["total"], rows["alice"]["total"]) == ("0", "100")
+    document = json.loads((out / "mallory" / "results.json").read_text())
+    outputs = " ".join(t["output"] for t in document["tests"])
+    assert "STOLEN" not in outputs and "instructor-secret-42" not in outputs
+    assert "zero" in outputs or "expected" in outputs  # it was graded, and failed on its merits
+    assert document["extra_data"]["worker_start"] == "fork"  # so the test above tested a forked worker
+
+
+def test_a_second_grading_in_one_process_does_not_fork_its_worker(tmp_path):
+    """Once the reference is loaded in a process, grade(fork_with=...) starts a fresh Python instead of a fork."""
+    script = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from backprop_grader.grade import grade, secrets_loaded\n"
+        "from backprop_grader.sandbox import Limits\n"
+        "limits, forbidden = json.loads(sys.argv[3])\n"
+        "settings = (Limits(**limits), tuple(forbidden))\n"
+        "assert secrets_loaded() == [], secrets_loaded()\n"
+        "first = grade(Path(sys.argv[1]), Path(sys.argv[2]) / 'first.json', fork_with=settings)\n"
+        "assert secrets_loaded(), 'grading loads the configuration and the reference'\n"
+        "second = grade(Path(sys.argv[1]), Path(sys.argv[2]) / 'second.json', fork_with=settings)\n"
+        "print(json.dumps([first['score'], second['score']]))\n"
+    )
+    config = load_config(None)  # here, so that the grading process starts without it, as in batch
+    settings = json.dumps([config.limits, list(config.forbidden_imports)])
+    done = subprocess.run([sys.executable, "-c", script, str(STEAL), str(tmp_path), settings], cwd=PROJECT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [0, 0]
+    for name, start in (("first.json", "fork"), ("second.json", "fresh python")):
+        document = json.loads((tmp_path / name).read_text())
+        assert "STOLEN" not in " ".join(t["output"] for t in document["tests"]), name
+        assert document["extra_data"]["worker_start"] == start, name
 
 
 def test_changed_submissions_config_or_force_are_regraded(tmp_path):
