@@ -147,7 +147,7 @@ class Grading:
         """The worker's reply for each network of the group, asked once per run."""
         key = (case, group)
         if key not in self._replies:
-            self._replies[key] = [self._ask(net) for net in self.networks(case, group)]
+            self._replies[key] = self._ask_all(case, self.networks(case, group))
         return self._replies[key]
 
     def verdicts(self, case: str, group: str, layer: str) -> list[Verdict]:
@@ -217,26 +217,37 @@ class Grading:
                 self.replies(case, group)
         return [reply for replies in self._replies.values() for reply in replies]
 
-    def _ask(self, net: nets.Network) -> Reply:
-        """One call, unless its case already used up its budget: time-outs, deaths or wall-clock seconds.
+    def _ask_all(self, case: str, networks: list[nets.Network]) -> list[Reply]:
+        """A reply for each network: asked in one pipelined run while the case's budget lasts (a failure that
+        ends the worker stops the run; the next run starts a new worker), then skipped once the budget is spent.
 
         A submission that loops, crashes its process or exhausts memory in one case then costs seconds, not
         minutes, and keeps every point it earns in the other case.
         """
-        if self.unavailable:
-            return self.unavailable
+        replies: list[Reply] = []
+        while len(replies) < len(networks):
+            refusal = self.unavailable or self._exhausted(case)
+            if refusal:
+                return replies + [refusal] * (len(networks) - len(replies))
+            left = self.config.limits["case_seconds"] - self._spent[case]
+            calls = [net.arguments()[:4] for net in networks[len(replies):]]
+            for reply in self.worker.call_many(calls, case, left):
+                self._spent[case] += reply.seconds
+                self._timeouts[case] += reply.kind == "timeout"
+                self._deaths[case] += reply.kind in ("died", "protocol")
+                replies.append(reply)
+        return replies
+
+    def _exhausted(self, case: str) -> Reply | None:
+        """The reply for a call that is not made because its case used up a budget: time-outs, deaths, seconds."""
         budget = self.config.limits["case_seconds"]
-        if self._timeouts[net.case] >= MAX_TIMEOUTS_PER_CASE:
+        if self._timeouts[case] >= MAX_TIMEOUTS_PER_CASE:
             return Reply(False, "skipped", f"{MAX_TIMEOUTS_PER_CASE} earlier calls in this case timed out")
-        if self._deaths[net.case] >= MAX_DEATHS_PER_CASE:
+        if self._deaths[case] >= MAX_DEATHS_PER_CASE:
             return Reply(False, "skipped", f"{MAX_DEATHS_PER_CASE} earlier calls in this case ended the process")
-        if self._spent[net.case] >= budget:
+        if self._spent[case] >= budget:
             return Reply(False, "skipped", f"your code used up the {budget:g} s allowed for all calls in this case")
-        reply = self.worker.call(net.arguments()[:4], net.case)
-        self._spent[net.case] += reply.seconds
-        self._timeouts[net.case] += reply.kind == "timeout"
-        self._deaths[net.case] += reply.kind in ("died", "protocol")
-        return reply
+        return None
 
 
 def _probe(net: nets.Network, scale: float) -> nets.Network:

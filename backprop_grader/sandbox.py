@@ -30,6 +30,9 @@ SANDBOX_USER = "backprop-student"
 _PROJECT = Path(__file__).resolve().parent.parent
 PROVIDED_FORWARD = _PROJECT / "student_template" / "forward.py"
 _WORKER_SOURCE = Path(protocol.__file__).read_text(encoding="utf-8")
+# Bytes of requests that may wait in the pipe to the worker: one page, the least a pipe can hold (student code
+# could shrink it with fcntl), so that writing them never blocks the grader.
+_PIPELINED = 4096
 _PASSED_THROUGH = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # needed by numpy on some processors; not secrets
 
 
@@ -107,19 +110,46 @@ class Worker:
 
     def call(self, arguments: tuple, case: str) -> Reply:
         """compute_gradients(*arguments) in the worker, with the call's wall-clock limit."""
+        return self.call_many([arguments], case, float("inf"))[0]
+
+    def call_many(self, calls: list[tuple], case: str, seconds: float) -> list[Reply]:
+        """compute_gradients on each set of arguments in turn, the requests sent ahead so the worker never waits.
+
+        Each reply keeps its own wall-clock limit, counted from the previous reply. Returns the replies to a
+        prefix of `calls`: it stops after a reply that ends the worker (time-out, death, nonsense) or once the
+        replies have taken `seconds` in all, and the caller asks again for the rest. At most _PIPELINED bytes of
+        requests wait in the pipe, so that writing never blocks, even if student code shrinks the pipe.
+        """
         startup = self.start()
-        if not startup.ok:
-            return startup
+        if not startup.ok or not calls:
+            return [startup][:len(calls)]
+        replies: list[Reply] = []
+        waiting: list[int] = []  # sizes of the requests sent and not answered yet
+        requests = [protocol.encode({"op": "call", "case": case}, arguments) for arguments in calls]
         started = time.monotonic()
         try:
-            protocol._write_all(self._fds[0], protocol.encode({"op": "call", "case": case}, arguments))
-            reply = self._receive(self.limits.call_seconds, "call", _reply_budget(arguments))
+            while len(replies) < len(calls):
+                while len(replies) + len(waiting) < len(calls) and (
+                        not waiting or sum(waiting) + len(requests[len(replies) + len(waiting)]) <= _PIPELINED):
+                    request = requests[len(replies) + len(waiting)]
+                    protocol._write_all(self._fds[0], request)
+                    waiting.append(len(request))
+                reply = self._receive(self.limits.call_seconds, "call", _reply_budget(calls[len(replies)]))
+                waiting.pop(0)
+                replies.append(self._timed(reply, started))
+                started = time.monotonic()
+                if reply.kind in ("timeout", "died", "protocol") or sum(r.seconds for r in replies) >= seconds:
+                    break
         except BrokenPipeError:
-            reply = self._died("call")
+            replies.append(self._timed(self._died("call"), started))
+        if waiting or replies[-1].kind in ("timeout", "died", "protocol"):
+            self.stop()  # broken, or still busy with requests we no longer want answered
+        return replies
+
+    def _timed(self, reply: Reply, started: float) -> Reply:
+        """The reply with its seconds and the output printed before it was sent."""
         reply.seconds = time.monotonic() - started
-        reply.output = self._take_output()
-        if reply.kind in ("timeout", "died", "protocol"):
-            self.stop()
+        reply.output = self._take_output(reply.details.pop("printed", None))
         return reply
 
     def start(self) -> Reply:
@@ -201,7 +231,8 @@ class Worker:
             head_size, data_size = protocol._FRAME.unpack(frame)
             if head_size > protocol.MAX_HEADER or data_size > max_data:
                 return Reply(False, "protocol", f"the worker sent an oversized message during the {during}")
-            header, arrays = protocol.decode(self._read(head_size, deadline), self._read(data_size, deadline))
+            body = self._read(head_size + data_size, deadline)  # one read for both parts
+            header, arrays = protocol.decode(body[:head_size], body[head_size:])
         except TimeoutError:
             return Reply(False, "timeout", f"no answer within {seconds:g} s during the {during}")
         except EOFError:
@@ -242,9 +273,14 @@ class Worker:
         return Reply(False, "died", f"the process running your code {how} during the {during}",
                      details={"returncode": code} if code is not None else {})
 
-    def _take_output(self) -> str:
-        """What student code printed since the last call."""
-        return self._log.read(self.limits.output_kb * 1024 + 1).decode("utf-8", "replace") if self._log else ""
+    def _take_output(self, upto: int | None = None) -> str:
+        """What student code printed since the last call; up to the log offset `upto` when the reply gave it."""
+        if not self._log:
+            return ""
+        size = self.limits.output_kb * 1024 + 1
+        if upto is not None and upto >= self._log.tell():  # later calls may have printed already: not theirs
+            size = min(size, upto - self._log.tell())
+        return self._log.read(size).decode("utf-8", "replace")
 
     def _private_copy(self) -> Path:
         """A fresh copy of the submission's folder, owned by the worker's user; links copied as links."""
@@ -311,7 +347,7 @@ class Worker:
 
 _TEXT_FIELDS = {"traceback": 4000, "text": 300, "module": 100}
 _LIST_FIELDS = ("forbidden", "modified", "names", "dtypes")
-_NUMBER_FIELDS = ("line", "position", "count", "returncode")
+_NUMBER_FIELDS = ("line", "position", "count", "returncode", "printed")
 
 
 def _reply_budget(arguments: tuple) -> int:

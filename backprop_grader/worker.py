@@ -363,8 +363,17 @@ def _call(function, header, arrays, folder):
         converted, reply = None, _missing_module(exc, folder) or _failure(
             "exception", f"{type(exc).__name__}: {exc}", traceback=_student_traceback(exc, folder))
     names = ("z", "t", "W_kj", "W_ji")
-    reply["modified"] = [n for n, a, b in zip(names, arrays, before) if not np.array_equal(a, b, equal_nan=True)]
+    reply["modified"] = [n for n, a, b in zip(names, arrays, before)  # same bytes: unchanged, and fast to see
+                         if a.tobytes() != b.tobytes() and not np.array_equal(a, b, equal_nan=True)]
     return reply, converted or ()
+
+
+def _printed():
+    """How far the output log goes now (it is opened for appending): the grader shows each call what it printed."""
+    try:
+        return os.lseek(1, 0, os.SEEK_CUR)
+    except OSError:
+        return -1
 
 
 def main(argv):
@@ -387,11 +396,14 @@ def main(argv):
         if frame is None:
             break
         head_size, data_size = _FRAME.unpack(frame)
-        header, arrays = decode(_read_exact(fd_in, head_size), _read_exact(fd_in, data_size))
+        body = _read_exact(fd_in, head_size + data_size)  # one read for both parts
+        if body is None:
+            break
+        header, arrays = decode(body[:head_size], body[head_size:])
         if header.get("op") != "call":
             break
         reply, results = _call(function, header, arrays, os.path.dirname(path))
-        _write_all(fd_out, encode(dict(reply, op="result", forbidden=guard.attempts), results))
+        _write_all(fd_out, encode(dict(reply, op="result", forbidden=guard.attempts, printed=_printed()), results))
     os._exit(0)
 
 

@@ -1,0 +1,126 @@
+"""The sandboxed worker's calls, in real worker processes: pipelined requests, per-call limits and output.
+
+Grading asks a whole group of networks at once (Worker.call_many): the requests are sent ahead, so the worker
+never waits for the grader, yet every reply keeps its own time limit, its own printed output, and a worker
+that fails mid-way is stopped and the rest asked again. Both ways of starting a worker are covered: a fresh
+Python (run_autograder) and a fork of the grading process (batch).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from backprop_grader.config import load_config
+from backprop_grader.grading import Grading
+from backprop_grader.sandbox import Limits, Worker
+
+LIMITS = Limits(**dict(load_config().limits, call_seconds=2.0, import_seconds=20.0))
+
+COUNTING = '''
+import numpy as np
+CALLS = [0]
+
+def compute_gradients(z, t, W_kj, W_ji, case):
+    CALLS[0] += 1
+    print(f"call {CALLS[0]}")
+    if CALLS[0] == STOP_AT:
+        while True:
+            pass
+    return np.full_like(W_kj, CALLS[0]), np.full_like(W_ji, CALLS[0])
+'''
+
+SHRINKS_ITS_PIPES = '''
+import fcntl, os
+import numpy as np
+
+for name in os.listdir("/proc/self/fd"):  # every pipe we hold, the grader's requests included: one page
+    try:
+        if os.readlink(f"/proc/self/fd/{name}").startswith("pipe:"):
+            fcntl.fcntl(int(name), 1031, 4096)  # F_SETPIPE_SZ
+    except OSError:
+        pass
+
+def compute_gradients(z, t, W_kj, W_ji, case):
+    return np.zeros_like(W_kj), np.zeros_like(W_ji)
+'''
+
+
+def _worker(tmp_path: Path, source: str, *, fork: bool) -> Worker:
+    (tmp_path / "backprop.py").write_text(source)
+    return Worker(tmp_path / "backprop.py", LIMITS, (), None, fork=fork)
+
+
+def _calls(count: int, size: int = 3) -> list[tuple]:
+    rng = np.random.default_rng(count)
+    return [(rng.normal(size=size), rng.random(2), rng.normal(size=(size, 4)), rng.normal(size=(4, 2)))
+            for _ in range(count)]
+
+
+@pytest.fixture(params=["fresh python", "fork"])
+def fork(request):
+    return request.param == "fork"
+
+
+def test_pipelined_replies_come_in_order_each_with_what_it_printed(tmp_path, fork):
+    worker = _worker(tmp_path, COUNTING.replace("STOP_AT", "0"), fork=fork)
+    try:
+        replies = worker.call_many(_calls(12), "sigmoid", float("inf"))
+    finally:
+        worker.close()
+    assert [r.ok for r in replies] == [True] * 12
+    assert [float(r.arrays[0][0, 0]) for r in replies] == list(range(1, 13))
+    assert [r.output for r in replies] == [f"call {n}\n" for n in range(1, 13)]
+
+
+def test_a_call_that_hangs_costs_its_own_time_limit_and_stops_the_run(tmp_path, fork):
+    worker = _worker(tmp_path, COUNTING.replace("STOP_AT", "4"), fork=fork)
+    try:
+        replies = worker.call_many(_calls(10), "sigmoid", float("inf"))
+        assert [r.kind for r in replies] == ["", "", "", "timeout"]
+        assert replies[-1].seconds == pytest.approx(LIMITS.call_seconds, abs=0.5)
+        assert replies[-1].output == "call 4\n"
+        again = worker.call_many(_calls(2), "sigmoid", float("inf"))  # a new worker, counting from 1 again
+        assert [float(r.arrays[0][0, 0]) for r in again] == [1.0, 2.0]
+    finally:
+        worker.close()
+
+
+def test_a_run_stops_once_its_seconds_are_spent_and_leaves_no_request_behind(tmp_path, fork):
+    slow = "CALLS[0] += 1\n    __import__('time').sleep(0.2)"
+    source = COUNTING.replace("STOP_AT", "0").replace("CALLS[0] += 1", slow)
+    worker = _worker(tmp_path, source, fork=fork)
+    try:
+        replies = worker.call_many(_calls(10), "sigmoid", 0.5)
+        assert 2 <= len(replies) <= 4 and all(r.ok for r in replies)
+        assert worker._process is None  # stopped: requests sent ahead are never answered to a later call
+    finally:
+        worker.close()
+
+
+def test_a_worker_that_shrinks_its_pipes_cannot_block_the_grader(tmp_path, fork):
+    worker = _worker(tmp_path, SHRINKS_ITS_PIPES, fork=fork)
+    try:
+        replies = worker.call_many(_calls(25, size=7), "softmax", float("inf"))
+    finally:
+        worker.close()
+    assert len(replies) == 25 and all(r.ok for r in replies)
+
+
+def test_grading_asks_again_after_a_failure_and_keeps_every_budget(tmp_path):
+    """Grading's side: networks after a time-out are asked of a new worker; after two time-outs, skipped."""
+    source = COUNTING.replace("if CALLS[0] == STOP_AT:", "if CALLS[0] == 3:")
+    (tmp_path / "backprop.py").write_text(source)
+    config = load_config()
+    worker = Worker(tmp_path / "backprop.py", LIMITS, (), None)
+    grading = Grading(config, worker)
+    try:
+        replies = grading.replies("sigmoid", "random")
+    finally:
+        worker.close()
+    kinds = [r.kind for r in replies]
+    assert kinds[:5] == ["", "", "timeout", "", ""]  # the 4th and 5th network went to a fresh worker
+    assert kinds.count("timeout") == 2 and kinds[kinds.index("timeout", 3) + 1:] == ["skipped"] * (
+        len(kinds) - kinds.index("timeout", 3) - 1)
