@@ -99,6 +99,7 @@ class _Candidates:
     """Closed forms of both layers under every formula variant of one network, computed once."""
 
     arrays: dict = field(default_factory=dict)  # (frozenset of mistakes, output or None) -> (dW_kj, dW_ji)
+    nameable: dict = field(default_factory=dict)  # (layer, tolerance) -> the variants _matches compares with
 
 
 def diagnose(verdict: Verdict, tolerance: dict) -> Diagnosis | None:
@@ -155,10 +156,7 @@ def _matches(student: np.ndarray, layer: str, candidates: _Candidates, tolerance
     found = []
     for source in LAYERS:
         swapped = {"swapped_order"} if source != layer else set()
-        for (formula, output), pair in candidates.arrays.items():
-            expected = pair[LAYERS.index(source)]
-            if not _effective(formula, output, source, candidates, tolerance) or not np.any(expected):
-                continue
+        for formula, output, expected in _nameable(candidates, source, tolerance):
             for transposed in (False, True):
                 slips = swapped | ({"transposed"} if transposed else set())
                 budget = MAX_DEVIATIONS - len(formula) - len(slips)
@@ -186,6 +184,19 @@ def _compare(student: np.ndarray, expected: np.ndarray, budget: int, tolerance: 
             and _close(student, factor * expected, tolerance):
         return _Match(frozenset({"constant_factor"}), float(f"{factor:.3g}"))
     return None
+
+
+def _nameable(candidates: _Candidates, layer: str, tolerance: dict) -> list[tuple]:
+    """(formula, output, closed form) of each variant whose mistakes all change this layer and whose closed form
+    is not all zero: the same for every student, so worked out once per network and layer."""
+    key = (layer, tolerance["rtol"], tolerance["atol_scale"])
+    if key not in candidates.nameable:
+        index = LAYERS.index(layer)
+        candidates.nameable[key] = [(formula, output, pair[index])
+                                    for (formula, output), pair in candidates.arrays.items()
+                                    if _effective(formula, output, layer, candidates, tolerance)
+                                    and np.any(pair[index])]
+    return candidates.nameable[key]
 
 
 def _effective(formula: frozenset, output, layer: str, candidates: _Candidates, tolerance: dict) -> bool:
