@@ -245,6 +245,9 @@ class Batch:
         """Run up to `jobs` graders at once with a progress bar; on Ctrl-C stop them and keep what finished."""
         from tqdm import tqdm
 
+        from .report import import_plotting_in_background
+
+        import_plotting_in_background()  # the main process mostly waits while grading: ready for the report
         bar = tqdm(total=len(todo), desc="grading", unit="submission", file=sys.stderr, dynamic_ncols=True)
         pool = ThreadPoolExecutor(max_workers=max(1, min(self.jobs, len(todo))))
         futures = [pool.submit(self._grade_one, submission, *job) for submission, job in todo.items()]
