@@ -35,6 +35,18 @@ def test_run_autograder_grades_the_readme_example_and_prints_the_table(tmp_path)
     assert document["score"] == 100
 
 
+def test_the_command_line_lists_every_command_and_imports_only_the_one_it_runs():
+    listed = run_grader("--help")
+    assert listed.returncode == 0
+    assert all(name in listed.stdout for name in ("grade", "batch", "build", "simulate", "student-kit"))
+    shown = subprocess.run([sys.executable, "-c", "import sys\nfrom backprop_grader import cli\n"
+                            "try:\n    cli.main(['build', '--help'])\nexcept SystemExit:\n    pass\n"
+                            "print(sorted(m for m in sys.modules if m.startswith('backprop_grader.')))"],
+                           cwd=PROJECT, capture_output=True, text=True)
+    assert "usage: backprop-grader build" in shown.stdout
+    assert "backprop_grader.batch" not in shown.stdout and "backprop_grader.build" in shown.stdout
+
+
 def test_run_autograder_leaves_a_valid_results_json_when_python_cannot_start(tmp_path):
     copy = tmp_path / "source"
     shutil.copytree(PROJECT, copy, ignore=shutil.ignore_patterns(".venv", ".git", "selftest", ".cache"))
