@@ -2,7 +2,8 @@
 
 Prints, each a median over several runs on this machine:
   1. `python -c "import numpy"` (the floor);
-  2. one run_autograder on a correct submission, isolation on (as root, in a simulated Gradescope root) and off;
+  2. one run_autograder on a correct submission, isolation on (as root, in a simulated Gradescope root) and off,
+     and its CPU time (what Gradescope's half CPU pays: wall time there is about twice it);
   3. the same checks run in-process with no sandbox (bench/inprocess_baseline.py, the insecure baseline);
   4. batch throughput over 100 submissions with 1 job and with all cores (when `batch` exists);
   5. peak memory (resident) of grader plus worker during one grading;
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -32,13 +34,21 @@ PYTHON = sys.executable
 
 def timed(argv: list[str], runs: int, **kwargs) -> float:
     """Median wall time of a command over `runs` runs (after one warm-up run)."""
+    return measured(argv, runs, **kwargs)[0]
+
+
+def measured(argv: list[str], runs: int, **kwargs) -> tuple[float, float]:
+    """Median wall time and median CPU time (user + system, the command and every process it waited for)."""
     subprocess.run(argv, capture_output=True, check=True, **kwargs)
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         subprocess.run(argv, capture_output=True, check=True, **kwargs)
         times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return statistics.median(times), statistics.median(cpu)
 
 
 def peak_memory(argv: list[str], **kwargs) -> float:
@@ -127,12 +137,12 @@ def main() -> None:
                 args.runs)
     baseline = timed([PYTHON, str(PROJECT / "bench" / "inprocess_baseline.py"), str(CORRECT)], args.runs)
     root = simulated_root()
-    on = memory = None
+    on = on_cpu = memory = None
     if root:
         env = {"PATH": "/usr/bin:/bin", "HOME": "/root", "AUTOGRADER_ROOT": str(root)}
         # the floor of the Python that grades there (the system Python's venv), not the checkout's
         floor = timed([str(root / "venv" / "bin" / "python"), "-c", "import numpy"], args.runs)
-        on = timed([str(root / "run_autograder")], args.runs, cwd=root, env=env)
+        on, on_cpu = measured([str(root / "run_autograder")], args.runs, cwd=root, env=env)
         baseline = timed([str(root / "venv" / "bin" / "python"), str(PROJECT / "bench" / "inprocess_baseline.py"),
                           str(CORRECT)], args.runs)  # the insecure baseline, with the same Python
         memory = peak_memory([str(root / "run_autograder")], cwd=root, env=env)
@@ -148,6 +158,7 @@ def main() -> None:
         ("1. the same with the checkout's .venv Python", f"{checkout_floor * 1000:.0f} ms"),
         ("2. run_autograder, isolation on (root)", f"{on * 1000:.0f} ms" if on else "n/a (not root)"),
         ("2. run_autograder, isolation off", f"{off * 1000:.0f} ms"),
+        ("2. CPU time of it, isolation on (grader + worker)", f"{on_cpu * 1000:.0f} ms" if on_cpu else "n/a"),
         ("3. in-process checks, no sandbox (baseline)", f"{baseline * 1000:.0f} ms"),
         ("4. batch, 1 job", f"{single:.1f} submissions/s" if single else "n/a"),
         (f"4. batch, {os.cpu_count()} jobs", f"{parallel:.1f} submissions/s" if parallel else "n/a"),
