@@ -30,7 +30,6 @@ from .config import DEFAULT_CONFIG, load_config
 from .discovery import unzip
 from .errors import GraderError
 from .report import ERROR, GRADED, Entry
-from .sandbox import Limits
 
 METADATA = "submission_metadata.yml"
 RESULTS, FINGERPRINT, LOG = "results.json", "fingerprint.json", "grader.log"
@@ -40,7 +39,7 @@ MISSING_EXTRAS = ("batch needs the instructor extras ({missing} is missing): "
 _IGNORED = ("__MACOSX",)
 # What the fork server imports once, so that every grading process starts with it loaded. Nothing secret: each
 # grading process forks its student worker from itself before it loads the reference, tests or configuration
-# (grade(fork_with=...)), so the reference, grading and diagnosis modules are imported there, afterwards.
+# (grade.can_fork), so the reference, grading and diagnosis modules are imported there, afterwards.
 _PRELOAD = ["numpy", "pytest", "_pytest.python", "_pytest.fixtures", "gradescope_utils.autograder_utils.decorators",
             "backprop_grader.grade", "backprop_grader.plugin"]
 # The fork server's whole environment, and so that of every worker forked below it: none of the instructor's
@@ -68,7 +67,7 @@ def run(args) -> int:
     if args.jobs < 1 or args.timeout <= 0:
         raise GraderError("--jobs must be at least 1 and --timeout positive")
     config_path = (args.config or DEFAULT_CONFIG).resolve()
-    config = load_config(config_path)  # a bad configuration stops here, once, not in every submission
+    load_config(config_path)  # a bad configuration stops here, once, not in every submission
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="backprop-batch-") as scratch:
         root = _input_root(args.input.resolve(), Path(scratch))
@@ -76,8 +75,7 @@ def run(args) -> int:
         if not submissions:
             raise GraderError(f"no submissions found in {args.input}: expected a folder per submission")
         students = read_metadata(root / METADATA) if (root / METADATA).is_file() else {}
-        batch = Batch(submissions, args.out.resolve(), config_path, jobs=args.jobs, timeout=args.timeout,
-                      worker_settings=(Limits(**config.limits), config.forbidden_imports))
+        batch = Batch(submissions, args.out.resolve(), config_path, jobs=args.jobs, timeout=args.timeout)
         entries, interrupted = batch.grade_all(force=args.force)
     for entry in entries:
         entry.students = students.get(entry.submission, [])
@@ -205,11 +203,9 @@ def _visible(folder: Path) -> list[Path]:
 class Batch:
     """Grades submissions in parallel processes, keeping each result as soon as its process ends."""
 
-    def __init__(self, submissions: dict[str, Path], out: Path, config_path: Path, *, jobs: int, timeout: float,
-                 worker_settings: tuple):
-        """worker_settings: the worker's Limits and forbidden imports, handed to every grading process."""
+    def __init__(self, submissions: dict[str, Path], out: Path, config_path: Path, *, jobs: int, timeout: float):
         self.submissions, self.out, self.config_path = submissions, out, config_path
-        self.jobs, self.timeout, self.worker_settings = jobs, timeout, worker_settings
+        self.jobs, self.timeout = jobs, timeout
         self.newly_graded = self.skipped = 0
         self._config_hash = _sha256(config_path.read_bytes())
         self._running: dict[str, multiprocessing.Process] = {}
@@ -282,8 +278,8 @@ class Batch:
         with self._lock:
             if self._stopping.is_set():
                 return None
-            process = self._context.Process(target=_grade_child, args=(str(path), str(results_path), str(folder / LOG),
-                                                                         str(self.config_path), self.worker_settings))
+            process = self._context.Process(target=_grade_child, args=(str(path), str(results_path),
+                                                                         str(folder / LOG), str(self.config_path)))
             process.start()
             self._running[submission] = process
         try:
@@ -356,7 +352,7 @@ def _start_fork_server() -> None:
         os.environ.update(saved)
 
 
-def _grade_child(path: str, results: str, log: str, config: str, worker_settings: tuple) -> None:
+def _grade_child(path: str, results: str, log: str, config: str) -> None:
     """In a process forked from the preloaded server: grade one submission, its output going to its log."""
     os.setsid()  # its own process group, so that a time-out can end it with everything it started
     descriptor = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -366,7 +362,7 @@ def _grade_child(path: str, results: str, log: str, config: str, worker_settings
     sys.stderr = open(2, "w", buffering=1, closefd=False)
     from .grade import grade
 
-    grade(Path(path), Path(results), config_path=Path(config), fork_with=worker_settings)
+    grade(Path(path), Path(results), config_path=Path(config))
 
 
 def _end(process: multiprocessing.Process) -> None:

@@ -26,6 +26,9 @@ TESTS_DIR = PROJECT_ROOT / "tests"
 # What holds or computes the answers; while none of it is loaded, a fork of this process is safe to give student code.
 _SECRET_MODULES = ("reference", "tests", "backprop_grader.grading", "backprop_grader.networks", "backprop_grader.cache",
                    "backprop_grader.diagnosis", "backprop_grader.feedback", "backprop_grader.suite")
+# The variables a grader's environment may hold for it to fork its worker (see can_fork).
+_FORKABLE_ENVIRONMENT = {"PATH", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "AUTOGRADER_ROOT", "OPENBLAS_NUM_THREADS",
+                         "OMP_NUM_THREADS", "MKL_NUM_THREADS"}
 _UNUSED_PLUGINS = [arg for name in ("terminal", "cacheprovider", "unraisableexception", "threadexception",
                                     "debugging", "unittest", "legacypath", "tmpdir", "monkeypatch", "recwarn",
                                     "pastebin", "junitxml", "doctest", "setuponly", "setupplan", "stepwise",
@@ -33,14 +36,8 @@ _UNUSED_PLUGINS = [arg for name in ("terminal", "cacheprovider", "unraisableexce
                    for arg in ("-p", f"no:{name}")]
 
 
-def grade(submission: Path, results_path: Path, *, config_path: Path | None = None,
-          fork_with: tuple[Limits, tuple] | None = None) -> dict:
-    """Grade one submission (folder, zip or single file) and write results.json; never raises for the student.
-
-    fork_with: the worker's limits and forbidden imports, known in advance (batch). The worker is then forked
-    from this process, which has numpy loaded, before the configuration, reference and tests are loaded here;
-    if any of them is loaded already (a second grading in one process), it is a fresh Python as usual.
-    """
+def grade(submission: Path, results_path: Path, *, config_path: Path | None = None) -> dict:
+    """Grade one submission (folder, zip or single file) and write results.json; never raises for the student."""
     started = time.monotonic()
     document = None
     unpacked = None
@@ -51,15 +48,16 @@ def grade(submission: Path, results_path: Path, *, config_path: Path | None = No
         folder, unpacked = _as_folder(Path(submission))
         found = find_submission(folder)
         identity = sandbox_identity()
-        fork = fork_with is not None and not secrets_loaded()
-        early = _start_worker(found, *fork_with, identity, fork=True) if fork else None
+        early = _fork_worker(found, identity) if can_fork() else None
         try:
             config = load_config(config_path)
+            if early:
+                early.configure(Limits(**config.limits), config.forbidden_imports)
             document = _run_suite(config, found, identity, submitter, early)
-            document["extra_data"]["worker_start"] = "fork" if early else "fresh python"
+            document["extra_data"]["worker_start"] = "fork" if early else "fresh python" if found.path else "none"
         finally:
-            if early and early[0] is not None:
-                early[0].close()
+            if early:
+                early.close()
     except Exception as exc:  # the catastrophic path: whatever failed, the student gets a valid results.json
         detail = "".join(traceback.format_exception(exc))
         print(f"AUTOGRADER ERROR: {exc}\n{detail}", file=sys.stderr)
@@ -76,6 +74,13 @@ def grade(submission: Path, results_path: Path, *, config_path: Path | None = No
     return document
 
 
+def can_fork() -> bool:
+    """Whether this process may fork the student's worker: a copy of its memory and environment must hold
+    nothing secret, so no configuration read, no reference loaded, and an environment of known variables only
+    (run_autograder and batch's fork server start the grader so; a shell's environment may hold tokens)."""
+    return not secrets_loaded() and set(os.environ) <= _FORKABLE_ENVIRONMENT
+
+
 def secrets_loaded() -> list[str]:
     """What this process holds that a forked worker must not inherit: a configuration (its seeds) read here, the
     reference and the modules that use it."""
@@ -83,12 +88,23 @@ def secrets_loaded() -> list[str]:
         name for name in sys.modules if any(name == m or name.startswith(m + ".") for m in _SECRET_MODULES)]
 
 
-def _start_worker(found, limits: Limits, forbidden: tuple, identity, *, fork: bool = False):
+def _fork_worker(found, identity) -> Worker | None:
+    """The student's worker, forked now with numpy loaded, waiting for its limits; None without a submission."""
+    if found.path is None:
+        return None
+    import numpy  # noqa: F401  (loaded here, the worker is spared its import; we need it anyway)
+
+    worker = Worker(found.path, None, (), identity, found.source_text, fork=True)
+    worker.spawn()
+    return worker
+
+
+def _start_worker(found, limits: Limits, forbidden: tuple, identity):
     """(worker, None), spawned so that it imports numpy and the submission while we go on; (None, the reply that
     explains it) when there is no submission file."""
     if found.path is None:
         return None, Reply(False, "not_found", explain_not_found(found))
-    worker = Worker(found.path, limits, forbidden, identity, found.source_text, fork=fork)
+    worker = Worker(found.path, limits, forbidden, identity, found.source_text)
     worker.spawn()
     return worker, None
 
@@ -98,7 +114,10 @@ def _run_suite(config, found, identity, submitter: dict, early=None) -> dict:
     notes = [isolation_note(identity)]
     if found.note:
         notes.insert(0, msg.NOTE_DISCOVERY.format(note=found.note))
-    worker, unavailable = early or _start_worker(found, Limits(**config.limits), config.forbidden_imports, identity)
+    if early:
+        worker, unavailable = early, None
+    else:
+        worker, unavailable = _start_worker(found, Limits(**config.limits), config.forbidden_imports, identity)
     try:
         return _run_pytest(config, found, worker, unavailable, notes, submitter)
     finally:

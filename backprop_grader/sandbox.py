@@ -9,6 +9,7 @@ process it started, and the next call starts a fresh one.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import importlib.util
 import os
 import pwd
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import worker as protocol
+from .errors import GraderError
 
 SANDBOX_USER = "backprop-student"
 _PROJECT = Path(__file__).resolve().parent.parent
@@ -90,17 +92,19 @@ def isolation_note(identity) -> str:
 class Worker:
     """One student submission file, served by a worker process that is restarted after any failure."""
 
-    def __init__(self, source_file: Path, limits: Limits, forbidden: tuple, identity=None,
+    def __init__(self, source_file: Path, limits: Limits | None, forbidden: tuple, identity=None,
                  source_text: str | None = None, *, fork: bool = False):
         """source_file is imported with its folder; source_text, when given, replaces its content in the copy.
 
         fork: start the first worker as a fork of this process rather than a fresh Python, which saves the
-        start-up and the numpy import (batch). Only for a process that holds nothing secret yet: the child gets
-        a copy of this process's memory, so the caller spawns before it loads the configuration, reference or
-        tests. A restart after a failure comes later, when this process holds them, so it is a fresh Python.
+        start-up and the numpy import. Only for a process that holds nothing secret yet: the child gets a copy
+        of this process's memory, so the caller spawns before it reads the configuration, reference or tests.
+        The limits may then be None until configure(): the child waits for them before it runs anything of the
+        student's. A restart after a failure comes later, when this process holds secrets: a fresh Python.
         """
         self.source_file, self.limits, self.forbidden, self.identity = Path(source_file), limits, forbidden, identity
         self.source_text, self.fork = source_text, fork
+        self._awaiting_settings = False
         self._process = None
         self._fds = None
         self._spawned_at = 0.0
@@ -152,12 +156,26 @@ class Worker:
         reply.output = self._take_output(reply.details.pop("printed", None))
         return reply
 
+    def configure(self, limits: Limits, forbidden: tuple) -> None:
+        """The limits and refused imports, once known; a worker forked before then is waiting for them."""
+        self.limits, self.forbidden = limits, tuple(forbidden)
+        if self._awaiting_settings and self._process is not None:
+            self._awaiting_settings = False
+            self._spawned_at = time.monotonic()  # its import, and so the import's limit, starts now
+            settings = {"op": "settings", "limits": dataclasses.asdict(limits), "forbidden": list(self.forbidden)}
+            try:
+                protocol._write_all(self._fds[0], protocol.encode(settings))
+            except BrokenPipeError:
+                pass  # it is gone: start() says how
+
     def start(self) -> Reply:
         """Start the worker if it is not running; the import's result (kept when import failed)."""
         if self._process is not None and self.startup is not None:
             return self.startup
         if self.startup is not None and not self.startup.ok:
             return self.startup
+        if self.limits is None:
+            raise GraderError("the worker was started before configure() gave it its limits")
         failure = self.spawn()
         if failure is not None:
             return failure
@@ -182,16 +200,17 @@ class Worker:
         log_path = self._scratch / "output.log"
         log = open(log_path, "ab")
         requests, replies = os.pipe(), os.pipe()
-        arguments = [str(requests[0]), str(replies[1]), str(workdir / self.source_file.name),
-                     ",".join(self.forbidden), str(self.limits.output_kb * 1024)]
         user = dict(user=self.identity[0], group=self.identity[1], extra_groups=[]) if self.identity else {}
         try:
             if self.fork:
                 self.fork = False  # see __init__: only the first spawn comes early enough
-                self._process = _Forked.start(lambda: self._become_worker(arguments, workdir, log.fileno()))
+                self._awaiting_settings = self.limits is None
+                self._process = _Forked.start(
+                    lambda: self._become_worker(requests[0], replies[1], workdir, log.fileno()))
             else:
                 self._process = subprocess.Popen(
-                    [sys.executable, "-I", "-B", "-c", _WORKER_SOURCE, *arguments], stdin=subprocess.DEVNULL,
+                    [sys.executable, "-I", "-B", "-c", _WORKER_SOURCE, *self._arguments(requests[0], replies[1])],
+                    stdin=subprocess.DEVNULL,
                     stdout=log, stderr=log, cwd=workdir, env=self._environment(workdir),
                     pass_fds=(requests[0], replies[1]), start_new_session=True, preexec_fn=self._limit, **user)
         except OSError as exc:  # e.g. the sandbox user's process limit is used up by leftovers
@@ -299,15 +318,25 @@ class Worker:
                 os.lchown(path, *self.identity)
         return workdir
 
-    def _become_worker(self, arguments: list[str], workdir: Path, log: int) -> None:
-        """In the forked child, before any student code: what Popen and `python -I -B` do, in the same order."""
-        keep = (int(arguments[0]), int(arguments[1]))
+    def _arguments(self, fd_in: int, fd_out: int) -> list[str]:
+        """The worker's command-line arguments (worker.main): pipes, the file, refused imports, output budget."""
+        return [str(fd_in), str(fd_out), str(self._workdir / self.source_file.name), ",".join(self.forbidden),
+                str(self.limits.output_kb * 1024)]
+
+    def _become_worker(self, fd_in: int, fd_out: int, workdir: Path, log: int) -> None:
+        """In the forked child, before any student code: what Popen and `python -I -B` do, in the same order,
+        once the limits are known (they arrive on the pipe when the fork came before the configuration)."""
         os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
         os.dup2(log, 1)
         os.dup2(log, 2)
-        _close_all_but(keep)
+        _close_all_but((fd_in, fd_out))
         os.chdir(workdir)
         os.setsid()
+        if self.limits is None:
+            settings = _settings_from(fd_in)
+            if settings is None:
+                return  # the grader went away before it knew them
+            self.limits, self.forbidden = Limits(**settings["limits"]), tuple(settings["forbidden"])
         if self.identity:
             os.setgroups([])
             os.setgid(self.identity[1])
@@ -319,7 +348,7 @@ class Worker:
         os.environ.update(self._environment(workdir))
         sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != _PROJECT]  # as -I: no grader folder
         sys.dont_write_bytecode = True
-        protocol.main(["worker", *arguments])
+        protocol.main(["worker", *self._arguments(fd_in, fd_out)])
 
     def _environment(self, workdir: Path) -> dict:
         """An empty environment but for a PATH, a HOME in the private copy, and single-threaded numpy."""
@@ -440,6 +469,16 @@ class _Forked:
             else:
                 time.sleep(0.001)
         return self.returncode
+
+
+def _settings_from(fd: int) -> dict | None:
+    """The settings message the grader sends a worker forked before it knew its limits; None at end of file."""
+    frame = protocol._read_exact(fd, protocol._FRAME.size)
+    if frame is None:
+        return None
+    head_size, data_size = protocol._FRAME.unpack(frame)
+    body = protocol._read_exact(fd, head_size + data_size)
+    return None if body is None else protocol.decode(body[:head_size], body[head_size:])[0]
 
 
 def _close_all_but(keep: tuple[int, ...]) -> None:

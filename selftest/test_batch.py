@@ -26,7 +26,6 @@ from helpers import PROJECT, example_submissions, expected_of, run_grader
 from backprop_grader import messages as msg
 from backprop_grader import report
 from backprop_grader.batch import MISSING_EXTRAS, read_metadata
-from backprop_grader.config import load_config
 from backprop_grader.results import problems
 
 CLASS_SIZE = 60
@@ -311,31 +310,33 @@ def test_forked_workers_hold_nothing_of_the_grader_or_the_instructors_environmen
     assert document["extra_data"]["worker_start"] == "fork"  # so the test above tested a forked worker
 
 
-def test_a_second_grading_in_one_process_does_not_fork_its_worker(tmp_path):
-    """Once the reference is loaded in a process, grade(fork_with=...) starts a fresh Python instead of a fork."""
+def test_a_worker_is_forked_only_from_a_grader_with_nothing_secret(tmp_path):
+    """grade() forks its worker in a clean process; once the configuration and reference are loaded (a second
+    grading in one process), or when the environment holds unknown variables (tokens), it starts a fresh Python."""
     script = (
         "import json, sys\n"
         "from pathlib import Path\n"
-        "from backprop_grader.grade import grade, secrets_loaded\n"
-        "from backprop_grader.sandbox import Limits\n"
-        "limits, forbidden = json.loads(sys.argv[3])\n"
-        "settings = (Limits(**limits), tuple(forbidden))\n"
-        "assert secrets_loaded() == [], secrets_loaded()\n"
-        "first = grade(Path(sys.argv[1]), Path(sys.argv[2]) / 'first.json', fork_with=settings)\n"
-        "assert secrets_loaded(), 'grading loads the configuration and the reference'\n"
-        "second = grade(Path(sys.argv[1]), Path(sys.argv[2]) / 'second.json', fork_with=settings)\n"
+        "from backprop_grader.grade import can_fork, grade\n"
+        "assert can_fork()\n"
+        "first = grade(Path(sys.argv[1]), Path(sys.argv[2]) / 'first.json')\n"
+        "assert not can_fork(), 'grading loads the configuration and the reference'\n"
+        "second = grade(Path(sys.argv[1]), Path(sys.argv[2]) / 'second.json')\n"
         "print(json.dumps([first['score'], second['score']]))\n"
     )
-    config = load_config(None)  # here, so that the grading process starts without it, as in batch
-    settings = json.dumps([config.limits, list(config.forbidden_imports)])
-    done = subprocess.run([sys.executable, "-c", script, str(STEAL), str(tmp_path), settings], cwd=PROJECT,
-                          capture_output=True, text=True, timeout=300)
+    clean = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8", "PYTHONPATH": str(PROJECT)}
+    done = subprocess.run([sys.executable, "-c", script, str(STEAL), str(tmp_path)], cwd=PROJECT,
+                          capture_output=True, text=True, timeout=300, env=clean)
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads(done.stdout.strip().splitlines()[-1]) == [0, 0]
     for name, start in (("first.json", "fork"), ("second.json", "fresh python")):
         document = json.loads((tmp_path / name).read_text())
         assert "STOLEN" not in " ".join(t["output"] for t in document["tests"]), name
         assert document["extra_data"]["worker_start"] == start, name
+    done = subprocess.run([sys.executable, "-m", "backprop_grader", "grade", str(STEAL), "--results",
+                           str(tmp_path / "token.json"), "--quiet"], cwd=PROJECT, capture_output=True, text=True,
+                          timeout=300, env=dict(clean, GITHUB_TOKEN="instructor-secret-42"))
+    document = json.loads((tmp_path / "token.json").read_text())
+    assert document["extra_data"]["worker_start"] == "fresh python" and document["score"] == 0
 
 
 def test_changed_submissions_config_or_force_are_regraded(tmp_path):
