@@ -42,13 +42,14 @@ def grade(submission: Path, results_path: Path, *, config_path: Path | None = No
     document = None
     unpacked = None
     try:
-        submitter = read_submitter(Path(submission))  # for the instructor's log and extra_data only
-        if submitter:
-            print(log_line(submitter))
         folder, unpacked = _as_folder(Path(submission))
         found = find_submission(folder)
         identity = sandbox_identity()
         early = _fork_worker(found, identity) if can_fork() else None
+        # After the fork: Gradescope's metadata holds the student's earlier results, hidden tests included.
+        submitter = read_submitter(Path(submission))  # for the instructor's log and extra_data only
+        if submitter:
+            print(log_line(submitter))
         try:
             config = load_config(config_path)
             if early:

@@ -26,8 +26,10 @@ from . import results
 from .build import build_zip
 from .discovery import unpack_into
 from .errors import GraderError
+from .metadata import METADATA_NAME
 from .sandbox import SANDBOX_USER, processes_of
 
+HIDDEN_CANARY = "HIDDEN-RESULT-CANARY"  # in the simulated metadata: must never reach student code
 SETUP_SECONDS = 900
 GRADE_SECONDS = 600
 _CLEAN_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
@@ -103,6 +105,7 @@ def _install(zip_path: Path, root: Path) -> None:
 def _grade_one(submission: Path, name: str, root: Path, out: Path, quiet: bool) -> dict:
     """Fill ROOT/submission, run ROOT/run_autograder as Gradescope does, check and keep results.json."""
     _fill_submission(Path(submission), root / "submission")
+    _write_metadata(root / METADATA_NAME, name)
     results_file = root / "results" / "results.json"
     results_file.unlink(missing_ok=True)
     started = time.monotonic()
@@ -203,6 +206,22 @@ def _fill_submission(submission: Path, target: Path) -> None:
     """ROOT/submission holds exactly the student's files, as Gradescope unpacks them."""
     shutil.rmtree(target, ignore_errors=True)
     unpack_into(submission, target)
+
+
+def _write_metadata(path: Path, name: str) -> None:
+    """ROOT/submission_metadata.json as Gradescope writes it (world-readable), with one earlier submission whose
+    results include a hidden test: run_autograder must keep it from the student."""
+    earlier = {"score": 40.0, "output": "earlier run", "tests": [
+        {"name": "hidden earlier test", "number": "1.3", "score": 6.0, "max_score": 12.0, "status": "failed",
+         "visibility": "after_due_date", "output": f"{HIDDEN_CANARY}: the hidden result of an earlier submission"}]}
+    metadata = {"id": 1000001, "created_at": "2026-11-28T12:00:00.000000-08:00", "submission_method": "upload",
+                "assignment": {"id": 4242, "title": "Backpropagation", "total_points": "100.0",
+                               "due_date": "2026-12-05T23:59:00.000000-08:00", "group_submission": False},
+                "users": [{"email": f"{name}@example.edu", "id": 1, "name": f"Student {name}"}],
+                "previous_submissions": [{"submission_time": "2026-11-27T10:00:00.000000-08:00", "score": 40.0,
+                                          "autograder_error": False, "results": earlier}]}
+    path.write_text(json.dumps(metadata, indent=2))
+    os.chmod(path, 0o644)
 
 
 def _names(submissions: list[Path]) -> list[str]:
