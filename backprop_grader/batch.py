@@ -40,7 +40,8 @@ _IGNORED = ("__MACOSX",)
 # What the fork server imports once, so that every grading process starts with it loaded. Nothing secret: each
 # grading process forks its student worker from itself before it loads the reference, tests or configuration
 # (grade.can_fork), so the reference, grading and diagnosis modules are imported there, afterwards.
-_PRELOAD = ["numpy", "pytest", "_pytest.python", "_pytest.fixtures", "gradescope_utils.autograder_utils.decorators",
+_PRELOAD = ["numpy", "pytest", "_pytest.python", "_pytest.fixtures", "_pytest.helpconfig", "_pytest.skipping",
+            "_pytest._argcomplete", "readline", "gradescope_utils.autograder_utils.decorators",
             "backprop_grader.grade", "backprop_grader.plugin"]
 # The fork server's whole environment, and so that of every worker forked below it: none of the instructor's
 # variables (tokens, keys), and single-threaded numpy, as the worker's own environment has.
