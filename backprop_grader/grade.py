@@ -6,6 +6,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -28,7 +29,7 @@ _SECRET_MODULES = ("reference", "tests", "backprop_grader.grading", "backprop_gr
                    "backprop_grader.diagnosis", "backprop_grader.feedback", "backprop_grader.suite")
 # The variables a grader's environment may hold for it to fork its worker (see can_fork).
 _FORKABLE_ENVIRONMENT = {"PATH", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "AUTOGRADER_ROOT", "OPENBLAS_NUM_THREADS",
-                         "OMP_NUM_THREADS", "MKL_NUM_THREADS"}
+                         "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"}
 _UNUSED_PLUGINS = [arg for name in ("terminal", "cacheprovider", "unraisableexception", "threadexception",
                                     "debugging", "unittest", "legacypath", "tmpdir", "monkeypatch", "recwarn",
                                     "pastebin", "junitxml", "doctest", "setuponly", "setupplan", "stepwise",
@@ -55,7 +56,6 @@ def grade(submission: Path, results_path: Path, *, config_path: Path | None = No
             if early:
                 early.configure(Limits(**config.limits), config.forbidden_imports)
             document = _run_suite(config, found, identity, submitter, early)
-            document["extra_data"]["worker_start"] = "fork" if early else "fresh python" if found.path else "none"
         finally:
             if early:
                 early.close()
@@ -78,8 +78,11 @@ def grade(submission: Path, results_path: Path, *, config_path: Path | None = No
 def can_fork() -> bool:
     """Whether this process may fork the student's worker: a copy of its memory and environment must hold
     nothing secret, so no configuration read, no reference loaded, and an environment of known variables only
-    (run_autograder and batch's fork server start the grader so; a shell's environment may hold tokens)."""
-    return not secrets_loaded() and set(os.environ) <= _FORKABLE_ENVIRONMENT
+    (run_autograder and batch's fork server start the grader so; a shell's environment may hold tokens). Also
+    numpy single-threaded, as in a fresh worker (its threads count against the process limit), and no thread
+    of our own that a fork would leave holding a lock."""
+    return (not secrets_loaded() and set(os.environ) <= _FORKABLE_ENVIRONMENT
+            and os.environ.get("OPENBLAS_NUM_THREADS") == "1" and threading.active_count() == 1)
 
 
 def secrets_loaded() -> list[str]:
@@ -147,6 +150,7 @@ def _run_pytest(config, found, worker, unavailable, notes: list[str], submitter:
     args = [str(TESTS_DIR), *_UNUSED_PLUGINS, "--import-mode=importlib", "--rootdir", str(PROJECT_ROOT),
             "-c", str(TESTS_DIR / "pytest.ini")]
     code = pytest.main(args, plugins=[plugin])
+    plugin.extra["worker_start"] = (worker.first_start or "none") if worker else "none"  # "fork" or "fresh python"
     if plugin.collection_faults or not plugin.records:
         raise GraderError(f"the graded suite did not run (pytest exit {int(code)}): {plugin.collection_faults[:3]}")
     for fault in plugin.faults:  # one test's grader fault costs that test, never the points earned elsewhere

@@ -33,7 +33,7 @@ _PROJECT = Path(__file__).resolve().parent.parent
 PROVIDED_FORWARD = _PROJECT / "student_template" / "forward.py"
 _WORKER_SOURCE = Path(protocol.__file__).read_text(encoding="utf-8")
 # Bytes of requests that may wait in the pipe to the worker: one page, the least a pipe can hold (student code
-# could shrink it with fcntl), so that writing them never blocks the grader.
+# may shrink it with fcntl), so that the worker's pipe normally has room for them.
 _PIPELINED = 4096
 _PASSED_THROUGH = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # needed by numpy on some processors; not secrets
 
@@ -105,6 +105,7 @@ class Worker:
         self.source_file, self.limits, self.forbidden, self.identity = Path(source_file), limits, forbidden, identity
         self.source_text, self.fork = source_text, fork
         self._awaiting_settings = False
+        self.first_start: str | None = None  # how the first worker that started was started: "fork" or "fresh python"
         self._process = None
         self._fds = None
         self._spawned_at = 0.0
@@ -121,24 +122,25 @@ class Worker:
 
         Each reply keeps its own wall-clock limit, counted from the previous reply. Returns the replies to a
         prefix of `calls`: it stops after a reply that ends the worker (time-out, death, nonsense) or once the
-        replies have taken `seconds` in all, and the caller asks again for the rest. At most _PIPELINED bytes of
-        requests wait in the pipe, so that writing never blocks, even if student code shrinks the pipe.
+        replies have taken `seconds` in all, and the caller asks again for the rest. Requests are written
+        without blocking, within the limit of the reply they wait for, so a worker that stops reading, shrinks
+        its pipe or forges replies costs a time-out, never a hung grader. At most _PIPELINED bytes wait ahead,
+        and none once the calls so far suggest that `seconds` will run out first: stopping for the budget then
+        leaves no request unanswered, and the worker lives on for the other case.
         """
         startup = self.start()
         if not startup.ok or not calls:
             return [startup][:len(calls)]
+        requests = [protocol.encode({"op": "call", "case": case}, arguments) for arguments in calls]
         replies: list[Reply] = []
         waiting: list[int] = []  # sizes of the requests sent and not answered yet
-        requests = [protocol.encode({"op": "call", "case": case}, arguments) for arguments in calls]
         started = time.monotonic()
         try:
             while len(replies) < len(calls):
-                while len(replies) + len(waiting) < len(calls) and (
-                        not waiting or sum(waiting) + len(requests[len(replies) + len(waiting)]) <= _PIPELINED):
-                    request = requests[len(replies) + len(waiting)]
-                    protocol._write_all(self._fds[0], request)
-                    waiting.append(len(request))
-                reply = self._receive(self.limits.call_seconds, "call", _reply_budget(calls[len(replies)]))
+                deadline = started + self.limits.call_seconds
+                self._send_ahead(requests, len(replies), waiting, self._room(replies, waiting, seconds), deadline)
+                reply = self._receive(deadline - time.monotonic(), "call", _reply_budget(calls[len(replies)]),
+                                      self.limits.call_seconds)
                 waiting.pop(0)
                 replies.append(self._timed(reply, started))
                 started = time.monotonic()
@@ -146,9 +148,61 @@ class Worker:
                     break
         except BrokenPipeError:
             replies.append(self._timed(self._died("call"), started))
+        except TimeoutError:  # it stopped reading its requests
+            replies.append(self._timed(Reply(False, "timeout", f"no answer within {self.limits.call_seconds:g} s "
+                                                                "during the call"), started))
         if waiting or replies[-1].kind in ("timeout", "died", "protocol"):
             self.stop()  # broken, or still busy with requests we no longer want answered
         return replies
+
+    @staticmethod
+    def _room(replies: list[Reply], waiting: list[int], seconds: float) -> int:
+        """How many more requests may wait ahead: none when that many calls as slow as the slowest so far would
+        take the rest of `seconds`."""
+        spent = sum(r.seconds for r in replies)
+        slowest = max((r.seconds for r in replies), default=0.0)
+        room = 0
+        while spent + (len(waiting) + room + 1) * slowest < seconds and room < len(waiting) + 64:
+            room += 1
+        return room
+
+    def _send_ahead(self, requests: list[bytes], answered: int, waiting: list[int], room: int, deadline: float):
+        """Write the next request if none waits (within the deadline), then more while they fit in _PIPELINED
+        bytes and in `room`, and the pipe takes them at once: we never wait to send ahead, since the worker may
+        itself be waiting for us to read its replies."""
+        while answered + len(waiting) < len(requests):
+            request = requests[answered + len(waiting)]
+            if not waiting:
+                if not self._write(request, deadline):
+                    raise TimeoutError
+            elif room <= 0 or sum(waiting) + len(request) > _PIPELINED or not self._write_now(request):
+                return
+            waiting.append(len(request))
+            room -= 1
+
+    def _write_now(self, payload: bytes) -> bool:
+        """Write a whole small message if the pipe takes it now (a write of at most PIPE_BUF bytes is all or
+        nothing), else write nothing."""
+        if len(payload) > select.PIPE_BUF:
+            return False
+        try:
+            return os.write(self._fds[0], payload) == len(payload)
+        except BlockingIOError:
+            return False
+
+    def _write(self, payload: bytes, deadline: float) -> bool:
+        """Write a whole message to the worker before the deadline (our end of the pipe does not block)."""
+        view = memoryview(payload)
+        while view:
+            try:
+                view = view[os.write(self._fds[0], view):]
+                continue
+            except BlockingIOError:
+                pass
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([], [self._fds[0]], [], remaining)[1]:
+                return False
+        return True
 
     def _timed(self, reply: Reply, started: float) -> Reply:
         """The reply with its seconds and the output printed before it was sent."""
@@ -164,7 +218,7 @@ class Worker:
             self._spawned_at = time.monotonic()  # its import, and so the import's limit, starts now
             settings = {"op": "settings", "limits": dataclasses.asdict(limits), "forbidden": list(self.forbidden)}
             try:
-                protocol._write_all(self._fds[0], protocol.encode(settings))
+                self._write(protocol.encode(settings), time.monotonic() + self.limits.import_seconds)
             except BrokenPipeError:
                 pass  # it is gone: start() says how
 
@@ -220,6 +274,9 @@ class Worker:
             shutil.rmtree(workdir, ignore_errors=True)
             return Reply(False, "died", f"the process for your code could not start ({exc.strerror})")
         os.close(requests[0]), os.close(replies[1]), log.close()
+        self.first_start = self.first_start or ("fork" if isinstance(self._process, _Forked) else "fresh python")
+        _prefer_for_the_oom_killer(self._process.pid)
+        os.set_blocking(requests[1], False)  # see _write: a worker that stops reading must not block us
         self._fds = (requests[1], replies[0])
         self._log = open(log_path, "rb")
         return None
@@ -242,8 +299,9 @@ class Worker:
         self.stop()
         shutil.rmtree(self._scratch, ignore_errors=True)
 
-    def _receive(self, seconds: float, during: str, max_data: int = 0) -> Reply:
-        """Read one reply within `seconds`, checking its framing and sizes (at most max_data bytes of numbers)."""
+    def _receive(self, seconds: float, during: str, max_data: int = 0, limit: float | None = None) -> Reply:
+        """Read one reply within `seconds`, checking its framing and sizes (at most max_data bytes of numbers);
+        a time-out names `limit`, the whole limit of which `seconds` may be the rest."""
         deadline = time.monotonic() + seconds
         try:
             frame = self._read(protocol._FRAME.size, deadline)
@@ -253,7 +311,7 @@ class Worker:
             body = self._read(head_size + data_size, deadline)  # one read for both parts
             header, arrays = protocol.decode(body[:head_size], body[head_size:])
         except TimeoutError:
-            return Reply(False, "timeout", f"no answer within {seconds:g} s during the {during}")
+            return Reply(False, "timeout", f"no answer within {limit or seconds:g} s during the {during}")
         except EOFError:
             return self._died(during)
         except (ValueError, UnicodeDecodeError, RecursionError, MemoryError) as exc:  # forged frames included
@@ -337,6 +395,7 @@ class Worker:
             if settings is None:
                 return  # the grader went away before it knew them
             self.limits, self.forbidden = Limits(**settings["limits"]), tuple(settings["forbidden"])
+        _prefer_for_the_oom_killer(os.getpid())  # while its /proc files are still its own
         if self.identity:
             os.setgroups([])
             os.setgid(self.identity[1])
@@ -366,10 +425,6 @@ class Worker:
         resource.setrlimit(resource.RLIMIT_FSIZE, (out, out))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
-        try:  # if memory runs out anyway, the kernel's OOM killer should pick the worker, never the grader
-            Path("/proc/self/oom_score_adj").write_text("1000")
-        except OSError:
-            pass
         if self.identity:
             resource.setrlimit(resource.RLIMIT_NPROC, (self.limits.processes, self.limits.processes))
 
@@ -430,6 +485,15 @@ def _become_subreaper() -> None:
     try:
         ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
     except (OSError, AttributeError):
+        pass
+
+
+def _prefer_for_the_oom_killer(pid: int) -> None:
+    """If memory runs out anyway, the kernel's OOM killer should pick the worker, never the grader. Written by us,
+    the parent: once the worker has become the sandbox user, its /proc files are no longer its own to write."""
+    try:
+        Path(f"/proc/{pid}/oom_score_adj").write_text("1000")
+    except OSError:
         pass
 
 

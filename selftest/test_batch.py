@@ -323,7 +323,7 @@ def test_a_worker_is_forked_only_from_a_grader_with_nothing_secret(tmp_path):
         "second = grade(Path(sys.argv[1]), Path(sys.argv[2]) / 'second.json')\n"
         "print(json.dumps([first['score'], second['score']]))\n"
     )
-    clean = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8", "PYTHONPATH": str(PROJECT)}
+    clean = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8", "PYTHONPATH": str(PROJECT), "OPENBLAS_NUM_THREADS": "1"}
     done = subprocess.run([sys.executable, "-c", script, str(STEAL), str(tmp_path)], cwd=PROJECT,
                           capture_output=True, text=True, timeout=300, env=clean)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -204,3 +204,18 @@ def test_simulated_grader_cannot_see_who_started_it(tmp_path):
     assert not any(sys.executable in line or str(PROJECT) in line for line in visible), visible
     assert len(visible) <= 4, visible  # the harness, run_autograder and its own commands
 
+
+
+def test_the_worker_is_the_oom_killers_first_choice(gradescope, tmp_path):
+    """oom_score_adj 1000 for the worker, even as the sandbox user (whose /proc files it cannot write itself)."""
+    root, _ = gradescope
+    submission = tmp_path / "oom"
+    submission.mkdir()
+    (submission / "backprop.py").write_text(
+        "import numpy as np\n"
+        "print('OOM=' + open('/proc/self/oom_score_adj').read().strip())\n"
+        "def compute_gradients(z, t, W_kj, W_ji, case):\n"
+        "    return np.zeros_like(W_kj), np.zeros_like(W_ji)\n")
+    outcome = simulate_module._grade_one(submission, "oom", root, tmp_path / "out", quiet=True)
+    found = next(t for t in outcome["document"]["tests"] if t["number"] == "0.1")
+    assert "OOM=1000" in found["output"], found["output"]

@@ -8,6 +8,7 @@ Python (run_autograder) and a fork of the grading process (batch).
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,46 @@ for name in os.listdir("/proc/self/fd"):  # every pipe we hold, the grader's req
 def compute_gradients(z, t, W_kj, W_ji, case):
     return np.zeros_like(W_kj), np.zeros_like(W_ji)
 '''
+
+
+FORGES_THEN_SLEEPS = SHRINKS_ITS_PIPES.replace("""def compute_gradients(z, t, W_kj, W_ji, case):
+    return np.zeros_like(W_kj), np.zeros_like(W_ji)""", """import json, struct, time
+CALLS = [0]
+
+def _writable_pipes():
+    found = []
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            if int(name) > 2 and os.readlink(f"/proc/self/fd/{name}").startswith("pipe:") \
+                    and fcntl.fcntl(int(name), fcntl.F_GETFL) & os.O_WRONLY:
+                found.append(int(name))
+        except OSError:
+            pass
+    return found
+
+OUT = _writable_pipes()
+
+def _forged(W_kj, W_ji):
+    head = json.dumps({"ok": True, "op": "result", "shapes": [list(W_kj.shape), list(W_ji.shape)]}).encode()
+    data = np.zeros(W_kj.size + W_ji.size).tobytes()
+    return struct.pack(">II", len(head), len(data)) + head + data
+
+def compute_gradients(z, t, W_kj, W_ji, case):
+    CALLS[0] += 1
+    if CALLS[0] == 3:  # answer calls that were never made, so the grader thinks the pipe is empty, then stall
+        for fd in OUT:
+            for _ in range(3):
+                os.write(fd, _forged(W_kj, W_ji))
+        time.sleep(3600)
+    return np.zeros_like(W_kj), np.zeros_like(W_ji)""")
+
+
+class _Hung(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _Hung("the grader hung")
 
 
 def _worker(tmp_path: Path, source: str, *, fork: bool) -> Worker:
@@ -124,3 +165,27 @@ def test_grading_asks_again_after_a_failure_and_keeps_every_budget(tmp_path):
     assert kinds[:5] == ["", "", "timeout", "", ""]  # the 4th and 5th network went to a fresh worker
     assert kinds.count("timeout") == 2 and kinds[kinds.index("timeout", 3) + 1:] == ["skipped"] * (
         len(kinds) - kinds.index("timeout", 3) - 1)
+
+
+def test_forged_replies_and_a_stalled_worker_cannot_hang_the_grader(tmp_path, fork):
+    """A worker that shrinks its pipes, forges replies to calls not yet made, then stops reading: the grader's
+    writes have the call's deadline, so the run ends in a time-out instead of a write blocked for ever."""
+    worker = _worker(tmp_path, FORGES_THEN_SLEEPS, fork=fork)
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(60)
+    try:
+        replies = worker.call_many(_calls(40, size=7), "softmax", float("inf"))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+        worker.close()
+    assert replies[-1].kind == "timeout" and len(replies) < 40
+
+
+def test_the_worker_is_the_oom_killers_first_choice(tmp_path, fork):
+    worker = _worker(tmp_path, "print(open('/proc/self/oom_score_adj').read().strip())\n" + SHRINKS_ITS_PIPES,
+                     fork=fork)
+    try:
+        assert worker.start().output.strip() == "1000"
+    finally:
+        worker.close()
