@@ -157,8 +157,10 @@ class Worker:
 
     @staticmethod
     def _room(replies: list[Reply], waiting: list[int], seconds: float) -> int:
-        """How many more requests may wait ahead: none when that many calls as slow as the slowest so far would
-        take the rest of `seconds`."""
+        """How many more requests may wait ahead: none before the first reply shows how long a call takes, nor
+        when that many calls as slow as the slowest so far would take the rest of `seconds`."""
+        if not replies:
+            return 0
         spent = sum(r.seconds for r in replies)
         slowest = max((r.seconds for r in replies), default=0.0)
         room = 0

@@ -129,14 +129,15 @@ def test_a_call_that_hangs_costs_its_own_time_limit_and_stops_the_run(tmp_path, 
         worker.close()
 
 
-def test_a_run_stops_once_its_seconds_are_spent_and_leaves_no_request_behind(tmp_path, fork):
+def test_a_run_stops_once_its_seconds_are_spent_with_no_request_left_unanswered(tmp_path, fork):
     slow = "CALLS[0] += 1\n    __import__('time').sleep(0.2)"
     source = COUNTING.replace("STOP_AT", "0").replace("CALLS[0] += 1", slow)
     worker = _worker(tmp_path, source, fork=fork)
     try:
         replies = worker.call_many(_calls(10), "sigmoid", 0.5)
-        assert 2 <= len(replies) <= 4 and all(r.ok for r in replies)
-        assert worker._process is None  # stopped: requests sent ahead are never answered to a later call
+        assert len(replies) == 3 and all(r.ok for r in replies)
+        more = worker.call_many(_calls(2), "sigmoid", float("inf"))  # the same worker, counting on
+        assert [float(r.arrays[0][0, 0]) for r in more] == [4.0, 5.0]
     finally:
         worker.close()
 
@@ -187,5 +188,22 @@ def test_the_worker_is_the_oom_killers_first_choice(tmp_path, fork):
                      fork=fork)
     try:
         assert worker.start().output.strip() == "1000"
+    finally:
+        worker.close()
+
+
+def test_a_case_that_spends_its_seconds_leaves_the_worker_alive_for_the_other(tmp_path):
+    """Slow calls: once the case's seconds run out the rest are skipped, and no request was sent ahead that
+    would force the worker to be stopped (and the submission imported again) for the other case."""
+    slow = "CALLS[0] += 1\n    __import__('time').sleep(0.25)"
+    (tmp_path / "backprop.py").write_text(COUNTING.replace("STOP_AT", "0").replace("CALLS[0] += 1", slow))
+    config = load_config()
+    config.limits["case_seconds"] = 1.6
+    worker = Worker(tmp_path / "backprop.py", LIMITS, (), None)
+    grading = Grading(config, worker)
+    try:
+        kinds = [r.kind for r in grading.replies("sigmoid", "random")]
+        assert kinds[:6] == [""] * 6 and kinds[-1] == "skipped"
+        assert worker._process is not None  # still the first worker: never stopped
     finally:
         worker.close()
