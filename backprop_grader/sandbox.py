@@ -403,8 +403,9 @@ class Worker:
             os.setgid(self.identity[1])
             os.setuid(self.identity[0])
         self._limit()
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
             signal.signal(sig, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as a fresh Python: KeyboardInterrupt
         os.environ.clear()
         os.environ.update(self._environment(workdir))
         sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != _PROJECT]  # as -I: no grader folder
