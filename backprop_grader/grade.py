@@ -46,19 +46,19 @@ def grade(submission: Path, results_path: Path, *, config_path: Path | None = No
         folder, unpacked = _as_folder(Path(submission))
         found = find_submission(folder)
         identity = sandbox_identity()
-        early = _fork_worker(found, identity) if can_fork() else None
+        early = _start_worker(found, identity, fork=True) if can_fork() else None
         # After the fork: Gradescope's metadata holds the student's earlier results, hidden tests included.
         submitter = read_submitter(Path(submission))  # for the instructor's log and extra_data only
         if submitter:
             print(log_line(submitter))
         try:
             config = load_config(config_path)
-            if early:
-                early.configure(Limits(**config.limits), config.forbidden_imports)
+            if early and early[0]:
+                early[0].configure(Limits(**config.limits), config.forbidden_imports)
             document = _run_suite(config, found, identity, submitter, early)
         finally:
-            if early:
-                early.close()
+            if early and early[0]:
+                early[0].close()
     except Exception as exc:  # the catastrophic path: whatever failed, the student gets a valid results.json
         detail = "".join(traceback.format_exception(exc))
         print(f"AUTOGRADER ERROR: {exc}\n{detail}", file=sys.stderr)
@@ -92,23 +92,14 @@ def secrets_loaded() -> list[str]:
         name for name in sys.modules if any(name == m or name.startswith(m + ".") for m in _SECRET_MODULES)]
 
 
-def _fork_worker(found, identity) -> Worker | None:
-    """The student's worker, forked now with numpy loaded, waiting for its limits; None without a submission."""
-    if found.path is None:
-        return None
-    import numpy  # noqa: F401  (loaded here, the worker is spared its import; we need it anyway)
-
-    worker = Worker(found.path, None, (), identity, found.source_text, fork=True)
-    worker.spawn()
-    return worker
-
-
-def _start_worker(found, limits: Limits, forbidden: tuple, identity):
-    """(worker, None), spawned so that it imports numpy and the submission while we go on; (None, the reply that
-    explains it) when there is no submission file."""
+def _start_worker(found, identity, limits: Limits | None = None, forbidden: tuple = (), *, fork: bool = False):
+    """(worker, None), spawned so that it imports the submission while we go on; (None, the reply that explains
+    it) when there is no submission file. Forked, it has numpy loaded already and waits for its limits."""
     if found.path is None:
         return None, Reply(False, "not_found", explain_not_found(found))
-    worker = Worker(found.path, limits, forbidden, identity, found.source_text)
+    if fork:
+        import numpy  # noqa: F401  (loaded here, the worker is spared its import; we need it anyway)
+    worker = Worker(found.path, limits, forbidden, identity, found.source_text, fork=fork)
     worker.spawn()
     return worker, None
 
@@ -118,10 +109,7 @@ def _run_suite(config, found, identity, submitter: dict, early=None) -> dict:
     notes = [isolation_note(identity)]
     if found.note:
         notes.insert(0, msg.NOTE_DISCOVERY.format(note=found.note))
-    if early:
-        worker, unavailable = early, None
-    else:
-        worker, unavailable = _start_worker(found, Limits(**config.limits), config.forbidden_imports, identity)
+    worker, unavailable = early or _start_worker(found, identity, Limits(**config.limits), config.forbidden_imports)
     try:
         return _run_pytest(config, found, worker, unavailable, notes, submitter)
     finally:

@@ -113,10 +113,6 @@ class Worker:
         self._scratch = Path(tempfile.mkdtemp(prefix="backprop-grader-"))  # ours only: 0700, root's when root
         _become_subreaper()
 
-    def call(self, arguments: tuple, case: str) -> Reply:
-        """compute_gradients(*arguments) in the worker, with the call's wall-clock limit."""
-        return self.call_many([arguments], case, float("inf"))[0]
-
     def call_many(self, calls: list[tuple], case: str, seconds: float) -> list[Reply]:
         """compute_gradients on each set of arguments in turn, the requests sent ahead so the worker never waits.
 
@@ -149,8 +145,7 @@ class Worker:
         except BrokenPipeError:
             replies.append(self._timed(self._died("call"), started))
         except TimeoutError:  # it stopped reading its requests
-            replies.append(self._timed(Reply(False, "timeout", f"no answer within {self.limits.call_seconds:g} s "
-                                                                "during the call"), started))
+            replies.append(self._timed(_no_answer(self.limits.call_seconds, "call"), started))
         if waiting or replies[-1].kind in ("timeout", "died", "protocol"):
             self.stop()  # broken, or still busy with requests we no longer want answered
         return replies
@@ -313,7 +308,7 @@ class Worker:
             body = self._read(head_size + data_size, deadline)  # one read for both parts
             header, arrays = protocol.decode(body[:head_size], body[head_size:])
         except TimeoutError:
-            return Reply(False, "timeout", f"no answer within {limit or seconds:g} s during the {during}")
+            return _no_answer(limit or seconds, during)
         except EOFError:
             return self._died(during)
         except (ValueError, UnicodeDecodeError, RecursionError, MemoryError) as exc:  # forged frames included
@@ -393,9 +388,10 @@ class Worker:
         os.chdir(workdir)
         os.setsid()
         if self.limits is None:
-            settings = _settings_from(fd_in)
-            if settings is None:
+            message = protocol.read_message(fd_in)
+            if message is None:
                 return  # the grader went away before it knew them
+            settings = message[0]
             self.limits, self.forbidden = Limits(**settings["limits"]), tuple(settings["forbidden"])
         _prefer_for_the_oom_killer(os.getpid())  # while its /proc files are still its own
         if self.identity:
@@ -491,6 +487,11 @@ def _become_subreaper() -> None:
         pass
 
 
+def _no_answer(seconds: float, during: str) -> Reply:
+    """The reply for a worker that did not answer (or stopped reading) within its limit."""
+    return Reply(False, "timeout", f"no answer within {seconds:g} s during the {during}")
+
+
 def _prefer_for_the_oom_killer(pid: int) -> None:
     """If memory runs out anyway, the kernel's OOM killer should pick the worker, never the grader. Written by us,
     the parent: once the worker has become the sandbox user, its /proc files are no longer its own to write."""
@@ -536,16 +537,6 @@ class _Forked:
             else:
                 time.sleep(0.001)
         return self.returncode
-
-
-def _settings_from(fd: int) -> dict | None:
-    """The settings message the grader sends a worker forked before it knew its limits; None at end of file."""
-    frame = protocol._read_exact(fd, protocol._FRAME.size)
-    if frame is None:
-        return None
-    head_size, data_size = protocol._FRAME.unpack(frame)
-    body = protocol._read_exact(fd, head_size + data_size)
-    return None if body is None else protocol.decode(body[:head_size], body[head_size:])[0]
 
 
 def _close_all_but(keep: tuple[int, ...]) -> None:

@@ -71,6 +71,16 @@ def _read_exact(fd, size):
     return b"".join(chunks)
 
 
+def read_message(fd):
+    """The next message from the grader, (header, arrays), or None at end of file (it reads both parts at once)."""
+    frame = _read_exact(fd, _FRAME.size)
+    if frame is None:
+        return None
+    head_size, data_size = _FRAME.unpack(frame)
+    body = _read_exact(fd, head_size + data_size)
+    return None if body is None else decode(body[:head_size], body[head_size:])
+
+
 class _CappedStream:
     """sys.stdout/sys.stderr for student code: writes through to the log until the cap, then drops."""
 
@@ -392,16 +402,10 @@ def main(argv):
     ready = failure or {"ok": True}
     _write_all(fd_out, encode(dict(ready, op="ready", forbidden=guard.attempts)))
     while function is not None:
-        frame = _read_exact(fd_in, _FRAME.size)
-        if frame is None:
+        message = read_message(fd_in)
+        if message is None or message[0].get("op") != "call":
             break
-        head_size, data_size = _FRAME.unpack(frame)
-        body = _read_exact(fd_in, head_size + data_size)  # one read for both parts
-        if body is None:
-            break
-        header, arrays = decode(body[:head_size], body[head_size:])
-        if header.get("op") != "call":
-            break
+        header, arrays = message
         reply, results = _call(function, header, arrays, os.path.dirname(path))
         _write_all(fd_out, encode(dict(reply, op="result", forbidden=guard.attempts, printed=_printed()), results))
     os._exit(0)
