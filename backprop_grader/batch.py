@@ -4,10 +4,12 @@ INPUT is a folder of submissions (folders or zips), a zip of one, or a Gradescop
 zip: one `submission_<id>/` folder per submission beside `submission_metadata.yml`, which maps each folder name to
 `{":submitters": [{":name", ":email", ":sid"}, ...], ":created_at", ":score", ...}` (Ruby symbols as keys).
 
-Each submission is graded in its own process, forked from a server that has already imported numpy, pytest and
-the grader (multiprocessing's forkserver), so that a submission costs its grading and not a Python start-up, and
-one that hangs or crashes the grader costs one autograder error, never the batch. Results are kept per submission
-as they finish, with a fingerprint of what graded them, so an interrupted or repeated run grades only what is new.
+Submissions are graded by one grading job per core (batch_job.py): a process forked from a server that has
+already imported numpy and pytest (multiprocessing's forkserver), which loads the grader and the graded suite
+once and then grades submission after submission, each with a new student worker. A submission that hangs or
+crashes its job costs one autograder error, never the batch: the job is ended and a new one takes its place.
+Results are kept per submission as they finish, with a fingerprint of what graded them, so an interrupted or
+repeated run grades only what is new.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from . import __version__
+from . import __version__, batch_job
 from .config import DEFAULT_CONFIG, load_config
 from .discovery import unzip
 from .errors import GraderError
@@ -37,12 +39,12 @@ DEFAULT_TIMEOUT = 300.0  # seconds for one submission: generous, since the grade
 MISSING_EXTRAS = ("batch needs the instructor extras ({missing} is missing): "
                   "pip install -r requirements-instructor.txt")
 _IGNORED = ("__MACOSX",)
-# What the fork server imports once, so that every grading process starts with it loaded. Nothing secret: each
-# grading process forks its student worker from itself before it loads the reference, tests or configuration
-# (grade.can_fork), so the reference, grading and diagnosis modules are imported there, afterwards.
+# What the fork server imports once, so that every grading job starts with it loaded. Nothing secret: each job
+# forks its zygote, the clean parent of its student workers, before it loads the reference, tests or
+# configuration (grade.can_fork), so the reference, grading and diagnosis modules are imported there, afterwards.
 _PRELOAD = ["numpy", "pytest", "_pytest.python", "_pytest.fixtures", "_pytest.helpconfig", "_pytest.skipping",
             "_pytest._argcomplete", "readline", "gradescope_utils.autograder_utils.decorators",
-            "backprop_grader.grade", "backprop_grader.plugin"]
+            "backprop_grader.batch_job"]
 # The fork server's whole environment, and so that of every worker forked below it: none of the instructor's
 # variables (tokens, keys), and single-threaded numpy, as the worker's own environment has.
 _SERVER_ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1",
@@ -198,18 +200,19 @@ def _visible(folder: Path) -> list[Path]:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Grading: one process per submission, several at once
+# Grading: one job per core, each grading one submission after another
 # ---------------------------------------------------------------------------------------------------------------
 
 class Batch:
-    """Grades submissions in parallel processes, keeping each result as soon as its process ends."""
+    """Grades submissions in parallel grading jobs, keeping each result as soon as it is written."""
 
     def __init__(self, submissions: dict[str, Path], out: Path, config_path: Path, *, jobs: int, timeout: float):
         self.submissions, self.out, self.config_path = submissions, out, config_path
         self.jobs, self.timeout = jobs, timeout
         self.newly_graded = self.skipped = 0
         self._config_hash = _sha256(config_path.read_bytes())
-        self._running: dict[str, multiprocessing.Process] = {}
+        self._running: dict[str, _Job] = {}
+        self._idle: list[_Job] = []
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(_PRELOAD)
         _start_fork_server()
@@ -265,11 +268,12 @@ class Batch:
             return True
         finally:
             pool.shutdown(wait=True)
+            self._close_idle()
             bar.close()
         return False
 
     def _grade_one(self, submission: str, path: Path, fingerprint: dict) -> Entry | None:
-        """Grade one submission in its own process; None when the batch is being interrupted."""
+        """Grade one submission in an idle job (or a new one); None when the batch is being interrupted."""
         folder = self.out / submission
         folder.mkdir(parents=True, exist_ok=True)
         results_path = folder / RESULTS
@@ -279,22 +283,23 @@ class Batch:
         with self._lock:
             if self._stopping.is_set():
                 return None
-            process = self._context.Process(target=_grade_child, args=(str(path), str(results_path),
-                                                                         str(folder / LOG), str(self.config_path)))
-            process.start()
-            self._running[submission] = process
+            job = self._idle.pop() if self._idle else _Job(self._context, self.config_path)
+            self._running[submission] = job
+        finished = timed_out = False
         try:
-            process.join(timeout=self.timeout)
-            timed_out = process.exitcode is None
-            if timed_out:
-                _end(process)
+            finished, timed_out = job.grade(path, results_path, folder / LOG, self.timeout)
         finally:
+            if not finished:
+                job.end()  # it hung or died: a new job takes the next submission
             with self._lock:
                 self._running.pop(submission, None)
+                if finished:
+                    self._idle.append(job)
         if self._stopping.is_set():
             results_path.unlink(missing_ok=True)  # half-graded: graded again next time
             return None
-        entry = self._entry(submission, folder, process.exitcode, timed_out, time.monotonic() - started)
+        code = 0 if finished else job.process.exitcode
+        entry = self._entry(submission, folder, code, timed_out, time.monotonic() - started)
         (folder / FINGERPRINT).write_text(json.dumps({**fingerprint, "status": entry.status}, indent=2) + "\n")
         return entry
 
@@ -328,11 +333,54 @@ class Batch:
         return Entry(submission, document=document)
 
     def _stop_running(self) -> None:
-        """End every grader still running (Ctrl-C): each one cleans up its worker before it goes."""
+        """End every job (Ctrl-C): each one cleans up its worker before it goes."""
         with self._lock:
-            running = list(self._running.values())
-        for process in running:
-            _end(process)
+            running = list(self._running.values()) + self._idle
+            self._idle = []
+        for job in running:
+            job.end()
+
+    def _close_idle(self) -> None:
+        """Let the idle jobs end their pytest sessions and leave."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for job in idle:
+            job.close()
+
+
+class _Job:
+    """A grading job (batch_job.serve, in a process from the fork server) and our end of its connection."""
+
+    def __init__(self, context, config_path: Path):
+        self.connection, theirs = context.Pipe()
+        self.process = context.Process(target=batch_job.serve, args=(theirs, str(config_path)))
+        self.process.start()
+        theirs.close()
+
+    def grade(self, submission: Path, results: Path, log: Path, timeout: float) -> tuple[bool, bool]:
+        """Have the job grade one submission: (whether it finished, whether it ran out of time)."""
+        try:
+            self.connection.send((str(submission), str(results), str(log)))
+            if not self.connection.poll(timeout):
+                return False, True
+            self.connection.recv()
+        except (EOFError, OSError):  # the job died
+            return False, False
+        return True, False
+
+    def close(self) -> None:
+        """Ask the job to leave, and end it if it does not."""
+        try:
+            self.connection.send(None)
+        except OSError:
+            pass
+        self.process.join(timeout=10)
+        self.end()
+
+    def end(self) -> None:
+        """End the job and its process group now (see _end)."""
+        _end(self.process)
+        self.connection.close()
 
 
 def _start_fork_server() -> None:
@@ -353,26 +401,15 @@ def _start_fork_server() -> None:
         os.environ.update(saved)
 
 
-def _grade_child(path: str, results: str, log: str, config: str) -> None:
-    """In a process forked from the preloaded server: grade one submission, its output going to its log."""
-    os.setsid()  # its own process group, so that a time-out can end it with everything it started
-    descriptor = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    os.dup2(descriptor, 1)
-    os.dup2(descriptor, 2)
-    sys.stdout = open(1, "w", buffering=1, closefd=False)
-    sys.stderr = open(2, "w", buffering=1, closefd=False)
-    from .grade import grade
-
-    grade(Path(path), Path(results), config_path=Path(config))
-
-
 def _end(process: multiprocessing.Process) -> None:
-    """Stop a grader and its process group: SIGINT first, so that it ends its student worker, then SIGKILL."""
+    """Stop a job and its process group: SIGINT first, so that it ends its student worker, then SIGKILL."""
     for sig, grace in ((signal.SIGINT, 5.0), (signal.SIGKILL, 5.0)):
         try:
             os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
+        except ProcessLookupError:  # gone, or not yet the leader of its own group
+            if process.exitcode is not None:
+                return
+            os.kill(process.pid, sig)
         process.join(timeout=grace)
         if process.exitcode is not None:
             return

@@ -39,26 +39,19 @@ _UNUSED_PLUGINS = [arg for name in ("terminal", "cacheprovider", "unraisableexce
 
 def grade(submission: Path, results_path: Path, *, config_path: Path | None = None) -> dict:
     """Grade one submission (folder, zip or single file) and write results.json; never raises for the student."""
+    return guarded(submission, results_path, lambda found: _grade_found(found, Path(submission), config_path))
+
+
+def guarded(submission: Path, results_path: Path, grade_found) -> dict:
+    """Find the submission's file, grade it with grade_found(found) -> results document, and always write
+    results.json: whatever fails, the student gets a valid one (an autograder error, with the traceback for the
+    instructor only)."""
     started = time.monotonic()
     document = None
     unpacked = None
     try:
         folder, unpacked = _as_folder(Path(submission))
-        found = find_submission(folder)
-        identity = sandbox_identity()
-        early = _start_worker(found, identity, fork=True) if can_fork() else None
-        # After the fork: Gradescope's metadata holds the student's earlier results, hidden tests included.
-        submitter = read_submitter(Path(submission))  # for the instructor's log and extra_data only
-        if submitter:
-            print(log_line(submitter))
-        try:
-            config = load_config(config_path)
-            if early and early[0]:
-                early[0].configure(Limits(**config.limits), config.forbidden_imports)
-            document = _run_suite(config, found, identity, submitter, early)
-        finally:
-            if early and early[0]:
-                early[0].close()
+        document = grade_found(find_submission(folder))
     except Exception as exc:  # the catastrophic path: whatever failed, the student gets a valid results.json
         detail = "".join(traceback.format_exception(exc))
         print(f"AUTOGRADER ERROR: {exc}\n{detail}", file=sys.stderr)
@@ -73,6 +66,29 @@ def grade(submission: Path, results_path: Path, *, config_path: Path | None = No
         document["execution_time"] = round(time.monotonic() - started, 6)
         results.write_results(document, results_path)
     return document
+
+
+def _grade_found(found, submission: Path, config_path: Path | None) -> dict:
+    """Fork the worker while nothing secret is loaded (when allowed), then read the configuration and grade."""
+    identity = sandbox_identity()
+    early = start_worker(found, identity, fork=True) if can_fork() else None
+    try:
+        submitter = announce(submission)  # after the fork: the metadata holds earlier results, hidden ones too
+        config = load_config(config_path)
+        if early and early[0]:
+            early[0].configure(Limits(**config.limits), config.forbidden_imports)
+        return _run_suite(config, found, identity, submitter, early)
+    finally:
+        if early and early[0]:
+            early[0].close()
+
+
+def announce(submission: Path) -> dict:
+    """Who submitted (Gradescope's metadata), printed for the instructor's log; {} when unknown."""
+    submitter = read_submitter(submission)  # for the instructor's log and extra_data only
+    if submitter:
+        print(log_line(submitter))
+    return submitter
 
 
 def can_fork() -> bool:
@@ -92,24 +108,39 @@ def secrets_loaded() -> list[str]:
         name for name in sys.modules if any(name == m or name.startswith(m + ".") for m in _SECRET_MODULES)]
 
 
-def _start_worker(found, identity, limits: Limits | None = None, forbidden: tuple = (), *, fork: bool = False):
+def start_worker(found, identity, limits: Limits | None = None, forbidden: tuple = (), *, fork: bool = False,
+                  zygote=None):
     """(worker, None), spawned so that it imports the submission while we go on; (None, the reply that explains
     it) when there is no submission file. Forked, it has numpy loaded already and waits for its limits."""
     if found.path is None:
         return None, Reply(False, "not_found", explain_not_found(found))
     if fork:
         import numpy  # noqa: F401  (loaded here, the worker is spared its import; we need it anyway)
-    worker = Worker(found.path, limits, forbidden, identity, found.source_text, fork=fork)
+    worker = Worker(found.path, limits, forbidden, identity, found.source_text, fork=fork, zygote=zygote)
     worker.spawn()
     return worker, None
 
 
-def _run_suite(config, found, identity, submitter: dict, early=None) -> dict:
-    """Start the worker (unless started early), run the graded suite, and always end the worker."""
+def notes_for(found, identity) -> list[str]:
+    """The notes every output ends with: how the file was found (when not by the first rule), how isolated."""
     notes = [isolation_note(identity)]
     if found.note:
         notes.insert(0, msg.NOTE_DISCOVERY.format(note=found.note))
-    worker, unavailable = early or _start_worker(found, identity, Limits(**config.limits), config.forbidden_imports)
+    return notes
+
+
+def extra_for(found, notes: list[str], submitter: dict) -> dict:
+    """The instructor-only extra_data every results.json starts with."""
+    extra = {"grader_version": __version__, "isolation": notes[-1], "submission_file": str(found.path or "")}
+    if submitter:
+        extra["submitter"] = submitter
+    return extra
+
+
+def _run_suite(config, found, identity, submitter: dict, early=None) -> dict:
+    """Start the worker (unless started early), run the graded suite, and always end the worker."""
+    notes = notes_for(found, identity)
+    worker, unavailable = early or start_worker(found, identity, Limits(**config.limits), config.forbidden_imports)
     try:
         return _run_pytest(config, found, worker, unavailable, notes, submitter)
     finally:
@@ -122,29 +153,36 @@ def _run_pytest(config, found, worker, unavailable, notes: list[str], submitter:
     # Imported only now, once the worker is spawned: it imports numpy and the submission meanwhile.
     import pytest
 
-    from . import cache, feedback
+    from . import cache
     from .grading import Grading
     from .plugin import GradescopePlugin
 
     grading = Grading(config, worker, unavailable)
     cache.prepare(grading)
-    extra = {"grader_version": __version__, "isolation": notes[-1], "submission_file": str(found.path or "")}
-    if submitter:
-        extra["submitter"] = submitter
-
-    plugin = GradescopePlugin(grading, notes=notes, extra=extra)
-    os.environ[CONFIG_ENV] = str(config.path)
-    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the graded suite needs no installed plugin; scanning costs
-    args = [str(TESTS_DIR), *_UNUSED_PLUGINS, "--import-mode=importlib", "--rootdir", str(PROJECT_ROOT),
-            "-c", str(TESTS_DIR / "pytest.ini")]
-    code = pytest.main(args, plugins=[plugin])
-    plugin.extra["worker_start"] = (worker.first_start or "none") if worker else "none"  # "fork" or "fresh python"
+    plugin = GradescopePlugin(grading, notes=notes, extra=extra_for(found, notes, submitter))
+    code = pytest.main(pytest_arguments(config), plugins=[plugin])
     if plugin.collection_faults or not plugin.records:
         raise GraderError(f"the graded suite did not run (pytest exit {int(code)}): {plugin.collection_faults[:3]}")
+    return document_of(plugin, worker)
+
+
+def pytest_arguments(config) -> list[str]:
+    """pytest's arguments for the graded suite, and the environment it reads its configuration from."""
+    os.environ[CONFIG_ENV] = str(config.path)
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the graded suite needs no installed plugin; scanning costs
+    return [str(TESTS_DIR), *_UNUSED_PLUGINS, "--import-mode=importlib", "--rootdir", str(PROJECT_ROOT),
+            "-c", str(TESTS_DIR / "pytest.ini")]
+
+
+def document_of(plugin, worker) -> dict:
+    """The results document of one graded submission, from the plugin's records."""
+    from . import feedback
+
+    plugin.extra["worker_start"] = (worker.first_start or "none") if worker else "none"  # "fork" or "fresh python"
     for fault in plugin.faults:  # one test's grader fault costs that test, never the points earned elsewhere
         print(f"AUTOGRADER FAULT in {fault}", file=sys.stderr)
-    return results.results_document(plugin.records, execution_time=0.0, output=feedback.summary(plugin.records, notes),
-                                    extra_data=plugin.extra)
+    return results.results_document(plugin.records, execution_time=0.0,
+                                    output=feedback.summary(plugin.records, plugin.notes), extra_data=plugin.extra)
 
 
 def _as_folder(submission: Path) -> tuple[Path, Path | None]:

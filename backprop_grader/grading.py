@@ -107,6 +107,13 @@ class Grading:
         self._deaths = {"sigmoid": 0, "softmax": 0}
         self._spent = {"sigmoid": 0.0, "softmax": 0.0}  # wall-clock seconds of calls, per case
 
+    def share_networks(self, other: Grading) -> None:
+        """Use another Grading's networks, finite-difference estimates and reference gradients: they depend on the
+        configuration only, so a batch job computes them once for all its submissions."""
+        if other.config.path != self.config.path:
+            raise ValueError("networks can be shared only under the same configuration")
+        self._networks, self._estimates, self._expected = other._networks, other._estimates, other._expected
+
     def preload(self, case: str, group: str, networks: list[nets.Network]) -> None:
         """Use networks made earlier (the cache) instead of drawing them again."""
         self._networks[case, group] = networks

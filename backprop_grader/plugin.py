@@ -15,17 +15,39 @@ GRADING = pytest.StashKey()  # the run's Grading object, read by the `grading` f
 
 
 class GradescopePlugin:
-    """Per-run state: the Grading object the tests use, and the records of the tests that ran."""
+    """Per-run state: the Grading object the tests use, and the records of the tests that ran.
 
-    def __init__(self, grading, *, notes: list[str], extra: dict):
-        self._grading, self.notes, self.extra = grading, notes, extra
+    A run is one pytest session, or, in a batch job (batch_job.py), one pass over the session's tests per
+    submission: begin() and finish() bracket each pass.
+    """
+
+    def __init__(self, grading=None, *, notes: list[str] = (), extra: dict | None = None):
+        self._config = None
+        self.collection_faults: list[str] = []  # a graded file that cannot even be collected: the run is void
+        self.begin(grading, notes=notes, extra=extra or {})
+
+    def begin(self, grading, *, notes: list[str], extra: dict) -> None:
+        """Start a run with this Grading object: no records, no faults yet."""
+        self._grading, self.notes, self.extra = grading, list(notes), extra
         self.records: list[dict] = []
         self.faults: list[str] = []  # grader exceptions inside single tests: those tests get 0 and say so
-        self.collection_faults: list[str] = []  # a graded file that cannot even be collected: the run is void
-        self.document: dict | None = None
+        if self._config is not None:
+            self._config.stash[GRADING] = grading
+
+    def finish(self) -> None:
+        """End the run: stop the worker (and all it started), and gather what the instructor should see."""
+        if self._grading is None:
+            return
+        if self._grading.worker is not None:
+            self._grading.worker.close()
+        self.extra.update(self._grading.extra)
+        if self.faults or self.collection_faults:
+            self.extra["faults"] = self.collection_faults + self.faults
+        self._grading = None
 
     def pytest_configure(self, config):
         """Put the run's Grading object where the `grading` fixture finds it."""
+        self._config = config
         config.stash[GRADING] = self._grading
 
     @pytest.hookimpl(hookwrapper=True)
@@ -58,12 +80,8 @@ class GradescopePlugin:
             self.collection_faults.append(f"collecting {report.nodeid}: {report.longreprtext}")
 
     def pytest_sessionfinish(self, session):
-        """Stop the worker (and all it started), then build the results document."""
-        if self._grading.worker is not None:
-            self._grading.worker.close()
-        self.extra.update(self._grading.extra)
-        if self.faults or self.collection_faults:
-            self.extra["faults"] = self.collection_faults + self.faults
+        """End the run that is still open."""
+        self.finish()
 
     def _record(self, item, call, report) -> dict:
         """One test of results.json from the test's decorators and how it ended."""

@@ -36,6 +36,7 @@ _WORKER_SOURCE = Path(protocol.__file__).read_text(encoding="utf-8")
 # may shrink it with fcntl), so that the worker's pipe normally has room for them.
 _PIPELINED = 4096
 _PASSED_THROUGH = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # needed by numpy on some processors; not secrets
+_SPARED: set[int] = set()  # our children that are not workers' leftovers (a zygote): never killed as such
 
 
 @dataclass
@@ -93,7 +94,7 @@ class Worker:
     """One student submission file, served by a worker process that is restarted after any failure."""
 
     def __init__(self, source_file: Path, limits: Limits | None, forbidden: tuple, identity=None,
-                 source_text: str | None = None, *, fork: bool = False):
+                 source_text: str | None = None, *, fork: bool = False, zygote=None):
         """source_file is imported with its folder; source_text, when given, replaces its content in the copy.
 
         fork: start the first worker as a fork of this process rather than a fresh Python, which saves the
@@ -103,7 +104,7 @@ class Worker:
         student's. A restart after a failure comes later, when this process holds secrets: a fresh Python.
         """
         self.source_file, self.limits, self.forbidden, self.identity = Path(source_file), limits, forbidden, identity
-        self.source_text, self.fork = source_text, fork
+        self.source_text, self.fork, self.zygote = source_text, fork, zygote
         self._awaiting_settings = False
         self.first_start: str | None = None  # how the first worker that started was started: "fork" or "fresh python"
         self._process = None
@@ -111,7 +112,7 @@ class Worker:
         self._spawned_at = 0.0
         self.startup: Reply | None = None
         self._scratch = Path(tempfile.mkdtemp(prefix="backprop-grader-"))  # ours only: 0700, root's when root
-        _become_subreaper()
+        become_subreaper()
 
     def call_many(self, calls: list[tuple], case: str, seconds: float) -> list[Reply]:
         """compute_gradients on each set of arguments in turn, the requests sent ahead so the worker never waits.
@@ -251,19 +252,8 @@ class Worker:
         log_path = self._scratch / "output.log"
         log = open(log_path, "ab")
         requests, replies = os.pipe(), os.pipe()
-        user = dict(user=self.identity[0], group=self.identity[1], extra_groups=[]) if self.identity else {}
         try:
-            if self.fork:
-                self.fork = False  # see __init__: only the first spawn comes early enough
-                self._awaiting_settings = self.limits is None
-                self._process = _Forked.start(
-                    lambda: self._become_worker(requests[0], replies[1], workdir, log.fileno()))
-            else:
-                self._process = subprocess.Popen(
-                    [sys.executable, "-I", "-B", "-c", _WORKER_SOURCE, *self._arguments(requests[0], replies[1])],
-                    stdin=subprocess.DEVNULL,
-                    stdout=log, stderr=log, cwd=workdir, env=self._environment(workdir),
-                    pass_fds=(requests[0], replies[1]), start_new_session=True, preexec_fn=self._limit, **user)
+            self._process = self._launch(requests[0], replies[1], log)
         except OSError as exc:  # e.g. the sandbox user's process limit is used up by leftovers
             for fd in (*requests, *replies):
                 os.close(fd)
@@ -356,6 +346,38 @@ class Worker:
             size = min(size, upto - self._log.tell())
         return self._log.read(size).decode("utf-8", "replace")
 
+    def _launch(self, fd_in: int, fd_out: int, log):
+        """The worker process: from the zygote, forked from us (first spawn only), or a fresh Python."""
+        if self.zygote is not None and (process := self._from_zygote(fd_in, fd_out, log.fileno())) is not None:
+            return process
+        if self.fork:
+            self.fork = False  # see __init__: only the first spawn comes early enough
+            self._awaiting_settings = self.limits is None
+            return _Forked.start(lambda: become_worker(fd_in, fd_out, self._workdir, log.fileno(), self._program,
+                                                       self.identity, self.limits, self.forbidden))
+        user = dict(user=self.identity[0], group=self.identity[1], extra_groups=[]) if self.identity else {}
+        return subprocess.Popen(
+            [sys.executable, "-I", "-B", "-c", _WORKER_SOURCE,
+             *worker_arguments(fd_in, fd_out, self._program, self.limits, self.forbidden)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=self._workdir, env=worker_environment(self._workdir),
+            pass_fds=(fd_in, fd_out), start_new_session=True,
+            preexec_fn=lambda: apply_limits(self.limits, self.identity), **user)
+
+    def _from_zygote(self, fd_in: int, fd_out: int, log: int):
+        """A worker forked by the zygote, or None when the zygote has gone (a fresh Python is started instead)."""
+        try:
+            return _Forked(self.zygote.fork_worker((fd_in, fd_out, log), self._workdir, self._program, self.identity,
+                                                   self.limits, self.forbidden))
+        except OSError as exc:
+            print(f"the zygote could not fork a worker ({exc}); starting a fresh Python", file=sys.stderr)
+            self.zygote = None
+            return None
+
+    @property
+    def _program(self) -> Path:
+        """The submission's file in the worker's private copy."""
+        return self._workdir / self.source_file.name
+
     def _private_copy(self) -> Path:
         """A fresh copy of the submission's folder, owned by the worker's user; links copied as links."""
         workdir = Path(tempfile.mkdtemp(prefix="backprop-worker-"))
@@ -373,59 +395,63 @@ class Worker:
                 os.lchown(path, *self.identity)
         return workdir
 
-    def _arguments(self, fd_in: int, fd_out: int) -> list[str]:
-        """The worker's command-line arguments (worker.main): pipes, the file, refused imports, output budget."""
-        return [str(fd_in), str(fd_out), str(self._workdir / self.source_file.name), ",".join(self.forbidden),
-                str(self.limits.output_kb * 1024)]
 
-    def _become_worker(self, fd_in: int, fd_out: int, workdir: Path, log: int) -> None:
-        """In the forked child, before any student code: what Popen and `python -I -B` do, in the same order,
-        once the limits are known (they arrive on the pipe when the fork came before the configuration)."""
-        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-        os.dup2(log, 1)
-        os.dup2(log, 2)
-        _close_all_but((fd_in, fd_out))
-        os.chdir(workdir)
-        os.setsid()
-        if self.limits is None:
-            message = protocol.read_message(fd_in)
-            if message is None:
-                return  # the grader went away before it knew them
-            settings = message[0]
-            self.limits, self.forbidden = Limits(**settings["limits"]), tuple(settings["forbidden"])
-        _prefer_for_the_oom_killer(os.getpid())  # while its /proc files are still its own
-        if self.identity:
-            os.setgroups([])
-            os.setgid(self.identity[1])
-            os.setuid(self.identity[0])
-        self._limit()
-        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
-            signal.signal(sig, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # as a fresh Python: KeyboardInterrupt
-        os.environ.clear()
-        os.environ.update(self._environment(workdir))
-        sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != _PROJECT]  # as -I: no grader folder
-        sys.dont_write_bytecode = True
-        protocol.main(["worker", *self._arguments(fd_in, fd_out)])
+def worker_arguments(fd_in: int, fd_out: int, program: Path, limits: Limits, forbidden: tuple) -> list[str]:
+    """The worker's command-line arguments (worker.main): pipes, the file, refused imports, output budget."""
+    return [str(fd_in), str(fd_out), str(program), ",".join(forbidden), str(limits.output_kb * 1024)]
 
-    def _environment(self, workdir: Path) -> dict:
-        """An empty environment but for a PATH, a HOME in the private copy, and single-threaded numpy."""
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(workdir), "TMPDIR": str(workdir),
-               "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-        env.update({k: os.environ[k] for k in _PASSED_THROUGH if k in os.environ})
-        return env
 
-    def _limit(self) -> None:
-        """In the child, after the user change and before Python starts: the resource limits."""
-        mem = self.limits.memory_mb << 20
-        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-        resource.setrlimit(resource.RLIMIT_CPU, (self.limits.cpu_seconds, self.limits.cpu_seconds + 1))
-        out = self.limits.output_kb * 1024 + 4096
-        resource.setrlimit(resource.RLIMIT_FSIZE, (out, out))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
-        if self.identity:
-            resource.setrlimit(resource.RLIMIT_NPROC, (self.limits.processes, self.limits.processes))
+def become_worker(fd_in: int, fd_out: int, workdir: Path, log: int, program: Path, identity,
+                  limits: Limits | None, forbidden: tuple) -> None:
+    """In a forked child, before any student code: what Popen and `python -I -B` do, in the same order, then the
+    worker's loop. Without limits (forked before the configuration was read), it waits for them on its pipe."""
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    close_all_but((fd_in, fd_out))
+    os.chdir(workdir)
+    os.setsid()
+    if limits is None:
+        message = protocol.read_message(fd_in)
+        if message is None:
+            return  # the grader went away before it knew them
+        settings = message[0]
+        limits, forbidden = Limits(**settings["limits"]), tuple(settings["forbidden"])
+    _prefer_for_the_oom_killer(os.getpid())  # while its /proc files are still its own
+    if identity:
+        os.setgroups([])
+        os.setgid(identity[1])
+        os.setuid(identity[0])
+    apply_limits(limits, identity)
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as a fresh Python: KeyboardInterrupt
+    os.environ.clear()
+    os.environ.update(worker_environment(workdir))
+    sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != _PROJECT]  # as -I: no grader folder
+    sys.dont_write_bytecode = True
+    protocol.main(["worker", *worker_arguments(fd_in, fd_out, program, limits, forbidden)])
+
+
+def worker_environment(workdir: Path) -> dict:
+    """An empty environment but for a PATH, a HOME in the private copy, and single-threaded numpy."""
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(workdir), "TMPDIR": str(workdir),
+           "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env.update({k: os.environ[k] for k in _PASSED_THROUGH if k in os.environ})
+    return env
+
+
+def apply_limits(limits: Limits, identity) -> None:
+    """In the child, after the user change and before student code runs: the resource limits."""
+    mem = limits.memory_mb << 20
+    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
+    out = limits.output_kb * 1024 + 4096
+    resource.setrlimit(resource.RLIMIT_FSIZE, (out, out))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+    if identity:
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
 
 
 _TEXT_FIELDS = {"traceback": 4000, "text": 300, "module": 100}
@@ -479,7 +505,12 @@ def _reachable_by_others(path: Path) -> bool:
     return all(folder.stat().st_mode & 0o001 for folder in path.parents)
 
 
-def _become_subreaper() -> None:
+def spare(pid: int) -> None:
+    """Leave this child of ours alone when ending the workers' leftovers (it is a zygote, not a leftover)."""
+    _SPARED.add(pid)
+
+
+def become_subreaper() -> None:
     """Adopt orphaned descendants of the worker, so that they can be found and killed (Linux prctl)."""
     try:
         ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
@@ -509,18 +540,8 @@ class _Forked:
 
     @classmethod
     def start(cls, become) -> _Forked:
-        """Fork; the child runs become() and always leaves through os._exit, never through our code."""
-        pid = os.fork()
-        if pid == 0:
-            code = 70
-            try:
-                become()
-                code = 0
-            except BaseException:  # nothing may unwind into the grader's code in the child
-                traceback.print_exc()
-            finally:
-                os._exit(code)
-        return cls(pid)
+        """Fork; the child runs become() (see fork_child)."""
+        return cls(fork_child(become))
 
     def wait(self, timeout: float | None = None) -> int:
         """The exit code (negative: killed by that signal), as Popen.wait gives it."""
@@ -539,7 +560,23 @@ class _Forked:
         return self.returncode
 
 
-def _close_all_but(keep: tuple[int, ...]) -> None:
+def fork_child(become) -> int:
+    """Fork and return the child's pid; the child runs become() and always leaves through os._exit, never
+    through its parent's code."""
+    pid = os.fork()
+    if pid == 0:
+        code = 70
+        try:
+            become()
+            code = 0
+        except BaseException:  # nothing may unwind into the grader's code in the child
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    return pid
+
+
+def close_all_but(keep: tuple[int, ...]) -> None:
     """Close every file descriptor above 2 except those in keep (a forked child inherits all of ours)."""
     low = 3
     for fd in sorted(set(keep)):
@@ -604,7 +641,7 @@ def _descendants(ancestor: int) -> list[int]:
             children.setdefault(int(fields[1]), []).append(int(entry.name))
             if fields[0] in ("Z", "X"):
                 zombies.add(int(entry.name))
-    found, stack = [], list(children.get(ancestor, []))
+    found, stack = [], [pid for pid in children.get(ancestor, []) if pid not in _SPARED]
     while stack:
         pid = stack.pop()
         if pid not in zombies:

@@ -228,6 +228,45 @@ def test_a_second_run_keeps_everything(graded_class):
     assert (out / "grades.csv").read_text(encoding="utf-8") == before
 
 
+def _comparable(document: dict) -> dict:
+    """A results document without what differs between two gradings of the same submission by design: timing,
+    the copy's path, how the worker started, and the instructor-only tracebacks (they name paths)."""
+    document = json.loads(json.dumps(document))
+    document.pop("execution_time")
+    for key in ("submission_file", "worker_start"):
+        document["extra_data"].pop(key, None)
+    for test in document["tests"]:
+        test.pop("extra_data", None)
+    return document
+
+
+def test_a_job_grades_each_submission_as_grade_alone_would(tmp_path):
+    """One job grades the whole class in turn (--jobs 1), reusing its pytest session, networks and zygote: every
+    results.json must be the one that grading that submission alone gives, whatever was graded before it."""
+    examples = [p for p in example_submissions() if expected_of(p).get("isolation") != "full"
+                and "max_seconds" not in expected_of(p)]
+    classroom = tmp_path / "class"
+    for index, example in enumerate(examples):
+        _copy_tree(example, classroom / f"{index:02d}_{example.name}")
+    out = tmp_path / "out"
+    done = batch(str(classroom), "--out", str(out), "--jobs", "1")
+    assert done.returncode == 0, done.stderr[-3000:]
+    script = ("import sys\nfrom pathlib import Path\nfrom backprop_grader.grade import grade\n"
+              "for folder in sorted(Path(sys.argv[1]).iterdir()):\n"
+              "    grade(folder, Path(sys.argv[2]) / (folder.name + '.json'))\n")
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    done = subprocess.run([sys.executable, "-c", script, str(classroom), str(alone)], cwd=PROJECT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for folder in sorted(classroom.iterdir()):
+        in_batch = json.loads((out / folder.name / "results.json").read_text())
+        by_itself = json.loads((alone / f"{folder.name}.json").read_text())
+        assert _comparable(in_batch) == _comparable(by_itself), folder.name
+        started = by_itself["extra_data"]["worker_start"]  # "none" when there was no file to run
+        assert in_batch["extra_data"]["worker_start"] == ("none" if started == "none" else "fork"), folder.name
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Small classes for what must not happen
 # ---------------------------------------------------------------------------------------------------------------

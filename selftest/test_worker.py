@@ -2,12 +2,14 @@
 
 Grading asks a whole group of networks at once (Worker.call_many): the requests are sent ahead, so the worker
 never waits for the grader, yet every reply keeps its own time limit, its own printed output, and a worker
-that fails mid-way is stopped and the rest asked again. Both ways of starting a worker are covered: a fresh
-Python (run_autograder) and a fork of the grading process (batch).
+that fails mid-way is stopped and the rest asked again. Every way of starting a worker is covered: a fresh
+Python (restarts), a fork of the grading process (run_autograder's first worker), and a fork from a zygote
+(batch's jobs).
 """
 
 from __future__ import annotations
 
+import os
 import signal
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import pytest
 from backprop_grader.config import load_config
 from backprop_grader.grading import Grading
 from backprop_grader.sandbox import Limits, Worker
+from backprop_grader.zygote import Zygote
 
 LIMITS = Limits(**dict(load_config().limits, call_seconds=2.0, import_seconds=20.0))
 
@@ -89,8 +92,17 @@ def _alarm(signum, frame):
     raise _Hung("the grader hung")
 
 
-def _worker(tmp_path: Path, source: str, *, fork: bool) -> Worker:
+@pytest.fixture(scope="module")
+def zygote():
+    started = Zygote.start()
+    yield started
+    started.close()
+
+
+def _worker(tmp_path: Path, source: str, *, fork, zygote=None) -> Worker:
     (tmp_path / "backprop.py").write_text(source)
+    if fork == "zygote":
+        return Worker(tmp_path / "backprop.py", LIMITS, (), None, zygote=zygote)
     return Worker(tmp_path / "backprop.py", LIMITS, (), None, fork=fork)
 
 
@@ -100,13 +112,14 @@ def _calls(count: int, size: int = 3) -> list[tuple]:
             for _ in range(count)]
 
 
-@pytest.fixture(params=["fresh python", "fork"])
+@pytest.fixture(params=["fresh python", "fork", "zygote"])
 def fork(request):
-    return request.param == "fork"
+    """How the worker starts: False (a fresh Python), True (forked from us), or "zygote"."""
+    return {"fresh python": False, "fork": True}.get(request.param, request.param)
 
 
-def test_pipelined_replies_come_in_order_each_with_what_it_printed(tmp_path, fork):
-    worker = _worker(tmp_path, COUNTING.replace("STOP_AT", "0"), fork=fork)
+def test_pipelined_replies_come_in_order_each_with_what_it_printed(tmp_path, fork, zygote):
+    worker = _worker(tmp_path, COUNTING.replace("STOP_AT", "0"), fork=fork, zygote=zygote)
     try:
         replies = worker.call_many(_calls(12), "sigmoid", float("inf"))
     finally:
@@ -116,8 +129,8 @@ def test_pipelined_replies_come_in_order_each_with_what_it_printed(tmp_path, for
     assert [r.output for r in replies] == [f"call {n}\n" for n in range(1, 13)]
 
 
-def test_a_call_that_hangs_costs_its_own_time_limit_and_stops_the_run(tmp_path, fork):
-    worker = _worker(tmp_path, COUNTING.replace("STOP_AT", "4"), fork=fork)
+def test_a_call_that_hangs_costs_its_own_time_limit_and_stops_the_run(tmp_path, fork, zygote):
+    worker = _worker(tmp_path, COUNTING.replace("STOP_AT", "4"), fork=fork, zygote=zygote)
     try:
         replies = worker.call_many(_calls(10), "sigmoid", float("inf"))
         assert [r.kind for r in replies] == ["", "", "", "timeout"]
@@ -129,10 +142,10 @@ def test_a_call_that_hangs_costs_its_own_time_limit_and_stops_the_run(tmp_path, 
         worker.close()
 
 
-def test_a_run_stops_once_its_seconds_are_spent_with_no_request_left_unanswered(tmp_path, fork):
+def test_a_run_stops_once_its_seconds_are_spent_with_no_request_left_unanswered(tmp_path, fork, zygote):
     slow = "CALLS[0] += 1\n    __import__('time').sleep(0.2)"
     source = COUNTING.replace("STOP_AT", "0").replace("CALLS[0] += 1", slow)
-    worker = _worker(tmp_path, source, fork=fork)
+    worker = _worker(tmp_path, source, fork=fork, zygote=zygote)
     try:
         replies = worker.call_many(_calls(10), "sigmoid", 0.5)
         assert len(replies) == 3 and all(r.ok for r in replies)
@@ -142,8 +155,8 @@ def test_a_run_stops_once_its_seconds_are_spent_with_no_request_left_unanswered(
         worker.close()
 
 
-def test_a_worker_that_shrinks_its_pipes_cannot_block_the_grader(tmp_path, fork):
-    worker = _worker(tmp_path, SHRINKS_ITS_PIPES, fork=fork)
+def test_a_worker_that_shrinks_its_pipes_cannot_block_the_grader(tmp_path, fork, zygote):
+    worker = _worker(tmp_path, SHRINKS_ITS_PIPES, fork=fork, zygote=zygote)
     try:
         replies = worker.call_many(_calls(25, size=7), "softmax", float("inf"))
     finally:
@@ -168,10 +181,10 @@ def test_grading_asks_again_after_a_failure_and_keeps_every_budget(tmp_path):
         len(kinds) - kinds.index("timeout", 3) - 1)
 
 
-def test_forged_replies_and_a_stalled_worker_cannot_hang_the_grader(tmp_path, fork):
+def test_forged_replies_and_a_stalled_worker_cannot_hang_the_grader(tmp_path, fork, zygote):
     """A worker that shrinks its pipes, forges replies to calls not yet made, then stops reading: the grader's
     writes have the call's deadline, so the run ends in a time-out instead of a write blocked for ever."""
-    worker = _worker(tmp_path, FORGES_THEN_SLEEPS, fork=fork)
+    worker = _worker(tmp_path, FORGES_THEN_SLEEPS, fork=fork, zygote=zygote)
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(60)
     try:
@@ -183,9 +196,9 @@ def test_forged_replies_and_a_stalled_worker_cannot_hang_the_grader(tmp_path, fo
     assert replies[-1].kind == "timeout" and len(replies) < 40
 
 
-def test_the_worker_is_the_oom_killers_first_choice(tmp_path, fork):
+def test_the_worker_is_the_oom_killers_first_choice(tmp_path, fork, zygote):
     worker = _worker(tmp_path, "print(open('/proc/self/oom_score_adj').read().strip())\n" + SHRINKS_ITS_PIPES,
-                     fork=fork)
+                     fork=fork, zygote=zygote)
     try:
         assert worker.start().output.strip() == "1000"
     finally:
@@ -207,3 +220,55 @@ def test_a_case_that_spends_its_seconds_leaves_the_worker_alive_for_the_other(tm
         assert worker._process is not None  # still the first worker: never stopped
     finally:
         worker.close()
+
+
+TELLS_ITS_ORIGIN = COUNTING.replace("STOP_AT", "2") + """
+import sys
+print("_pytest" in sys.modules)
+"""
+
+
+def test_a_zygote_worker_is_our_child_and_so_is_its_replacement(tmp_path, zygote):
+    """The zygote forks twice, so its workers are adopted by the grader, which waits for them and kills them like
+    its own; a restart after a failure comes from the zygote again (a fork: pytest is loaded), not a fresh Python."""
+    worker = _worker(tmp_path, TELLS_ITS_ORIGIN, fork="zygote", zygote=zygote)
+    try:
+        assert worker.start().output.split()[-1] == "True"
+        assert _parent(worker._process.pid) == os.getpid()
+        assert [r.kind for r in worker.call_many(_calls(3), "sigmoid", float("inf"))] == ["", "timeout"]
+        assert worker.start().output.split()[-1] == "True"
+        assert _parent(worker._process.pid) == os.getpid()
+        assert worker.first_start == "fork"
+    finally:
+        worker.close()
+    assert _alive(zygote.pid)  # ending a worker and its leftovers spares the zygote
+
+
+def test_the_zygote_keeps_nothing_open_but_its_socket(zygote):
+    """What its workers could inherit: only /dev/null and the socket to the grader, which they close."""
+    targets = sorted(os.readlink(f"/proc/{zygote.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{zygote.pid}/fd"))
+    assert targets[:3] == ["/dev/null"] * 3 and len(targets) == 4 and targets[3].startswith("socket:")
+
+
+def test_without_its_zygote_a_worker_starts_as_a_fresh_python(tmp_path):
+    gone = Zygote.start()
+    os.kill(gone.pid, signal.SIGKILL)
+    os.waitpid(gone.pid, 0)
+    worker = _worker(tmp_path, TELLS_ITS_ORIGIN, fork="zygote", zygote=gone)
+    try:
+        assert worker.start().output.split()[-1] == "False"  # no pytest loaded: a fresh Python
+        assert worker.first_start == "fresh python"
+    finally:
+        worker.close()
+        gone.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[1])

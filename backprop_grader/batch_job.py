@@ -1,0 +1,131 @@
+"""A grading job of `batch`: one long-lived process that grades submission after submission in one pytest session.
+
+batch starts a job per core from its fork server (numpy and pytest loaded, a clean environment). The job first
+starts its zygote, while it still holds nothing secret, so that every student worker is forked from that clean
+copy (zygote.py). Only then does it read the configuration, load the reference, draw the networks and collect
+the graded suite, once. For each submission batch sends, it runs the collected tests again, the way
+pytest-xdist's workers do: a new Grading with a new worker, the networks and their reference results shared, and
+that submission's results.json written as grade() writes it. A submission then costs its tests and its worker,
+not a process, an import of the grader and a pytest session of its own.
+
+Nothing here may import the reference or the modules that use it at module level: the fork server imports this
+module, and the zygote is forked from the job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from . import grade
+from .errors import GraderError
+from .plugin import GradescopePlugin
+from .sandbox import Limits, sandbox_identity
+from .zygote import Zygote
+
+
+def serve(connection, config_path: str) -> None:
+    """A job's life: its zygote, then one pytest session grading each submission sent until None arrives."""
+    os.setsid()  # its own process group: a time-out ends the job and its zygote together
+    sys.stdout = open(1, "w", buffering=1, closefd=False)
+    sys.stderr = open(2, "w", buffering=1, closefd=False)
+    zygote = Zygote.start() if grade.can_fork() else None  # else each worker is a fresh Python
+    try:
+        from .config import load_config
+
+        config = load_config(config_path)
+        loop = SubmissionLoop(connection, config, zygote)
+        pytest.main(grade.pytest_arguments(config), plugins=[loop.plugin, loop])
+    finally:
+        if zygote is not None:
+            zygote.close()
+
+
+class SubmissionLoop:
+    """The job's pytest plugin: its test loop runs the collected tests once per submission received."""
+
+    def __init__(self, connection, config, zygote: Zygote | None):
+        from . import cache
+        from .grading import Grading
+
+        self.connection, self.config, self.zygote = connection, config, zygote
+        self.identity = sandbox_identity()
+        self.plugin = GradescopePlugin()
+        self.shared = Grading(config, None, None)  # the networks and their reference results, for every submission
+        cache.prepare(self.shared)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session):
+        """Grade each submission sent (submission, results path, log path), answering with the results path;
+        None, or batch going away, ends the session."""
+        while True:
+            try:
+                job = self.connection.recv()
+            except EOFError:
+                return True
+            if job is None:
+                return True
+            self._grade_one(session, *(Path(p) for p in job))
+            self.connection.send("done")
+
+    def _grade_one(self, session, submission: Path, results_path: Path, log: Path) -> None:
+        """Grade one submission into its results.json, what the job prints going to its log."""
+        with _output_to(log):
+            grade.guarded(submission, results_path, lambda found: self._grade(session, found, submission))
+
+    def _grade(self, session, found, submission: Path) -> dict:
+        """One submission's results document: its worker from the zygote, then every collected test in turn."""
+        from .grading import Grading
+
+        if self.plugin.collection_faults or not session.items:
+            raise GraderError(f"the graded suite did not run: {self.plugin.collection_faults[:3]}")
+        submitter = grade.announce(submission)
+        worker, unavailable = grade.start_worker(found, self.identity, Limits(**self.config.limits),
+                                                 self.config.forbidden_imports, zygote=self.zygote)
+        try:
+            grading = Grading(self.config, worker, unavailable)
+            grading.share_networks(self.shared)
+            notes = grade.notes_for(found, self.identity)
+            self.plugin.begin(grading, notes=notes, extra=grade.extra_for(found, notes, submitter))
+            try:
+                _run_tests(session.items)
+            finally:
+                self.plugin.finish()
+        finally:
+            if worker is not None:
+                worker.close()
+        if not self.plugin.records:
+            raise GraderError("the graded suite ran no test")
+        return grade.document_of(self.plugin, worker)
+
+
+def _run_tests(items: list) -> None:
+    """Run each test through pytest's whole protocol; the last one tears every fixture down (nextitem None).
+
+    What a test printed is kept on the item (its report sections) and would pile up from one submission to the
+    next, so it is cleared first, as pytest-rerunfailures does before it runs a test again.
+    """
+    for index, item in enumerate(items):
+        item._report_sections = []
+        following = items[index + 1] if index + 1 < len(items) else None
+        item.config.hook.pytest_runtest_protocol(item=item, nextitem=following)
+
+
+@contextlib.contextmanager
+def _output_to(log: Path):
+    """Send what the job prints (and the tracebacks of its faults) to this submission's log meanwhile."""
+    sys.stdout.flush(), sys.stderr.flush()
+    descriptor = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    saved = os.dup(1), os.dup(2)
+    os.dup2(descriptor, 1), os.dup2(descriptor, 2)
+    os.close(descriptor)
+    try:
+        yield
+    finally:
+        sys.stdout.flush(), sys.stderr.flush()
+        os.dup2(saved[0], 1), os.dup2(saved[1], 2)
+        os.close(saved[0]), os.close(saved[1])

@@ -1,0 +1,108 @@
+"""A clean process that forks student workers for a grader that already holds secrets (batch's grading jobs).
+
+A worker forked straight from a grader gets a copy of the grader's memory, so grade() forks before it reads the
+configuration, the reference or the tests, and only once. A batch job grades submission after submission in one
+process, with all of that loaded, so it starts a zygote first: a fork of itself taken while it still held
+nothing secret, which from then on only forks workers. The job sends it the worker's settings and descriptors
+(its pipes and its log) over a Unix socket; the zygote forks twice, so the worker is orphaned at once and adopted
+by the job (a child subreaper): the job can then wait for it and kill it like any worker of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+
+from . import sandbox
+from .sandbox import Limits
+
+_MESSAGE = 1 << 16  # bytes: the settings of one worker are far smaller
+
+
+class Zygote:
+    """The job's end of a zygote: fork_worker() returns the pid of a new worker, a child of the caller."""
+
+    def __init__(self, pid: int, channel: socket.socket):
+        self.pid, self._channel = pid, channel
+
+    @classmethod
+    def start(cls) -> Zygote:
+        """Fork the zygote now. Call it only while this process holds nothing secret (grade.can_fork)."""
+        sandbox.become_subreaper()  # the workers, orphaned by the zygote's second fork, are adopted by us
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        pid = os.fork()
+        if pid == 0:
+            code = 70
+            try:
+                ours.close()
+                _serve(theirs)
+                code = 0
+            finally:
+                os._exit(code)
+        theirs.close()
+        sandbox.spare(pid)  # not a worker's leftover: _kill_descendants leaves it alone
+        return cls(pid, ours)
+
+    def fork_worker(self, fds: tuple[int, int, int], workdir: Path, program: Path, identity, limits: Limits,
+                    forbidden: tuple) -> int:
+        """A new worker (requests read end, replies write end, log) that runs `program`; OSError if the zygote
+        is gone. Its pid is returned once it is our child."""
+        settings = {"workdir": str(workdir), "program": str(program), "identity": identity,
+                    "limits": limits.__dict__, "forbidden": list(forbidden)}
+        socket.send_fds(self._channel, [json.dumps(settings).encode()], list(fds))
+        answer = self._channel.recv(64)
+        if not answer.isdigit():
+            raise OSError(f"the zygote could not fork a worker: {answer[:64]!r}")
+        return int(answer)
+
+    def close(self) -> None:
+        """End the zygote: it leaves when its socket closes."""
+        self._channel.close()
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+
+
+def _serve(channel: socket.socket) -> None:
+    """The zygote's loop: fork a worker per message until the job closes the socket."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    sandbox.close_all_but((channel.fileno(),))
+    while True:
+        message, fds, _, _ = socket.recv_fds(channel, _MESSAGE, 3)
+        if not message:
+            return
+        try:
+            channel.send(str(_fork_worker(json.loads(message), fds)).encode())
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            channel.send(f"error: {exc}".encode()[:64])
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+
+def _fork_worker(settings: dict, fds: list[int]) -> int:
+    """Fork a child that forks the worker and leaves at once; the worker's pid, once its parent has gone."""
+    if len(fds) != 3:
+        raise ValueError(f"expected 3 descriptors, got {len(fds)}")
+    fd_in, fd_out, log = fds
+    identity = tuple(settings["identity"]) if settings["identity"] else None
+    limits = Limits(**settings["limits"])
+    read_end, write_end = os.pipe()
+    middle = os.fork()
+    if middle == 0:
+        os.close(read_end)
+        worker = sandbox.fork_child(lambda: sandbox.become_worker(
+            fd_in, fd_out, Path(settings["workdir"]), log, Path(settings["program"]), identity, limits,
+            tuple(settings["forbidden"])))
+        os.write(write_end, str(worker).encode())
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        answer = pipe.read()
+    os.waitpid(middle, 0)  # once it is reaped, the worker has been handed to the job (the subreaper)
+    return int(answer)
