@@ -4,10 +4,13 @@ Prints, each a median over several runs on this machine:
   1. `python -c "import numpy"` (the floor);
   2. one run_autograder on a correct submission, isolation on (as root, in a simulated Gradescope root) and off,
      and its CPU time (what Gradescope's half CPU pays: wall time there is about twice it);
-  3. the same checks run in-process with no sandbox (bench/inprocess_baseline.py, the insecure baseline);
+  3. the same checks run in-process with no sandbox, as a gradescope-utils suite (unittest test cases with its
+     decorators, its JSONTestRunner writing results.json: bench/inprocess_baseline.py, the insecure baseline),
+     and, for comparison, the bare checks with no test framework at all;
   4. batch throughput over 100 submissions with 1 job and with all cores (when `batch` exists);
   5. peak memory (resident) of grader plus worker during one grading;
-then the ratios 2/1 and 2/3, so results compare across machines.
+then the ratios 2/1 and 2/3, so results compare across machines. The commands behind each ratio run in turn,
+round after round, so that a machine whose speed drifts (shared machines do) moves both sides of it alike.
 
 Usage: .venv/bin/python bench/benchmark.py [--runs N] [--skip-batch]
 """
@@ -32,23 +35,21 @@ CORRECT = PROJECT / "selftest" / "submissions" / "correct" / "vectorized"
 PYTHON = sys.executable
 
 
-def timed(argv: list[str], runs: int, **kwargs) -> float:
-    """Median wall time of a command over `runs` runs (after one warm-up run)."""
-    return measured(argv, runs, **kwargs)[0]
-
-
-def measured(argv: list[str], runs: int, **kwargs) -> tuple[float, float]:
-    """Median wall time and median CPU time (user + system, the command and every process it waited for)."""
-    subprocess.run(argv, capture_output=True, check=True, **kwargs)
-    times, cpu = [], []
-    for _ in range(runs):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        started = time.perf_counter()
-        subprocess.run(argv, capture_output=True, check=True, **kwargs)
-        times.append(time.perf_counter() - started)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-    return statistics.median(times), statistics.median(cpu)
+def interleaved(commands: dict[str, tuple[list[str], dict]], runs: int) -> dict[str, tuple[float, float]]:
+    """Name -> (median wall time, median CPU time) of each command (argv, subprocess options), run in turn for
+    `runs` rounds after one warm-up round. CPU time is user + system of the command and all it waited for."""
+    times: dict[str, list] = {name: [] for name in commands}
+    cpu: dict[str, list] = {name: [] for name in commands}
+    for round_number in range(runs + 1):
+        for name, (argv, kwargs) in commands.items():
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            started = time.perf_counter()
+            subprocess.run(argv, capture_output=True, check=True, **kwargs)
+            if round_number:
+                times[name].append(time.perf_counter() - started)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu[name].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return {name: (statistics.median(times[name]), statistics.median(cpu[name])) for name in commands}
 
 
 def peak_memory(argv: list[str], **kwargs) -> float:
@@ -132,19 +133,23 @@ def main() -> None:
     parser.add_argument("--skip-batch", action="store_true")
     args = parser.parse_args()
     results_file = Path(tempfile.mkdtemp()) / "results.json"
-    floor = checkout_floor = timed([PYTHON, "-c", "import numpy"], args.runs)
-    off = timed([str(PROJECT / "run_autograder"), "--submission", str(CORRECT), "--results", str(results_file)],
-                args.runs)
-    baseline = timed([PYTHON, str(PROJECT / "bench" / "inprocess_baseline.py"), str(CORRECT)], args.runs)
+    baseline_script = str(PROJECT / "bench" / "inprocess_baseline.py")
+    commands = {"checkout floor": ([PYTHON, "-c", "import numpy"], {}),
+                "off": ([str(PROJECT / "run_autograder"), "--submission", str(CORRECT), "--results",
+                         str(results_file)], {})}
     root = simulated_root()
-    on = on_cpu = memory = None
+    python = str(root / "venv" / "bin" / "python") if root else PYTHON  # the Python that grades there
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/root", "AUTOGRADER_ROOT": str(root)}
+    commands.update({"floor": ([python, "-c", "import numpy"], {}),
+                     "baseline": ([python, baseline_script, str(CORRECT)], {}),
+                     "bare": ([python, baseline_script, str(CORRECT), "--bare"], {})})
     if root:
-        env = {"PATH": "/usr/bin:/bin", "HOME": "/root", "AUTOGRADER_ROOT": str(root)}
-        # the floor of the Python that grades there (the system Python's venv), not the checkout's
-        floor = timed([str(root / "venv" / "bin" / "python"), "-c", "import numpy"], args.runs)
-        on, on_cpu = measured([str(root / "run_autograder")], args.runs, cwd=root, env=env)
-        baseline = timed([str(root / "venv" / "bin" / "python"), str(PROJECT / "bench" / "inprocess_baseline.py"),
-                          str(CORRECT)], args.runs)  # the insecure baseline, with the same Python
+        commands["on"] = ([str(root / "run_autograder")], {"cwd": root, "env": env})
+    measured = interleaved(commands, args.runs)
+    floor, checkout_floor, off = measured["floor"][0], measured["checkout floor"][0], measured["off"][0]
+    baseline, bare = measured["baseline"][0], measured["bare"][0]
+    on, on_cpu = measured.get("on", (None, None))
+    if root:
         memory = peak_memory([str(root / "run_autograder")], cwd=root, env=env)
         shutil.rmtree(root, ignore_errors=True)
     else:
@@ -159,13 +164,15 @@ def main() -> None:
         ("2. run_autograder, isolation on (root)", f"{on * 1000:.0f} ms" if on else "n/a (not root)"),
         ("2. run_autograder, isolation off", f"{off * 1000:.0f} ms"),
         ("2. CPU time of it, isolation on (grader + worker)", f"{on_cpu * 1000:.0f} ms" if on_cpu else "n/a"),
-        ("3. in-process checks, no sandbox (baseline)", f"{baseline * 1000:.0f} ms"),
+        ("3. in-process gradescope-utils suite, no sandbox (baseline)", f"{baseline * 1000:.0f} ms"),
+        ("3. the bare checks, no test framework", f"{bare * 1000:.0f} ms"),
         ("4. batch, 1 job", f"{single:.1f} submissions/s" if single else "n/a"),
         (f"4. batch, {os.cpu_count()} jobs", f"{parallel:.1f} submissions/s" if parallel else "n/a"),
         ("5. peak memory, grader + worker", f"{memory:.0f} MB"),
         ("ratio 2/1 (target <= 4)", f"{grading / floor:.2f}"),
         ("ratio 2 off / 1 checkout", f"{off / checkout_floor:.2f}"),
         ("ratio 2/3 (target <= 1.5)", f"{grading / baseline:.2f}"),
+        ("ratio 2 / 3 bare checks", f"{grading / bare:.2f}"),
     ]
     width = max(len(r[0]) for r in rows)
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, median of {args.runs} runs")
