@@ -95,6 +95,66 @@ def test_hostile_submission_earns_only_its_honest_score(gradescope, submission):
         assert not any(text in output for text in texts), (number, output)
 
 
+# batch's grading job, driven as batch drives it (batch itself needs the instructor extras, which the Gradescope
+# root lacks): one job grades every hostile example in turn, each worker forked by the job's zygote.
+_JOB_DRIVER = """
+import multiprocessing, sys
+from pathlib import Path
+from backprop_grader import batch_job
+
+config, out, submissions = sys.argv[1], Path(sys.argv[2]), sys.argv[3:]
+ours, theirs = multiprocessing.Pipe()
+job = multiprocessing.get_context("fork").Process(target=batch_job.serve, args=(theirs, config))
+job.start()
+theirs.close()
+for index, submission in enumerate(submissions):
+    ours.send((submission, str(out / f"{index}.json"), str(out / f"{index}.log")))
+    ours.recv()
+ours.send(None)
+job.join()
+"""
+
+
+@pytest.fixture(scope="module")
+def graded_by_one_job(gradescope, tmp_path_factory):
+    """Every hostile example graded in turn by one batch job in the Gradescope root, in a PID namespace of its own
+    (as simulate runs a grader); (results per example, leftover sandbox processes, the job's exit status)."""
+    root, _ = gradescope
+    work = tmp_path_factory.mktemp("job")  # root's only, like the grader's own files
+    (work / "out").mkdir()
+    (work / "driver.py").write_text(_JOB_DRIVER)
+    copies = []
+    for index, example in enumerate(HOSTILE):
+        copies.append(work / "submissions" / f"{index:02d}" / example.name)
+        shutil.copytree(example, copies[-1], symlinks=True)
+    launcher = work / "run_autograder"  # what simulate's harness runs
+    launcher.write_text(
+        f"#!/bin/bash\ncd {root / 'source'} && exec env -i PATH=/usr/bin:/bin LANG=C.UTF-8 "
+        f"PYTHONPATH={root / 'source'} OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 "
+        f"{root / 'venv' / 'bin' / 'python'} {work / 'driver.py'} {root / 'source' / 'autograder.toml'} "
+        f"{work / 'out'} {' '.join(str(c) for c in copies)}\n")
+    launcher.chmod(0o700)
+    status, output, leftovers = simulate_module._run_grader(work)
+    documents = {example: json.loads((work / "out" / f"{index}.json").read_text())
+                 for index, example in enumerate(HOSTILE)}
+    return documents, leftovers, status, output
+
+
+@pytest.mark.parametrize("submission", HOSTILE, ids=[p.name for p in HOSTILE])
+def test_hostile_submission_earns_only_its_honest_score_in_a_batch_job(graded_by_one_job, submission):
+    """The same attacks against batch's grading job: its workers come from a zygote, a fork of the job taken
+    before it loaded anything secret, and one job grades one submission after another."""
+    documents, leftovers, status, output = graded_by_one_job
+    assert status == 0, output[-3000:]
+    assert leftovers == [], "a process of the sandbox user survived the job"
+    document, expected = documents[submission], expected_of(submission)
+    assert problems(document) == []
+    assert document["extra_data"]["worker_start"] in ("fork", "none")
+    assert document["score"] == pytest.approx(expected["score"], abs=1e-6)
+    if document["extra_data"]["worker_start"] == "fork":
+        assert "ran as the unprivileged user" in document["output"]
+
+
 def test_cant_read_reference_tests_or_configuration(gradescope):
     root, _ = gradescope
     for path in ("reference/backprop.py", "tests/test_case1_sigmoid.py", "autograder.toml", "backprop_grader/grade.py"):
