@@ -285,15 +285,15 @@ class Batch:
                 return None
             job = self._idle.pop() if self._idle else _Job(self._context, self.config_path)
             self._running[submission] = job
-        finished = timed_out = False
+        finished = timed_out = reusable = False
         try:
-            finished, timed_out = job.grade(path, results_path, folder / LOG, self.timeout)
+            finished, timed_out, reusable = job.grade(path, results_path, folder / LOG, self.timeout)
         finally:
-            if not finished:
-                job.end()  # it hung or died: a new job takes the next submission
+            if not reusable:  # it hung, died or retired: a new job takes the next submission
+                job.close() if finished else job.end()
             with self._lock:
                 self._running.pop(submission, None)
-                if finished:
+                if reusable:
                     self._idle.append(job)
         if self._stopping.is_set():
             results_path.unlink(missing_ok=True)  # half-graded: graded again next time
@@ -356,17 +356,19 @@ class _Job:
         self.process = context.Process(target=batch_job.serve, args=(theirs, str(config_path)))
         self.process.start()
         theirs.close()
+        self._ending = threading.Lock()  # Ctrl-C may end a job while its own thread ends it too
 
-    def grade(self, submission: Path, results: Path, log: Path, timeout: float) -> tuple[bool, bool]:
-        """Have the job grade one submission: (whether it finished, whether it ran out of time)."""
+    def grade(self, submission: Path, results: Path, log: Path, timeout: float) -> tuple[bool, bool, bool]:
+        """Have the job grade one submission: (whether it finished, whether it ran out of time, whether it may
+        grade another: not after a fault that left its pytest session unsound)."""
         try:
             self.connection.send((str(submission), str(results), str(log)))
             if not self.connection.poll(timeout):
-                return False, True
-            self.connection.recv()
+                return False, True, False
+            answer = self.connection.recv()
         except (EOFError, OSError):  # the job died
-            return False, False
-        return True, False
+            return False, False, False
+        return True, False, answer == "done"
 
     def close(self) -> None:
         """Ask the job to leave, and end it if it does not."""
@@ -378,9 +380,11 @@ class _Job:
         self.end()
 
     def end(self) -> None:
-        """End the job and its process group now (see _end)."""
-        _end(self.process)
-        self.connection.close()
+        """End the job and its process group now (see _end); once, whichever thread asks first."""
+        with self._ending:
+            if not self.connection.closed:
+                _end(self.process)
+                self.connection.close()
 
 
 def _start_fork_server() -> None:

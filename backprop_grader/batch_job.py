@@ -55,13 +55,14 @@ class SubmissionLoop:
         self.connection, self.config, self.zygote = connection, config, zygote
         self.identity = sandbox_identity()
         self.plugin = GradescopePlugin()
+        self.unsound = False  # a pass over the tests broke off: pytest's state can no longer be trusted
         self.shared = Grading(config, None, None)  # the networks and their reference results, for every submission
         cache.prepare(self.shared)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session):
-        """Grade each submission sent (submission, results path, log path), answering with the results path;
-        None, or batch going away, ends the session."""
+        """Grade each submission sent (submission, results path, log path), answering "done", or "retiring" when
+        the job must not grade another (then it ends); None, or batch going away, ends the session."""
         while True:
             try:
                 job = self.connection.recv()
@@ -70,6 +71,9 @@ class SubmissionLoop:
             if job is None:
                 return True
             self._grade_one(session, *(Path(p) for p in job))
+            if self.unsound:
+                self.connection.send("retiring")
+                return True
             self.connection.send("done")
 
     def _grade_one(self, session, submission: Path, results_path: Path, log: Path) -> None:
@@ -86,6 +90,9 @@ class SubmissionLoop:
         submitter = grade.announce(submission)
         worker, unavailable = grade.start_worker(found, self.identity, Limits(**self.config.limits),
                                                  self.config.forbidden_imports, zygote=self.zygote)
+        if worker is not None and worker.zygote is None and self.zygote is not None:
+            self.zygote.close()  # it failed to fork: every later worker starts as a fresh Python
+            self.zygote = None
         try:
             grading = Grading(self.config, worker, unavailable)
             grading.share_networks(self.shared)
@@ -93,6 +100,11 @@ class SubmissionLoop:
             self.plugin.begin(grading, notes=notes, extra=grade.extra_for(found, notes, submitter))
             try:
                 _run_tests(session.items)
+            except BaseException:
+                # Broken off mid-pass (a grader fault that escaped pytest): fixtures, capture and setup state may
+                # still hold this submission's, so this job grades no other (batch starts a new one).
+                self.unsound = True
+                raise
             finally:
                 self.plugin.finish()
         finally:

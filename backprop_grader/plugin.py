@@ -88,7 +88,7 @@ class GradescopePlugin:
         info = attributes(item.obj)
         passed = report.passed
         score = info["weight"] if passed else 0.0
-        if info["partial"] and getattr(item.obj, "__score__", None) is not None:
+        if info["partial"] and report.when == "call" and getattr(item.obj, "__score__", None) is not None:
             score = float(item.obj.__score__)
         output, extra = "", None
         if call.excinfo is not None and call.excinfo.errisinstance(GradeFailure):

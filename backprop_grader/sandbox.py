@@ -428,9 +428,24 @@ def become_worker(fd_in: int, fd_out: int, workdir: Path, log: int, program: Pat
     signal.signal(signal.SIGINT, signal.default_int_handler)  # as a fresh Python: KeyboardInterrupt
     os.environ.clear()
     os.environ.update(worker_environment(workdir))
-    sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != _PROJECT]  # as -I: no grader folder
+    sys.path[:] = isolated_path()
+    sys.path_importer_cache.clear()
     sys.dont_write_bytecode = True
     protocol.main(["worker", *worker_arguments(fd_in, fd_out, program, limits, forbidden)])
+
+
+def isolated_path() -> list[str]:
+    """sys.path as `python -I` starts with it: the standard library and site-packages only. A forked worker drops
+    the rest: the folder the grader was started from (in batch, wherever the instructor was, perhaps a folder
+    anyone can write to), PYTHONPATH (the grader's own code) and the user's site-packages."""
+    import site
+    import sysconfig
+
+    library = os.path.dirname(os.__file__)  # the standard library's folder, also in a virtual environment
+    standard = {sysconfig.get_path(name) for name in ("stdlib", "platstdlib", "purelib", "platlib")}
+    standard |= {library, os.path.join(library, "lib-dynload"), *site.getsitepackages()}
+    archive = f"python{sys.version_info[0]}{sys.version_info[1]}.zip"
+    return [p for p in sys.path if p in standard or os.path.basename(p) == archive]
 
 
 def worker_environment(workdir: Path) -> dict:
@@ -508,6 +523,11 @@ def _reachable_by_others(path: Path) -> bool:
 def spare(pid: int) -> None:
     """Leave this child of ours alone when ending the workers' leftovers (it is a zygote, not a leftover)."""
     _SPARED.add(pid)
+
+
+def unspare(pid: int) -> None:
+    """That child has gone: its pid, once reused, is nobody to spare."""
+    _SPARED.discard(pid)
 
 
 def become_subreaper() -> None:
@@ -654,7 +674,9 @@ def _reap() -> None:
     """Collect the exit status of finished children, so that they stop being zombies."""
     while True:
         try:
-            if os.waitpid(-1, os.WNOHANG) == (0, 0):
-                return
+            pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
+        if pid == 0:
+            return
+        unspare(pid)

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
+import time
 from pathlib import Path
 
 from . import sandbox
 from .sandbox import Limits
 
 _MESSAGE = 1 << 16  # bytes: the settings of one worker are far smaller
+_ANSWER_SECONDS = 30.0  # a fork takes milliseconds; a zygote that does not answer in this time is given up
 
 
 class Zygote:
@@ -42,6 +45,7 @@ class Zygote:
             finally:
                 os._exit(code)
         theirs.close()
+        ours.settimeout(_ANSWER_SECONDS)
         sandbox.spare(pid)  # not a worker's leftover: _kill_descendants leaves it alone
         return cls(pid, ours)
 
@@ -58,12 +62,17 @@ class Zygote:
         return int(answer)
 
     def close(self) -> None:
-        """End the zygote: it leaves when its socket closes."""
+        """End the zygote: it leaves when its socket closes (it is killed if it does not)."""
         self._channel.close()
+        deadline = time.monotonic() + _ANSWER_SECONDS
         try:
-            os.waitpid(self.pid, 0)
+            while os.waitpid(self.pid, os.WNOHANG) == (0, 0):
+                if time.monotonic() > deadline:
+                    os.kill(self.pid, signal.SIGKILL)
+                time.sleep(0.001)
         except ChildProcessError:
             pass
+        sandbox.unspare(self.pid)
 
 
 def _serve(channel: socket.socket) -> None:

@@ -267,6 +267,55 @@ def test_a_job_grades_each_submission_as_grade_alone_would(tmp_path):
         assert in_batch["extra_data"]["worker_start"] == ("none" if started == "none" else "fork"), folder.name
 
 
+# A grader fault that escapes pytest's protocol in the middle of a submission's tests: a module that the fork
+# server preloads (so every job has it) injects it; the rest is batch's own code.
+_INJECT_FAULT = """
+from backprop_grader import plugin
+
+record = plugin.GradescopePlugin._record
+
+def faulty(self, item, call, report):
+    if "poison" in str(self._grading.worker.source_file) and item.name == "test_output_layer_random_networks":
+        raise MemoryError("injected grader fault")
+    return record(self, item, call, report)
+
+plugin.GradescopePlugin._record = faulty
+"""
+_FAULTY_BATCH = """
+import json, sys
+from pathlib import Path
+from backprop_grader import batch
+
+batch._PRELOAD.append("inject_fault")  # found in the current folder, which the fork server's path starts with
+classroom, out = Path(sys.argv[1]), Path(sys.argv[2])
+grader = batch.Batch(batch.find_submissions(classroom), out, batch.DEFAULT_CONFIG, jobs=1, timeout=120)
+entries, _ = grader.grade_all(force=True)
+print(json.dumps({e.submission: [e.status, e.document["score"]] for e in entries}))
+"""
+
+
+def test_a_job_whose_pass_broke_off_grades_no_other_submission(tmp_path):
+    """After a grader fault escapes a pass over the tests, the job's fixtures and setup state may still hold that
+    submission's; the job answers, then retires, and the next submission gets a new job and its honest score."""
+    classroom = tmp_path / "class"
+    for name, example in (("a_correct", CORRECT), ("b_poison", CORRECT), ("c_correct", CORRECT),
+                          ("d_factor_half", PROJECT / "selftest" / "submissions" / "mistakes" / "factor_half"),
+                          ("e_untouched", TEMPLATE)):
+        _copy_tree(example, classroom / name)
+    (tmp_path / "inject_fault.py").write_text(_INJECT_FAULT)
+    clean = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8", "PYTHONPATH": str(PROJECT), "OPENBLAS_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-c", _FAULTY_BATCH, str(classroom), str(tmp_path / "out")],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300, env=clean)
+    assert done.returncode == 0, done.stderr[-3000:]
+    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    assert outcome["b_poison"][0] == report.ERROR and "injected grader fault" in (
+        tmp_path / "out" / "b_poison" / "results.json").read_text()
+    factor_half = expected_of(PROJECT / "selftest" / "submissions" / "mistakes" / "factor_half")["score"]
+    assert {k: v for k, v in outcome.items() if k != "b_poison"} == {
+        "a_correct": [report.GRADED, 100], "c_correct": [report.GRADED, 100],
+        "d_factor_half": [report.GRADED, factor_half], "e_untouched": [report.GRADED, 0]}
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Small classes for what must not happen
 # ---------------------------------------------------------------------------------------------------------------

@@ -222,6 +222,28 @@ def test_a_case_that_spends_its_seconds_leaves_the_worker_alive_for_the_other(tm
         worker.close()
 
 
+SHOWS_ITS_PATH = COUNTING.replace("STOP_AT", "0") + """
+import sys
+print(repr(sys.path))
+"""
+
+
+def test_every_worker_starts_with_the_import_path_of_python_minus_i(tmp_path, zygote):
+    """Forked workers drop what the grader's own path holds beyond `python -I`'s (the folder it was started from,
+    which in batch may be one anyone can write a module into, and PYTHONPATH), as a fresh worker never has it."""
+    paths = {}
+    for start in (False, True, "zygote"):
+        folder = tmp_path / str(start)
+        folder.mkdir()
+        worker = _worker(folder, SHOWS_ITS_PATH, fork=start, zygote=zygote)
+        try:
+            paths[start] = eval(worker.start().output)[1:]  # after the submission's own folder
+        finally:
+            worker.close()
+    assert paths[True] == paths["zygote"] == paths[False]
+    assert str(Path.cwd()) not in paths[True] and all("site-packages" in p or "python3" in p for p in paths[True])
+
+
 TELLS_ITS_ORIGIN = COUNTING.replace("STOP_AT", "2") + """
 import sys
 print("_pytest" in sys.modules)

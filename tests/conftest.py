@@ -5,7 +5,8 @@ import pytest
 from backprop_grader.plugin import GRADING
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def grading(request):
-    """The run's Grading object, shared by every test so that each network is asked about once."""
+    """The run's Grading object, the same for every test of a run so that each network is asked about once; read
+    anew by each test, so that a batch job's next submission can never see the last one's."""
     return request.config.stash[GRADING]
