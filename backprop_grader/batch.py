@@ -27,7 +27,7 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from . import __version__, batch_job
+from . import __version__, batch_job, sandbox
 from .config import DEFAULT_CONFIG, load_config
 from .discovery import unzip
 from .errors import GraderError
@@ -216,6 +216,7 @@ class Batch:
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(_PRELOAD)
         _start_fork_server()
+        _adopt_orphans()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
 
@@ -291,6 +292,7 @@ class Batch:
         finally:
             if not reusable:  # it hung, died or retired: a new job takes the next submission
                 job.close() if finished else job.end()
+                sandbox.kill_descendants()  # what a job killed outright left running, adopted by us
             with self._lock:
                 self._running.pop(submission, None)
                 if reusable:
@@ -385,6 +387,15 @@ class _Job:
             if not self.connection.closed:
                 _end(self.process)
                 self.connection.close()
+
+
+def _adopt_orphans() -> None:
+    """Become the subreaper of everything below us but the fork server (and multiprocessing's resource tracker),
+    spared with all their descendants: a job that is killed outright (after a time-out, or by the OOM killer)
+    cannot end its student's background processes, which are then re-parented to us and ended here."""
+    for pid in sandbox.children_of(os.getpid()):
+        sandbox.spare(pid)
+    sandbox.become_subreaper()
 
 
 def _start_fork_server() -> None:

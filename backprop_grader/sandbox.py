@@ -276,7 +276,7 @@ class Worker:
             os.close(fd)
         _kill_group(self._process.pid)
         self._process.wait()
-        _kill_descendants()
+        kill_descendants()
         self._log.close()
         shutil.rmtree(self._workdir, ignore_errors=True)
         self._process, self._fds = None, None
@@ -628,7 +628,7 @@ def processes_of(uid: int) -> list[int]:
     return pids
 
 
-def _kill_descendants() -> None:
+def kill_descendants() -> None:
     """SIGKILL every living descendant of the grader, until none is left.
 
     We are a subreaper, so a worker's child that escaped its session (setsid, double fork) is re-parented to us
@@ -648,8 +648,8 @@ def _kill_descendants() -> None:
         time.sleep(0.001)
 
 
-def _descendants(ancestor: int) -> list[int]:
-    """Living (non-zombie) descendants of a process, from one scan of /proc."""
+def _process_tree() -> tuple[dict[int, list[int]], set[int]]:
+    """Parent pid -> child pids, and the zombies, from one scan of /proc."""
     children: dict[int, list[int]] = {}
     zombies = set()
     for entry in Path("/proc").iterdir():
@@ -661,6 +661,18 @@ def _descendants(ancestor: int) -> list[int]:
             children.setdefault(int(fields[1]), []).append(int(entry.name))
             if fields[0] in ("Z", "X"):
                 zombies.add(int(entry.name))
+    return children, zombies
+
+
+def children_of(parent: int) -> list[int]:
+    """The living children of a process."""
+    children, zombies = _process_tree()
+    return [pid for pid in children.get(parent, []) if pid not in zombies]
+
+
+def _descendants(ancestor: int) -> list[int]:
+    """Living (non-zombie) descendants of a process, but those spared (and theirs), from one scan of /proc."""
+    children, zombies = _process_tree()
     found, stack = [], [pid for pid in children.get(ancestor, []) if pid not in _SPARED]
     while stack:
         pid = stack.pop()

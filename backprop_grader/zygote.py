@@ -46,7 +46,7 @@ class Zygote:
                 os._exit(code)
         theirs.close()
         ours.settimeout(_ANSWER_SECONDS)
-        sandbox.spare(pid)  # not a worker's leftover: _kill_descendants leaves it alone
+        sandbox.spare(pid)  # not a worker's leftover: kill_descendants leaves it alone
         return cls(pid, ours)
 
     def fork_worker(self, fds: tuple[int, int, int], workdir: Path, program: Path, identity, limits: Limits,

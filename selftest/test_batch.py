@@ -375,6 +375,37 @@ def test_a_hung_grader_is_an_autograder_error_and_the_batch_goes_on(tmp_path):
         assert not _alive(int(pid_file.read_text()))
 
 
+def test_what_a_job_killed_outright_left_running_is_ended(tmp_path):
+    """A job killed outright (SIGKILL: after a time-out it ignored, or by the OOM killer) cannot end its worker's
+    background processes; batch adopts them (a subreaper) and ends them, and the batch goes on."""
+    job_file, daemon_file = tmp_path / "job.pid", tmp_path / "daemon.pid"
+    classroom = tmp_path / "class"
+    _student(classroom / "a_daemon", "import os, time\n"
+                                     "time.sleep(0.5)  # by then the zygote has handed us to the job\n"
+                                     f"open({str(job_file)!r}, 'w').write(str(os.getppid()))\n"
+                                     "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+                                     f"        open({str(daemon_file)!r}, 'w').write(str(os.getpid()))\n"
+                                     "        time.sleep(300)\n    os._exit(0)\n"
+                                     "while True:\n    pass\n")
+    _copy_tree(CORRECT, classroom / "b_correct")
+    config = tmp_path / "patient.toml"
+    config.write_text(re.sub(r"(?m)^import_seconds = .*$", "import_seconds = 120",
+                             (PROJECT / "autograder.toml").read_text(encoding="utf-8")), encoding="utf-8")
+    argv = [sys.executable, "-m", "backprop_grader", "batch", str(classroom), "--out", str(tmp_path / "out"),
+            "--config", str(config), "--jobs", "1"]
+    process = subprocess.Popen(argv, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (job_file.exists() and daemon_file.exists()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    daemon = int(daemon_file.read_text())
+    os.kill(int(job_file.read_text()), signal.SIGKILL)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr[-3000:]
+    rows = read_csv(tmp_path / "out" / "grades.csv")
+    assert rows["a_daemon"]["status"] == report.ERROR and rows["b_correct"]["total"] == "100"
+    assert not _alive(daemon), "the student's daemon outlived its killed job"
+
+
 STEAL = PROJECT / "selftest" / "submissions" / "hostile" / "steal_from_memory"
 
 
