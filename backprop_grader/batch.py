@@ -208,6 +208,7 @@ class Batch:
 
     def __init__(self, submissions: dict[str, Path], out: Path, config_path: Path, *, jobs: int, timeout: float):
         self.submissions, self.out, self.config_path = submissions, out, config_path
+        _keep_private(out)
         self.jobs, self.timeout = jobs, timeout
         self.newly_graded = self.skipped = 0
         self._config_hash = _sha256(config_path.read_bytes())
@@ -387,6 +388,14 @@ class _Job:
             if not self.connection.closed:
                 _end(self.process)
                 self.connection.close()
+
+
+def _keep_private(out: Path) -> None:
+    """As root, the out folder is its owner's only: student code runs as the sandbox user, who could otherwise
+    read the results (hidden tests included) and logs of the submissions graded before its own."""
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        os.chmod(out, 0o700)
 
 
 def _adopt_orphans() -> None:
