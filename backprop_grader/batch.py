@@ -19,6 +19,7 @@ import json
 import multiprocessing
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -32,6 +33,7 @@ from .config import DEFAULT_CONFIG, load_config
 from .discovery import unzip
 from .errors import GraderError
 from .report import ERROR, GRADED, Entry
+from .sandbox import SANDBOX_USER
 
 METADATA = "submission_metadata.yml"
 RESULTS, FINGERPRINT, LOG = "results.json", "fingerprint.json", "grader.log"
@@ -78,7 +80,8 @@ def run(args) -> int:
         if not submissions:
             raise GraderError(f"no submissions found in {args.input}: expected a folder per submission")
         students = read_metadata(root / METADATA) if (root / METADATA).is_file() else {}
-        batch = Batch(submissions, args.out.resolve(), config_path, jobs=args.jobs, timeout=args.timeout)
+        batch = Batch(submissions, args.out.resolve(), config_path, jobs=args.jobs, timeout=args.timeout,
+                      users=sandbox_users(args.jobs))
         entries, interrupted = batch.grade_all(force=args.force)
     for entry in entries:
         entry.students = students.get(entry.submission, [])
@@ -206,10 +209,13 @@ def _visible(folder: Path) -> list[Path]:
 class Batch:
     """Grades submissions in parallel grading jobs, keeping each result as soon as it is written."""
 
-    def __init__(self, submissions: dict[str, Path], out: Path, config_path: Path, *, jobs: int, timeout: float):
+    def __init__(self, submissions: dict[str, Path], out: Path, config_path: Path, *, jobs: int, timeout: float,
+                 users: list[str] | None = None):
+        """users: the sandbox user of each parallel job (see sandbox_users); there are no more jobs than users."""
         self.submissions, self.out, self.config_path = submissions, out, config_path
         _keep_private(out)
-        self.jobs, self.timeout = jobs, timeout
+        self._free_users = list(users or [SANDBOX_USER] * jobs)[:jobs]
+        self.jobs, self.timeout = len(self._free_users), timeout
         self.newly_graded = self.skipped = 0
         self._config_hash = _sha256(config_path.read_bytes())
         self._running: dict[str, _Job] = {}
@@ -285,7 +291,7 @@ class Batch:
         with self._lock:
             if self._stopping.is_set():
                 return None
-            job = self._idle.pop() if self._idle else _Job(self._context, self.config_path)
+            job = self._idle.pop() if self._idle else _Job(self._context, self.config_path, self._free_users.pop())
             self._running[submission] = job
         finished = timed_out = reusable = False
         try:
@@ -298,6 +304,8 @@ class Batch:
                 self._running.pop(submission, None)
                 if reusable:
                     self._idle.append(job)
+                else:
+                    self._free_users.append(job.user)  # for the job that takes its place
         if self._stopping.is_set():
             results_path.unlink(missing_ok=True)  # half-graded: graded again next time
             return None
@@ -354,9 +362,10 @@ class Batch:
 class _Job:
     """A grading job (batch_job.serve, in a process from the fork server) and our end of its connection."""
 
-    def __init__(self, context, config_path: Path):
+    def __init__(self, context, config_path: Path, user: str):
+        self.user = user
         self.connection, theirs = context.Pipe()
-        self.process = context.Process(target=batch_job.serve, args=(theirs, str(config_path)))
+        self.process = context.Process(target=batch_job.serve, args=(theirs, str(config_path), user))
         self.process.start()
         theirs.close()
         self._ending = threading.Lock()  # Ctrl-C may end a job while its own thread ends it too
@@ -388,6 +397,31 @@ class _Job:
             if not self.connection.closed:
                 _end(self.process)
                 self.connection.close()
+
+
+def sandbox_users(jobs: int) -> list[str]:
+    """The sandbox user of each of `jobs` parallel jobs: one each, so that a student's code can neither signal
+    (kill -1) nor read or rewrite the worker of a classmate graded at the same moment, and the process limit is
+    per job. As root, the users beyond the first (backprop-student-2, ...) are created as setup.sh creates the
+    first; where that fails, fewer jobs run. Without isolation (not root, or no usable sandbox user), no user is
+    needed and every job gets the first name, unused."""
+    names = [SANDBOX_USER] + [f"{SANDBOX_USER}-{n}" for n in range(2, jobs + 1)]
+    if sandbox.sandbox_identity() is None:
+        return [SANDBOX_USER] * jobs
+    for count, name in enumerate(names[1:], start=1):
+        if sandbox.sandbox_identity(name) is not None:
+            continue
+        try:
+            done = subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+                                   "--shell", "/usr/sbin/nologin", name], capture_output=True, text=True)
+            problem = done.stderr.strip() or f"useradd exited {done.returncode}"
+        except OSError as exc:  # no useradd on this machine
+            problem = str(exc)
+        if sandbox.sandbox_identity(name) is None:
+            print(f"batch: each parallel job runs student code as a user of its own, and {name} could not be "
+                  f"created ({problem}): grading with {count} job(s)", file=sys.stderr)
+            return names[:count]
+    return names
 
 
 def _keep_private(out: Path) -> None:

@@ -24,12 +24,13 @@ import pytest
 from . import grade
 from .errors import GraderError
 from .plugin import GradescopePlugin
-from .sandbox import Limits, sandbox_identity
+from .sandbox import SANDBOX_USER, Limits, sandbox_identity
 from .zygote import Zygote
 
 
-def serve(connection, config_path: str) -> None:
-    """A job's life: its zygote, then one pytest session grading each submission sent until None arrives."""
+def serve(connection, config_path: str, user: str = SANDBOX_USER) -> None:
+    """A job's life: its zygote, then one pytest session grading each submission sent until None arrives.
+    As root, its student code runs as `user`, which no other job running at the same time uses."""
     os.setsid()  # its own process group: a time-out ends the job and its zygote together
     sys.stdout = open(1, "w", buffering=1, closefd=False)
     sys.stderr = open(2, "w", buffering=1, closefd=False)
@@ -38,7 +39,7 @@ def serve(connection, config_path: str) -> None:
         from .config import load_config
 
         config = load_config(config_path)
-        loop = SubmissionLoop(connection, config, zygote)
+        loop = SubmissionLoop(connection, config, zygote, sandbox_identity(user))
         pytest.main(grade.pytest_arguments(config), plugins=[loop.plugin, loop])
     finally:
         if zygote is not None:
@@ -48,12 +49,12 @@ def serve(connection, config_path: str) -> None:
 class SubmissionLoop:
     """The job's pytest plugin: its test loop runs the collected tests once per submission received."""
 
-    def __init__(self, connection, config, zygote: Zygote | None):
+    def __init__(self, connection, config, zygote: Zygote | None, identity):
         from . import cache
         from .grading import Grading
 
         self.connection, self.config, self.zygote = connection, config, zygote
-        self.identity = sandbox_identity()
+        self.identity = identity
         self.plugin = GradescopePlugin()
         self.unsound = False  # a pass over the tests broke off: pytest's state can no longer be trusted
         self.shared = Grading(config, None, None)  # the networks and their reference results, for every submission

@@ -65,12 +65,13 @@ class Limits:
     output_kb: int
 
 
-def sandbox_identity() -> tuple[int, int] | None:
-    """(uid, gid) of the sandbox user when we are root and it exists and can run our Python, else None."""
+def sandbox_identity(user: str = SANDBOX_USER) -> tuple[int, int] | None:
+    """(uid, gid) of the sandbox user (batch's parallel jobs each have one) when we are root and it exists and
+    can run our Python, else None."""
     if os.geteuid() != 0:
         return None
     try:
-        entry = pwd.getpwnam(SANDBOX_USER)
+        entry = pwd.getpwnam(user)
     except KeyError:
         return None
     numpy_spec = importlib.util.find_spec("numpy")  # located, not imported: the worker imports it first
@@ -83,7 +84,11 @@ def sandbox_identity() -> tuple[int, int] | None:
 def isolation_note(identity) -> str:
     """One sentence for the output saying how isolated this run was."""
     if identity:
-        return f"Student code ran as the unprivileged user {SANDBOX_USER}, in a separate process with limits."
+        try:
+            user = pwd.getpwuid(identity[0]).pw_name
+        except KeyError:
+            user = str(identity[0])
+        return f"Student code ran as the unprivileged user {user}, in a separate process with limits."
     if os.geteuid() == 0:
         return (f"Isolation is reduced: the user {SANDBOX_USER} is missing or cannot run this Python "
                 "(run setup.sh, or grade with `simulate`); student code ran in a separate process with limits.")

@@ -155,6 +155,79 @@ def test_hostile_submission_earns_only_its_honest_score_in_a_batch_job(graded_by
         assert "ran as the unprivileged user" in document["output"]
 
 
+_TWO_JOBS_DRIVER = """
+import json, multiprocessing, sys
+from pathlib import Path
+from backprop_grader import batch, batch_job
+
+config, out, submissions = sys.argv[1], Path(sys.argv[2]), sys.argv[3:]
+users = batch.sandbox_users(len(submissions))
+context = multiprocessing.get_context("fork")
+jobs = []
+for user in users:
+    ours, theirs = context.Pipe()
+    job = context.Process(target=batch_job.serve, args=(theirs, config, user))
+    job.start()
+    theirs.close()
+    jobs.append((ours, job))
+for index, ((ours, _), submission) in enumerate(zip(jobs, submissions)):
+    ours.send((submission, str(out / f"{index}.json"), str(out / f"{index}.log")))
+for ours, job in jobs:
+    ours.recv()
+    ours.send(None)
+    job.join()
+print(json.dumps(users))
+"""
+_SABOTEUR = """import os, signal, time
+from reference_copy import compute_gradients  # noqa: F401
+if os.geteuid() != 0:  # as the sandbox user only: kill every process this user may signal, for 3 s
+    end = time.monotonic() + 3
+    while time.monotonic() < end:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except OSError:
+            pass
+        time.sleep(0.01)
+"""
+_SLOW_BUT_CORRECT = """import time
+from reference_copy import compute_gradients as _correct
+time.sleep(1)
+
+def compute_gradients(z, t, W_kj, W_ji, case):
+    time.sleep(0.01)
+    return _correct(z, t, W_kj, W_ji, case)
+"""
+
+
+def test_parallel_batch_jobs_run_student_code_as_users_of_their_own(gradescope, tmp_path):
+    """Two jobs at once: a student who kills every process its user may signal, for seconds, cannot touch the
+    classmate graded beside it, whose job runs student code as another user (created as setup.sh creates the
+    first). With one user for both, the classmate scored 0."""
+    root, _ = gradescope
+    honest = (SUBMISSIONS / "correct" / "vectorized" / "backprop.py").read_text()
+    folders = []
+    for name, source in (("saboteur", _SABOTEUR), ("victim", _SLOW_BUT_CORRECT)):
+        folders.append(tmp_path / "submissions" / name)
+        folders[-1].mkdir(parents=True)
+        (folders[-1] / "backprop.py").write_text(source)
+        (folders[-1] / "reference_copy.py").write_text(honest)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "driver.py").write_text(_TWO_JOBS_DRIVER)
+    done = subprocess.run([str(root / "venv" / "bin" / "python"), str(tmp_path / "driver.py"),
+                           str(root / "source" / "autograder.toml"), str(tmp_path / "out"), *map(str, folders)],
+                          cwd=root / "source", capture_output=True, text=True, timeout=300,
+                          env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
+                               "PYTHONPATH": str(root / "source"),
+                               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    users = json.loads(done.stdout.strip().splitlines()[-1])
+    assert users == [SANDBOX_USER, f"{SANDBOX_USER}-2"]
+    saboteur, victim = (json.loads((tmp_path / "out" / f"{n}.json").read_text()) for n in (0, 1))
+    assert f"unprivileged user {SANDBOX_USER}," in saboteur["output"]
+    assert f"unprivileged user {SANDBOX_USER}-2," in victim["output"]
+    assert victim["score"] == 100, [t["output"][:300] for t in victim["tests"] if t["status"] == "failed"]
+
+
 def test_cant_read_reference_tests_or_configuration(gradescope):
     root, _ = gradescope
     for path in ("reference/backprop.py", "tests/test_case1_sigmoid.py", "autograder.toml", "backprop_grader/grade.py"):
