@@ -14,10 +14,13 @@ repeated run grades only what is new.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import multiprocessing
+import multiprocessing.forkserver
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -81,7 +84,7 @@ def run(args) -> int:
             raise GraderError(f"no submissions found in {args.input}: expected a folder per submission")
         students = read_metadata(root / METADATA) if (root / METADATA).is_file() else {}
         batch = Batch(submissions, args.out.resolve(), config_path, jobs=args.jobs, timeout=args.timeout,
-                      users=sandbox_users(args.jobs))
+                      users=sandbox_users(min(args.jobs, len(submissions))))
         entries, interrupted = batch.grade_all(force=args.force)
     for entry in entries:
         entry.students = students.get(entry.submission, [])
@@ -222,8 +225,9 @@ class Batch:
         self._idle: list[_Job] = []
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(_PRELOAD)
-        _start_fork_server()
-        _adopt_orphans()
+        with _server_environment():
+            multiprocessing.forkserver.ensure_running()
+        sandbox.become_subreaper()  # see _end_orphans
         self._lock = threading.Lock()
         self._stopping = threading.Event()
 
@@ -277,6 +281,7 @@ class Batch:
         finally:
             pool.shutdown(wait=True)
             self._close_idle()
+            self._end_orphans()
             bar.close()
         return False
 
@@ -299,7 +304,7 @@ class Batch:
         finally:
             if not reusable:  # it hung, died or retired: a new job takes the next submission
                 job.close() if finished else job.end()
-                sandbox.kill_descendants()  # what a job killed outright left running, adopted by us
+                self._end_orphans()
             with self._lock:
                 self._running.pop(submission, None)
                 if reusable:
@@ -351,6 +356,12 @@ class Batch:
         for job in running:
             job.end()
 
+    def _end_orphans(self) -> None:
+        """End what a job that was ended left running (see _end_orphans), sparing the jobs alive."""
+        with self._lock:
+            live = {job.process.pid for job in [*self._running.values(), *self._idle]}
+        _end_orphans(live)
+
     def _close_idle(self) -> None:
         """Let the idle jobs end their pytest sessions and leave."""
         with self._lock:
@@ -366,7 +377,8 @@ class _Job:
         self.user = user
         self.connection, theirs = context.Pipe()
         self.process = context.Process(target=batch_job.serve, args=(theirs, str(config_path), user))
-        self.process.start()
+        with _server_environment():  # the fork server is started again if it died
+            self.process.start()
         theirs.close()
         self._ending = threading.Lock()  # Ctrl-C may end a job while its own thread ends it too
 
@@ -411,8 +423,9 @@ def sandbox_users(jobs: int) -> list[str]:
     for count, name in enumerate(names[1:], start=1):
         if sandbox.sandbox_identity(name) is not None:
             continue
+        useradd = shutil.which("useradd", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin") or "useradd"
         try:
-            done = subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+            done = subprocess.run([useradd, "--system", "--no-create-home", "--home-dir", "/nonexistent",
                                    "--shell", "/usr/sbin/nologin", name], capture_output=True, text=True)
             problem = done.stderr.strip() or f"useradd exited {done.returncode}"
         except OSError as exc:  # no useradd on this machine
@@ -432,28 +445,49 @@ def _keep_private(out: Path) -> None:
         os.chmod(out, 0o700)
 
 
-def _adopt_orphans() -> None:
-    """Become the subreaper of everything below us but the fork server (and multiprocessing's resource tracker),
-    spared with all their descendants: a job that is killed outright (after a time-out, or by the OOM killer)
-    cannot end its student's background processes, which are then re-parented to us and ended here."""
-    for pid in sandbox.children_of(os.getpid()):
-        sandbox.spare(pid)
-    sandbox.become_subreaper()
+def _end_orphans(live_jobs: set[int]) -> None:
+    """End what jobs killed outright (after a time-out, or by the OOM killer) left running: their students'
+    background processes, which we adopt (a subreaper; see Batch.__init__). They are the children of ours in
+    another session than ours, but for live jobs (ours only if the fork server died): whatever we start
+    ourselves (the fork server, the resource tracker, a font-cache helper) stays in our session and is left
+    alone, and only the orphans' exit statuses are collected."""
+    ours = os.getsid(0)
+    for _ in range(100):
+        orphans = [pid for pid in sandbox.children_of(os.getpid(), zombies=True)
+                   if pid not in live_jobs and _session(pid) not in (ours, None)]
+        if not orphans:
+            return
+        for pid in orphans:
+            for victim in [pid, *sandbox.descendants(pid)]:
+                try:
+                    os.kill(victim, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+        time.sleep(0.001)
 
 
-def _start_fork_server() -> None:
-    """Start multiprocessing's fork server now, with _SERVER_ENVIRONMENT as its whole environment.
+def _session(pid: int) -> int | None:
+    """The session of a process, or None when it has gone."""
+    try:
+        return os.getsid(pid)
+    except ProcessLookupError:
+        return None
 
-    The server keeps the environment it is started with, and workers forked below it would carry it in their
-    memory and in /proc/self/environ, so it must not be the instructor's.
-    """
-    from multiprocessing import forkserver
 
+@contextlib.contextmanager
+def _server_environment():
+    """Meanwhile, _SERVER_ENVIRONMENT is our whole environment: whenever multiprocessing starts its fork server
+    (first, or again after it died), the server keeps the environment it is started with, and workers forked
+    below it would carry it in their memory and in /proc/self/environ, so it must not be the instructor's."""
     saved = dict(os.environ)
     os.environ.clear()
     os.environ.update(_SERVER_ENVIRONMENT, TMPDIR=saved.get("TMPDIR", "/tmp"))
     try:
-        forkserver.ensure_running()
+        yield
     finally:
         os.environ.clear()
         os.environ.update(saved)

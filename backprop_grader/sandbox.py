@@ -440,17 +440,33 @@ def become_worker(fd_in: int, fd_out: int, workdir: Path, log: int, program: Pat
 
 
 def isolated_path() -> list[str]:
-    """sys.path as `python -I` starts with it: the standard library and site-packages only. A forked worker drops
-    the rest: the folder the grader was started from (in batch, wherever the instructor was, perhaps a folder
-    anyone can write to), PYTHONPATH (the grader's own code) and the user's site-packages."""
+    """sys.path as `python -I` starts with it: the standard library, site-packages and what their .pth files add,
+    never the grader's own folder. A forked worker drops the rest: the folder the grader was started from (in
+    batch, wherever the instructor was, perhaps a folder anyone can write to), PYTHONPATH and the user's
+    site-packages."""
     import site
     import sysconfig
 
     library = os.path.dirname(os.__file__)  # the standard library's folder, also in a virtual environment
     standard = {sysconfig.get_path(name) for name in ("stdlib", "platstdlib", "purelib", "platlib")}
     standard |= {library, os.path.join(library, "lib-dynload"), *site.getsitepackages()}
+    standard |= _listed_in_pth_files(site.getsitepackages())
     archive = f"python{sys.version_info[0]}{sys.version_info[1]}.zip"
-    return [p for p in sys.path if p in standard or os.path.basename(p) == archive]
+    return [p for p in sys.path if (p in standard or os.path.basename(p) == archive) and Path(p).resolve() != _PROJECT]
+
+
+def _listed_in_pth_files(site_folders: list[str]) -> set[str]:
+    """The folders that .pth files in site-packages add to the path, which `python -I` adds as well."""
+    listed = set()
+    for folder in site_folders:
+        for pth in sorted(Path(folder).glob("*.pth")):
+            try:
+                lines = pth.read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError):
+                continue
+            listed |= {os.path.join(folder, line.rstrip()) for line in lines
+                       if line.strip() and not line.startswith(("#", "import ", "import\t"))}
+    return listed
 
 
 def worker_environment(workdir: Path) -> dict:
@@ -641,7 +657,7 @@ def kill_descendants() -> None:
     graders running side by side (batch) never kill each other's workers.
     """
     for _ in range(100):
-        alive = _descendants(os.getpid())
+        alive = descendants(os.getpid())
         _reap()
         if not alive:
             return
@@ -669,13 +685,13 @@ def _process_tree() -> tuple[dict[int, list[int]], set[int]]:
     return children, zombies
 
 
-def children_of(parent: int) -> list[int]:
-    """The living children of a process."""
-    children, zombies = _process_tree()
-    return [pid for pid in children.get(parent, []) if pid not in zombies]
+def children_of(parent: int, *, zombies: bool = False) -> list[int]:
+    """The living children of a process (and those that died and wait to be collected, with zombies)."""
+    children, dead = _process_tree()
+    return [pid for pid in children.get(parent, []) if zombies or pid not in dead]
 
 
-def _descendants(ancestor: int) -> list[int]:
+def descendants(ancestor: int) -> list[int]:
     """Living (non-zombie) descendants of a process, but those spared (and theirs), from one scan of /proc."""
     children, zombies = _process_tree()
     found, stack = [], [pid for pid in children.get(ancestor, []) if pid not in _SPARED]

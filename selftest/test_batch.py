@@ -412,6 +412,51 @@ def test_what_a_job_killed_outright_left_running_is_ended(tmp_path):
     assert not _alive(daemon), "the student's daemon outlived its killed job"
 
 
+def test_a_batch_whose_fork_server_dies_grades_everything_still(tmp_path):
+    """The fork server killed mid-batch (as by the OOM killer): its jobs, adopted by batch, are left to finish;
+    once a job must be replaced (here, after a time-out), a new server starts, with the clean environment (so
+    its workers are still forked: the instructor's canary variable would forbid it), and every result is
+    written."""
+    classroom = tmp_path / "class"
+    for index in range(40):
+        _copy_tree(CORRECT if index % 2 else TEMPLATE, classroom / f"s{index:02d}")
+    _student(classroom / "s35_hangs", "while True:\n    pass\n")  # its job is ended: a new one, a new server
+    config = tmp_path / "patient.toml"
+    config.write_text(re.sub(r"(?m)^import_seconds = .*$", "import_seconds = 120",
+                             (PROJECT / "autograder.toml").read_text(encoding="utf-8")), encoding="utf-8")
+    argv = [sys.executable, "-m", "backprop_grader", "batch", str(classroom), "--out", str(tmp_path / "out"),
+            "--config", str(config), "--timeout", "3", "--jobs", "1"]
+    process = subprocess.Popen(argv, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=dict(os.environ, BACKPROP_CANARY="instructor-secret-42"))
+    deadline = time.monotonic() + 60
+    while not list((tmp_path / "out").glob("*/results.json")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    servers = [pid for pid in _children(process.pid) if b"forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    assert servers, "no fork server found"
+    os.kill(servers[0], signal.SIGKILL)
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr[-3000:]
+    rows = read_csv(tmp_path / "out" / "grades.csv")
+    assert rows.pop("s35_hangs")["status"] == report.ERROR
+    assert len(rows) == 40 and all(r["status"] == report.GRADED for r in rows.values()), stderr[-3000:]
+    assert [rows[f"s{i:02d}"]["total"] for i in range(40)] == ["0", "100"] * 20
+    starts = {json.loads((tmp_path / "out" / f"s{i:02d}" / "results.json").read_text())["extra_data"]["worker_start"]
+              for i in range(40)}
+    assert starts == {"fork"}  # the new server's job could fork its workers too: a clean environment
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                    found.append(int(entry.name))
+            except (OSError, IndexError):
+                continue
+    return found
+
+
 STEAL = PROJECT / "selftest" / "submissions" / "hostile" / "steal_from_memory"
 
 
