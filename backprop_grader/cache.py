@@ -43,11 +43,14 @@ def prepare(grading) -> None:
 
 
 def warm() -> None:
-    """Compute and store the cache for the project's configuration (setup.sh calls this before locking)."""
+    """Compute and store the cache for the project's configuration (setup.sh calls this before locking), and what
+    a fresh worker has loaded (shadowing.py)."""
+    from . import sandbox, shadowing
     from .config import load_config
     from .grading import Grading
 
     prepare(Grading(load_config(), None, None))
+    shadowing.fresh_modules(sandbox.WORKER_SOURCE)
 
 
 def _restore(grading, stored: dict) -> None:

@@ -25,13 +25,14 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import shadowing
 from . import worker as protocol
 from .errors import GraderError
 
 SANDBOX_USER = "backprop-student"
 _PROJECT = Path(__file__).resolve().parent.parent
 PROVIDED_FORWARD = _PROJECT / "student_template" / "forward.py"
-_WORKER_SOURCE = Path(protocol.__file__).read_text(encoding="utf-8")
+WORKER_SOURCE = Path(protocol.__file__).read_text(encoding="utf-8")
 # Bytes of requests that may wait in the pipe to the worker: one page, the least a pipe can hold (student code
 # may shrink it with fcntl), so that the worker's pipe normally has room for them.
 _PIPELINED = 4096
@@ -358,11 +359,12 @@ class Worker:
         if self.fork:
             self.fork = False  # see __init__: only the first spawn comes early enough
             self._awaiting_settings = self.limits is None
+            fresh = shadowing.fresh_modules(WORKER_SOURCE)
             return _Forked.start(lambda: become_worker(fd_in, fd_out, self._workdir, log.fileno(), self._program,
-                                                       self.identity, self.limits, self.forbidden))
+                                                       self.identity, self.limits, self.forbidden, fresh))
         user = dict(user=self.identity[0], group=self.identity[1], extra_groups=[]) if self.identity else {}
         return subprocess.Popen(
-            [sys.executable, "-I", "-B", "-c", _WORKER_SOURCE,
+            [sys.executable, "-I", "-B", "-c", WORKER_SOURCE,
              *worker_arguments(fd_in, fd_out, self._program, self.limits, self.forbidden)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=self._workdir, env=worker_environment(self._workdir),
             pass_fds=(fd_in, fd_out), start_new_session=True,
@@ -407,7 +409,7 @@ def worker_arguments(fd_in: int, fd_out: int, program: Path, limits: Limits, for
 
 
 def become_worker(fd_in: int, fd_out: int, workdir: Path, log: int, program: Path, identity,
-                  limits: Limits | None, forbidden: tuple) -> None:
+                  limits: Limits | None, forbidden: tuple, fresh: frozenset | None) -> None:
     """In a forked child, before any student code: what Popen and `python -I -B` do, in the same order, then the
     worker's loop. Without limits (forked before the configuration was read), it waits for them on its pipe."""
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
@@ -435,6 +437,7 @@ def become_worker(fd_in: int, fd_out: int, workdir: Path, log: int, program: Pat
     os.environ.update(worker_environment(workdir))
     sys.path[:] = isolated_path()
     sys.path_importer_cache.clear()
+    shadowing.unshadow(workdir, fresh)  # the submission's own copy.py, say, is imported as in a fresh Python
     sys.dont_write_bytecode = True
     protocol.main(["worker", *worker_arguments(fd_in, fd_out, program, limits, forbidden)])
 

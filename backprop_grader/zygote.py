@@ -17,7 +17,7 @@ import socket
 import time
 from pathlib import Path
 
-from . import sandbox
+from . import sandbox, shadowing
 from .sandbox import Limits
 
 _MESSAGE = 1 << 16  # bytes: the settings of one worker are far smaller
@@ -34,13 +34,14 @@ class Zygote:
     def start(cls) -> Zygote:
         """Fork the zygote now. Call it only while this process holds nothing secret (grade.can_fork)."""
         sandbox.become_subreaper()  # the workers, orphaned by the zygote's second fork, are adopted by us
+        fresh = shadowing.fresh_modules(sandbox.WORKER_SOURCE)  # measured here, once, if not kept yet
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         pid = os.fork()
         if pid == 0:
             code = 70
             try:
                 ours.close()
-                _serve(theirs)
+                _serve(theirs, fresh)
                 code = 0
             finally:
                 os._exit(code)
@@ -75,7 +76,7 @@ class Zygote:
         sandbox.unspare(self.pid)
 
 
-def _serve(channel: socket.socket) -> None:
+def _serve(channel: socket.socket, fresh: frozenset | None) -> None:
     """The zygote's loop: fork a worker per message until the job closes the socket."""
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
@@ -86,7 +87,7 @@ def _serve(channel: socket.socket) -> None:
         if not message:
             return
         try:
-            channel.send(str(_fork_worker(json.loads(message), fds)).encode())
+            channel.send(str(_fork_worker(json.loads(message), fds, fresh)).encode())
         except (OSError, ValueError, KeyError, TypeError) as exc:
             channel.send(f"error: {exc}".encode()[:64])
         finally:
@@ -94,7 +95,7 @@ def _serve(channel: socket.socket) -> None:
                 os.close(fd)
 
 
-def _fork_worker(settings: dict, fds: list[int]) -> int:
+def _fork_worker(settings: dict, fds: list[int], fresh: frozenset | None) -> int:
     """Fork a child that forks the worker and leaves at once; the worker's pid, once its parent has gone."""
     if len(fds) != 3:
         raise ValueError(f"expected 3 descriptors, got {len(fds)}")
@@ -107,7 +108,7 @@ def _fork_worker(settings: dict, fds: list[int]) -> int:
         os.close(read_end)
         worker = sandbox.fork_child(lambda: sandbox.become_worker(
             fd_in, fd_out, Path(settings["workdir"]), log, Path(settings["program"]), identity, limits,
-            tuple(settings["forbidden"])))
+            tuple(settings["forbidden"]), fresh))
         os.write(write_end, str(worker).encode())
         os._exit(0)
     os.close(write_end)

@@ -25,6 +25,7 @@ from backprop_grader import networks as nets
 from backprop_grader.config import load_config
 from backprop_grader.grading import LAYERS, close_enough
 from backprop_grader.sandbox import PROVIDED_FORWARD
+from backprop_grader.shadowing import provided_by
 from reference.backprop import compute_gradients as reference_gradients
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -81,6 +82,8 @@ def _compute_gradients(folder: Path):
     name = f"_selftest_{folder.parent.name}_{folder.name}"
     spec = importlib.util.spec_from_file_location(name, folder / "backprop.py")
     module = importlib.util.module_from_spec(spec)
+    provided = provided_by(folder)  # as in a worker: its own copy.py, not the one this process has loaded
+    hidden = {m: sys.modules.pop(m) for m in list(sys.modules) if m.split(".")[0] in provided}
     before = set(sys.modules)
     sys.path.insert(0, str(folder))
     sys.path.insert(1, str(PROVIDED_FORWARD.parent))  # the grader provides the kit's forward.py too
@@ -91,6 +94,7 @@ def _compute_gradients(folder: Path):
         sys.path.remove(str(PROVIDED_FORWARD.parent))
         for helper in set(sys.modules) - before:  # a helper such as mymath.py must not leak into other imports
             del sys.modules[helper]
+        sys.modules.update(hidden)
     return module.compute_gradients
 
 

@@ -10,6 +10,7 @@ Python (restarts), a fork of the grading process (run_autograder's first worker)
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 from pathlib import Path
 
@@ -242,6 +243,31 @@ def test_every_worker_starts_with_the_import_path_of_python_minus_i(tmp_path, zy
             worker.close()
     assert paths[True] == paths["zygote"] == paths[False]
     assert str(Path.cwd()) not in paths[True] and all("site-packages" in p or "python3" in p for p in paths[True])
+
+
+NAMED_LIKE_THE_STANDARD_LIBRARY = (Path(__file__).parent / "submissions" / "correct"
+                                   / "helpers_named_like_the_standard_library")
+
+
+def test_every_worker_imports_the_submissions_own_logging_and_copy(tmp_path, zygote):
+    """Helpers named like modules the grader has loaded (logging.py, copy.py) are the student's in every worker, as
+    in a fresh Python: a forked worker forgets those loaded modules (they are not loaded in a fresh one)."""
+    from reference.backprop import compute_gradients
+
+    calls = _calls(2)
+    for start in (False, True, "zygote"):
+        folder = tmp_path / str(start)
+        shutil.copytree(NAMED_LIKE_THE_STANDARD_LIBRARY, folder)
+        worker = (Worker(folder / "backprop.py", LIMITS, (), None, zygote=zygote) if start == "zygote"
+                  else Worker(folder / "backprop.py", LIMITS, (), None, fork=start))
+        try:
+            assert worker.start().ok, (start, worker.start().message)
+            replies = worker.call_many(calls, "softmax", float("inf"))
+        finally:
+            worker.close()
+        for reply, arguments in zip(replies, calls):
+            expected = compute_gradients(*arguments, "softmax")
+            assert reply.ok and all(np.allclose(a, b) for a, b in zip(reply.arrays, expected)), start
 
 
 TELLS_ITS_ORIGIN = COUNTING.replace("STOP_AT", "2") + """
