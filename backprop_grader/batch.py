@@ -499,9 +499,10 @@ def _end(process: multiprocessing.Process) -> None:
         try:
             os.killpg(process.pid, sig)
         except ProcessLookupError:  # gone, or not yet the leader of its own group
-            if process.exitcode is not None:
-                return
-            os.kill(process.pid, sig)
+            try:
+                os.kill(process.pid, sig)
+            except ProcessLookupError:  # gone (its exit status may not have reached us yet)
+                pass
         process.join(timeout=grace)
         if process.exitcode is not None:
             return

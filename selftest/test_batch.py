@@ -276,6 +276,8 @@ def test_jobs_grade_each_submission_as_grade_alone_would(tmp_path):
 # A grader fault that escapes pytest's protocol in the middle of a submission's tests: a module that the fork
 # server preloads (so every job has it) injects it; the rest is batch's own code.
 _INJECT_FAULT = """
+import sys
+sys.path.insert(0, PROJECT)  # the fork server's path need not hold the project (no editable install)
 from backprop_grader import plugin
 
 record = plugin.GradescopePlugin._record
@@ -308,7 +310,7 @@ def test_a_job_whose_pass_broke_off_grades_no_other_submission(tmp_path):
                           ("d_factor_half", PROJECT / "selftest" / "submissions" / "mistakes" / "factor_half"),
                           ("e_untouched", TEMPLATE)):
         _copy_tree(example, classroom / name)
-    (tmp_path / "inject_fault.py").write_text(_INJECT_FAULT)
+    (tmp_path / "inject_fault.py").write_text(_INJECT_FAULT.replace("PROJECT", repr(str(PROJECT))))
     clean = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8", "PYTHONPATH": str(PROJECT), "OPENBLAS_NUM_THREADS": "1"}
     done = subprocess.run([sys.executable, "-c", _FAULTY_BATCH, str(classroom), str(tmp_path / "out")],
                           cwd=tmp_path, capture_output=True, text=True, timeout=300, env=clean)
