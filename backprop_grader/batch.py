@@ -31,7 +31,7 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from . import __version__, batch_job, sandbox
+from . import __version__, batch_job, processes, sandbox
 from .config import DEFAULT_CONFIG, load_config
 from .discovery import unzip
 from .errors import GraderError
@@ -227,7 +227,7 @@ class Batch:
         self._context.set_forkserver_preload(_PRELOAD)
         with _server_environment():
             multiprocessing.forkserver.ensure_running()
-        sandbox.become_subreaper()  # see _end_orphans
+        processes.become_subreaper()  # see _end_orphans
         self._lock = threading.Lock()
         self._stopping = threading.Event()
 
@@ -453,12 +453,12 @@ def _end_orphans(live_jobs: set[int]) -> None:
     alone, and only the orphans' exit statuses are collected."""
     ours = os.getsid(0)
     for _ in range(100):
-        orphans = [pid for pid in sandbox.children_of(os.getpid(), zombies=True)
+        orphans = [pid for pid in processes.children_of(os.getpid(), zombies=True)
                    if pid not in live_jobs and _session(pid) not in (ours, None)]
         if not orphans:
             return
         for pid in orphans:
-            for victim in [pid, *sandbox.descendants(pid)]:
+            for victim in [pid, *processes.descendants(pid)]:
                 try:
                     os.kill(victim, signal.SIGKILL)
                 except ProcessLookupError:

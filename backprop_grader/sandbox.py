@@ -8,7 +8,6 @@ process it started, and the next call starts a fresh one.
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
 import importlib.util
 import os
@@ -21,13 +20,20 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import shadowing
 from . import worker as protocol
 from .errors import GraderError
+from .processes import (
+    Forked,
+    become_subreaper,
+    close_all_but,
+    kill_descendants,
+    kill_group,
+    prefer_for_the_oom_killer,
+)
 
 SANDBOX_USER = "backprop-student"
 _PROJECT = Path(__file__).resolve().parent.parent
@@ -37,7 +43,6 @@ WORKER_SOURCE = Path(protocol.__file__).read_text(encoding="utf-8")
 # may shrink it with fcntl), so that the worker's pipe normally has room for them.
 _PIPELINED = 4096
 _PASSED_THROUGH = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # needed by numpy on some processors; not secrets
-_SPARED: set[int] = set()  # our children that are not workers' leftovers (a zygote): never killed as such
 
 
 @dataclass
@@ -267,8 +272,8 @@ class Worker:
             shutil.rmtree(workdir, ignore_errors=True)
             return Reply(False, "died", f"the process for your code could not start ({exc.strerror})")
         os.close(requests[0]), os.close(replies[1]), log.close()
-        self.first_start = self.first_start or ("fork" if isinstance(self._process, _Forked) else "fresh python")
-        _prefer_for_the_oom_killer(self._process.pid)
+        self.first_start = self.first_start or ("fork" if isinstance(self._process, Forked) else "fresh python")
+        prefer_for_the_oom_killer(self._process.pid)
         os.set_blocking(requests[1], False)  # see _write: a worker that stops reading must not block us
         self._fds = (requests[1], replies[0])
         self._log = open(log_path, "rb")
@@ -280,7 +285,7 @@ class Worker:
             return
         for fd in self._fds:
             os.close(fd)
-        _kill_group(self._process.pid)
+        kill_group(self._process.pid)
         self._process.wait()
         kill_descendants()
         self._log.close()
@@ -333,7 +338,7 @@ class Worker:
             try:
                 code = self._process.wait(timeout=1)
             except subprocess.TimeoutExpired:  # it closed its pipe but lives on: end it
-                _kill_group(self._process.pid)
+                kill_group(self._process.pid)
                 self._process.wait()
                 how = "closed its connection to the grader, so it was stopped,"
         if code is not None and code < 0:
@@ -360,7 +365,7 @@ class Worker:
             self.fork = False  # see __init__: only the first spawn comes early enough
             self._awaiting_settings = self.limits is None
             fresh = shadowing.fresh_modules(WORKER_SOURCE)
-            return _Forked.start(lambda: become_worker(fd_in, fd_out, self._workdir, log.fileno(), self._program,
+            return Forked.start(lambda: become_worker(fd_in, fd_out, self._workdir, log.fileno(), self._program,
                                                        self.identity, self.limits, self.forbidden, fresh))
         user = dict(user=self.identity[0], group=self.identity[1], extra_groups=[]) if self.identity else {}
         return subprocess.Popen(
@@ -373,7 +378,7 @@ class Worker:
     def _from_zygote(self, fd_in: int, fd_out: int, log: int):
         """A worker forked by the zygote, or None when the zygote has gone (a fresh Python is started instead)."""
         try:
-            return _Forked(self.zygote.fork_worker((fd_in, fd_out, log), self._workdir, self._program, self.identity,
+            return Forked(self.zygote.fork_worker((fd_in, fd_out, log), self._workdir, self._program, self.identity,
                                                    self.limits, self.forbidden))
         except OSError as exc:
             print(f"the zygote could not fork a worker ({exc}); starting a fresh Python", file=sys.stderr)
@@ -424,7 +429,7 @@ def become_worker(fd_in: int, fd_out: int, workdir: Path, log: int, program: Pat
             return  # the grader went away before it knew them
         settings = message[0]
         limits, forbidden = Limits(**settings["limits"]), tuple(settings["forbidden"])
-    _prefer_for_the_oom_killer(os.getpid())  # while its /proc files are still its own
+    prefer_for_the_oom_killer(os.getpid())  # while its /proc files are still its own
     if identity:
         os.setgroups([])
         os.setgid(identity[1])
@@ -544,175 +549,7 @@ def _reachable_by_others(path: Path) -> bool:
     return all(folder.stat().st_mode & 0o001 for folder in path.parents)
 
 
-def spare(pid: int) -> None:
-    """Leave this child of ours alone when ending the workers' leftovers (it is a zygote, not a leftover)."""
-    _SPARED.add(pid)
-
-
-def unspare(pid: int) -> None:
-    """That child has gone: its pid, once reused, is nobody to spare."""
-    _SPARED.discard(pid)
-
-
-def become_subreaper() -> None:
-    """Adopt orphaned descendants of the worker, so that they can be found and killed (Linux prctl)."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
-    except (OSError, AttributeError):
-        pass
-
-
 def _no_answer(seconds: float, during: str) -> Reply:
     """The reply for a worker that did not answer (or stopped reading) within its limit."""
     return Reply(False, "timeout", f"no answer within {seconds:g} s during the {during}")
 
-
-def _prefer_for_the_oom_killer(pid: int) -> None:
-    """If memory runs out anyway, the kernel's OOM killer should pick the worker, never the grader. Written by us,
-    the parent: once the worker has become the sandbox user, its /proc files are no longer its own to write."""
-    try:
-        Path(f"/proc/{pid}/oom_score_adj").write_text("1000")
-    except OSError:
-        pass
-
-
-class _Forked:
-    """A worker started by os.fork, with the part of Popen's interface that Worker uses: pid and wait."""
-
-    def __init__(self, pid: int):
-        self.pid, self.returncode = pid, None
-
-    @classmethod
-    def start(cls, become) -> _Forked:
-        """Fork; the child runs become() (see fork_child)."""
-        return cls(fork_child(become))
-
-    def wait(self, timeout: float | None = None) -> int:
-        """The exit code (negative: killed by that signal), as Popen.wait gives it."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self.returncode is None:
-            try:
-                pid, status = os.waitpid(self.pid, 0 if deadline is None else os.WNOHANG)
-            except ChildProcessError:  # already collected elsewhere: as Popen, report 0
-                pid, status = self.pid, 0
-            if pid:
-                self.returncode = os.waitstatus_to_exitcode(status)
-            elif time.monotonic() > deadline:
-                raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout)
-            else:
-                time.sleep(0.001)
-        return self.returncode
-
-
-def fork_child(become) -> int:
-    """Fork and return the child's pid; the child runs become() and always leaves through os._exit, never
-    through its parent's code."""
-    pid = os.fork()
-    if pid == 0:
-        code = 70
-        try:
-            become()
-            code = 0
-        except BaseException:  # nothing may unwind into the grader's code in the child
-            traceback.print_exc()
-        finally:
-            os._exit(code)
-    return pid
-
-
-def close_all_but(keep: tuple[int, ...]) -> None:
-    """Close every file descriptor above 2 except those in keep (a forked child inherits all of ours)."""
-    low = 3
-    for fd in sorted(set(keep)):
-        os.closerange(low, fd)
-        low = fd + 1
-    os.closerange(low, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
-
-
-def _kill_group(pid: int) -> None:
-    """SIGKILL the worker's session group."""
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
-def processes_of(uid: int) -> list[int]:
-    """Pids of the living processes owned by uid (zombies excluded)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                status = (entry / "status").read_text()
-            except OSError:
-                continue
-            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-            if fields.get("Uid", "").split()[:1] == [str(uid)] and not fields.get("State", "").strip().startswith("Z"):
-                pids.append(int(entry.name))
-    return pids
-
-
-def kill_descendants() -> None:
-    """SIGKILL every living descendant of the grader, until none is left.
-
-    We are a subreaper, so a worker's child that escaped its session (setsid, double fork) is re-parented to us
-    when its parent dies and is still found here. Processes are killed by ancestry, never by user, so that
-    graders running side by side (batch) never kill each other's workers.
-    """
-    for _ in range(100):
-        alive = descendants(os.getpid())
-        _reap()
-        if not alive:
-            return
-        for pid in alive:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.001)
-
-
-def _process_tree() -> tuple[dict[int, list[int]], set[int]]:
-    """Parent pid -> child pids, and the zombies, from one scan of /proc."""
-    children: dict[int, list[int]] = {}
-    zombies = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-            if fields[0] in ("Z", "X"):
-                zombies.add(int(entry.name))
-    return children, zombies
-
-
-def children_of(parent: int, *, zombies: bool = False) -> list[int]:
-    """The living children of a process (and those that died and wait to be collected, with zombies)."""
-    children, dead = _process_tree()
-    return [pid for pid in children.get(parent, []) if zombies or pid not in dead]
-
-
-def descendants(ancestor: int) -> list[int]:
-    """Living (non-zombie) descendants of a process, but those spared (and theirs), from one scan of /proc."""
-    children, zombies = _process_tree()
-    found, stack = [], [pid for pid in children.get(ancestor, []) if pid not in _SPARED]
-    while stack:
-        pid = stack.pop()
-        if pid not in zombies:
-            found.append(pid)
-        stack.extend(children.get(pid, []))
-    return found
-
-
-def _reap() -> None:
-    """Collect the exit status of finished children, so that they stop being zombies."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-        unspare(pid)

@@ -27,7 +27,8 @@ from .build import build_zip
 from .discovery import unpack_into
 from .errors import GraderError
 from .metadata import METADATA_NAME
-from .sandbox import SANDBOX_USER, processes_of
+from .processes import processes_of
+from .sandbox import SANDBOX_USER
 
 HIDDEN_CANARY = "HIDDEN-RESULT-CANARY"  # in the simulated metadata: must never reach student code
 SETUP_SECONDS = 900

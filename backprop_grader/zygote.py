@@ -17,7 +17,7 @@ import socket
 import time
 from pathlib import Path
 
-from . import sandbox, shadowing
+from . import processes, sandbox, shadowing
 from .sandbox import Limits
 
 _MESSAGE = 1 << 16  # bytes: the settings of one worker are far smaller
@@ -33,7 +33,7 @@ class Zygote:
     @classmethod
     def start(cls) -> Zygote:
         """Fork the zygote now. Call it only while this process holds nothing secret (grade.can_fork)."""
-        sandbox.become_subreaper()  # the workers, orphaned by the zygote's second fork, are adopted by us
+        processes.become_subreaper()  # the workers, orphaned by the zygote's second fork, are adopted by us
         fresh = shadowing.fresh_modules(sandbox.WORKER_SOURCE)  # measured here, once, if not kept yet
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         pid = os.fork()
@@ -47,7 +47,7 @@ class Zygote:
                 os._exit(code)
         theirs.close()
         ours.settimeout(_ANSWER_SECONDS)
-        sandbox.spare(pid)  # not a worker's leftover: kill_descendants leaves it alone
+        processes.spare(pid)  # not a worker's leftover: kill_descendants leaves it alone
         return cls(pid, ours)
 
     def fork_worker(self, fds: tuple[int, int, int], workdir: Path, program: Path, identity, limits: Limits,
@@ -73,7 +73,7 @@ class Zygote:
                 time.sleep(0.001)
         except ChildProcessError:
             pass
-        sandbox.unspare(self.pid)
+        processes.unspare(self.pid)
 
 
 def _serve(channel: socket.socket, fresh: frozenset | None) -> None:
@@ -81,7 +81,7 @@ def _serve(channel: socket.socket, fresh: frozenset | None) -> None:
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
-    sandbox.close_all_but((channel.fileno(),))
+    processes.close_all_but((channel.fileno(),))
     while True:
         message, fds, _, _ = socket.recv_fds(channel, _MESSAGE, 3)
         if not message:
@@ -106,7 +106,7 @@ def _fork_worker(settings: dict, fds: list[int], fresh: frozenset | None) -> int
     middle = os.fork()
     if middle == 0:
         os.close(read_end)
-        worker = sandbox.fork_child(lambda: sandbox.become_worker(
+        worker = processes.fork_child(lambda: sandbox.become_worker(
             fd_in, fd_out, Path(settings["workdir"]), log, Path(settings["program"]), identity, limits,
             tuple(settings["forbidden"]), fresh))
         os.write(write_end, str(worker).encode())

@@ -20,8 +20,9 @@ import pytest
 from helpers import PROJECT, SUBMISSIONS, example_submissions, expected_of
 
 from backprop_grader import simulate as simulate_module
+from backprop_grader.processes import processes_of
 from backprop_grader.results import problems
-from backprop_grader.sandbox import SANDBOX_USER, processes_of
+from backprop_grader.sandbox import SANDBOX_USER
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="isolation needs root to create and become the sandbox user")
 
