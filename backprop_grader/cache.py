@@ -9,19 +9,15 @@ the code, which setup.sh locks with the rest); where that folder is not writable
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from . import __version__, cache_files
 from . import networks as nets
 from .config import PROJECT_ROOT
 from .grading import GRADED_GROUPS, PROBE_GROUPS
 
-CACHE_DIR = PROJECT_ROOT / ".cache"
 GROUPS = {case: groups + PROBE_GROUPS for case, groups in GRADED_GROUPS.items()}
 _SOURCES = ("backprop_grader/networks.py", "backprop_grader/diagnosis.py", "backprop_grader/grading.py",
             "reference/backprop.py")
@@ -29,17 +25,17 @@ _SOURCES = ("backprop_grader/networks.py", "backprop_grader/diagnosis.py", "back
 
 def prepare(grading) -> None:
     """Give `grading` every network and finite-difference estimate of its configuration, from disk when possible."""
-    path = CACHE_DIR / f"networks-{_key(grading.config)}.json"
-    stored = _read(path)
+    name = f"networks-{_key(grading.config)}.json"
+    stored = cache_files.read(name)
     if stored is not None:
         _restore(grading, stored)
         return
     step = grading.config.tolerance["finite_difference_step"]
     groups = {f"{case}/{group}": grading.networks(case, group) for case, names in GROUPS.items() for group in names}
     estimates = {case: [grading.estimates(net) for net in grading.networks(case, "fd")] for case in GROUPS}
-    _write(path, {"step": step, "groups": {k: [_encode(n) for n in v] for k, v in groups.items()},
-                  "estimates": {case: [[e.tolist() for e in pair] for pair in pairs]
-                                for case, pairs in estimates.items()}})
+    cache_files.write(name, {"step": step, "groups": {k: [_encode(n) for n in v] for k, v in groups.items()},
+                             "estimates": {case: [[e.tolist() for e in pair] for pair in pairs]
+                                           for case, pairs in estimates.items()}})
 
 
 def warm() -> None:
@@ -84,23 +80,3 @@ def _key(config) -> str:
     for source in _SOURCES:
         digest.update((PROJECT_ROOT / source).read_bytes())
     return digest.hexdigest()[:20]
-
-
-def _read(path: Path) -> dict | None:
-    """The stored cache, or None when it is missing or unreadable (then it is simply recomputed)."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _write(path: Path, data: dict) -> None:
-    """Store atomically, readable by the grader only; skip quietly where the folder is not writable."""
-    try:
-        path.parent.mkdir(mode=0o700, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".networks-")
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(data, out)
-        os.replace(temporary, path)
-    except OSError:
-        return

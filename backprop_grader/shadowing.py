@@ -20,9 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .config import PROJECT_ROOT
+from . import cache_files
 
-CACHE_DIR = PROJECT_ROOT / ".cache"
 _PROBE = "import json, sys\nprint('MODULES=' + json.dumps(sorted(sys.modules)))\n"
 _measured: dict[str, frozenset] = {}
 
@@ -32,15 +31,16 @@ def fresh_modules(worker_source: str) -> frozenset[str] | None:
     cannot be measured."""
     key = hashlib.sha256(f"{sys.executable}\n{sys.version}\n{worker_source}".encode()).hexdigest()[:20]
     if key not in _measured:
-        path = CACHE_DIR / f"fresh-modules-{key}.json"
-        try:
-            _measured[key] = frozenset(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
+        name = f"fresh-modules-{key}.json"
+        stored = cache_files.read(name)
+        if isinstance(stored, list):
+            _measured[key] = frozenset(stored)
+        else:
             measured = _measure(worker_source)
             if measured is None:
                 return None
             _measured[key] = measured
-            _store(path, sorted(measured))
+            cache_files.write(name, sorted(measured))
     return _measured[key]
 
 
@@ -86,15 +86,3 @@ def _measure(worker_source: str) -> frozenset[str] | None:
     if line is None:
         return None
     return frozenset(json.loads(line[len("MODULES="):])) - {"probe_modules"}
-
-
-def _store(path: Path, names: list[str]) -> None:
-    """Keep the measurement (atomically); skip quietly where the folder is not writable (a locked install)."""
-    try:
-        path.parent.mkdir(mode=0o700, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".fresh-modules-")
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(names, out)
-        os.replace(temporary, path)
-    except OSError:
-        return
