@@ -161,9 +161,7 @@ def _run_pytest(config, found, worker, unavailable, notes: list[str], submitter:
     cache.prepare(grading)
     plugin = GradescopePlugin(grading, notes=notes, extra=extra_for(found, notes, submitter))
     code = pytest.main(pytest_arguments(config), plugins=[plugin])
-    if plugin.collection_faults or not plugin.records:
-        raise GraderError(f"the graded suite did not run (pytest exit {int(code)}): {plugin.collection_faults[:3]}")
-    return document_of(plugin, worker)
+    return document_of(plugin, worker, f" (pytest exit {int(code)})")
 
 
 def pytest_arguments(config) -> list[str]:
@@ -174,10 +172,13 @@ def pytest_arguments(config) -> list[str]:
             "-c", str(TESTS_DIR / "pytest.ini")]
 
 
-def document_of(plugin, worker) -> dict:
-    """The results document of one graded submission, from the plugin's records."""
+def document_of(plugin, worker, detail: str = "") -> dict:
+    """The results document of one graded submission, from the plugin's records; a GraderError when the graded
+    suite did not run (a test file that cannot be collected, or no test at all)."""
     from . import feedback
 
+    if plugin.collection_faults or not plugin.records:
+        raise GraderError(f"the graded suite did not run{detail}: {plugin.collection_faults[:3]}")
     plugin.extra["worker_start"] = (worker.first_start or "none") if worker else "none"  # "fork" or "fresh python"
     for fault in plugin.faults:  # one test's grader fault costs that test, never the points earned elsewhere
         print(f"AUTOGRADER FAULT in {fault}", file=sys.stderr)
