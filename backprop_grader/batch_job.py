@@ -23,13 +23,14 @@ import pytest
 
 from . import grade
 from .plugin import GradescopePlugin
-from .sandbox import SANDBOX_USER, Limits, sandbox_identity
+from .sandbox import SANDBOX_USER, Limits, claim_identity
 from .zygote import Zygote
 
 
 def serve(connection, config_path: str, user: str = SANDBOX_USER) -> None:
     """A job's life: its zygote, then one pytest session grading each submission sent until None arrives.
-    As root, its student code runs as `user`, which no other job running at the same time uses."""
+    As root, its student code runs as a sandbox user that it claims for itself: no other job or grading running
+    on the machine at the same time uses it (`user` is kept for the caller's bookkeeping only)."""
     os.setsid()  # its own process group: a time-out ends the job and its zygote together
     sys.stdout = open(1, "w", buffering=1, closefd=False)
     sys.stderr = open(2, "w", buffering=1, closefd=False)
@@ -38,7 +39,7 @@ def serve(connection, config_path: str, user: str = SANDBOX_USER) -> None:
         from .config import load_config
 
         config = load_config(config_path)
-        loop = SubmissionLoop(connection, config, zygote, sandbox_identity(user))
+        loop = SubmissionLoop(connection, config, zygote, claim_identity())
         pytest.main(grade.pytest_arguments(config), plugins=[loop.plugin, loop])
     finally:
         if zygote is not None:
@@ -92,7 +93,8 @@ class SubmissionLoop:
             self.zygote.close()  # it failed to fork: every later worker starts as a fresh Python
             self.zygote = None
         try:
-            grading = Grading(self.config, worker, unavailable)
+            hidden = grade.hidden_worker(found, self.identity, self.config, zygote=self.zygote)
+            grading = Grading(self.config, worker, unavailable, hidden)
             grading.share_networks(self.shared)
             notes = grade.notes_for(found, self.identity)
             self.plugin.begin(grading, notes=notes, extra=grade.extra_for(found, notes, submitter))

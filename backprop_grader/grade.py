@@ -19,7 +19,7 @@ from .discovery import explain_not_found, find_submission, unpack_into
 from .errors import GraderError
 from .metadata import log_line, read_submitter
 from .rubric import CONFIG_ENV
-from .sandbox import Limits, Reply, Worker, isolation_note, sandbox_identity
+from .sandbox import Limits, Reply, Worker, claim_identity, isolation_note
 
 TESTS_DIR = PROJECT_ROOT / "tests"
 # pytest's built-in plugins that the graded suite never uses: each one costs hook registration in every run.
@@ -70,17 +70,20 @@ def guarded(submission: Path, results_path: Path, grade_found) -> dict:
 
 def _grade_found(found, submission: Path, config_path: Path | None) -> dict:
     """Fork the worker while nothing secret is loaded (when allowed), then read the configuration and grade."""
-    identity = sandbox_identity()
-    early = start_worker(found, identity, fork=True) if can_fork() else None
+    identity = claim_identity()
+    forking = can_fork()
+    early = start_worker(found, identity, fork=True) if forking else None
+    parked = start_worker(found, identity, fork=True)[0] if forking else None  # the hidden phase's, waiting
     try:
         submitter = announce(submission)  # after the fork: the metadata holds earlier results, hidden ones too
         config = load_config(config_path)
         if early and early[0]:
             early[0].configure(Limits(**config.limits), config.forbidden_imports)
-        return _run_suite(config, found, identity, submitter, early)
+        return _run_suite(config, found, identity, submitter, early, hidden_worker(found, identity, config, parked))
     finally:
-        if early and early[0]:
-            early[0].close()
+        for worker in (early[0] if early else None, parked):
+            if worker is not None:
+                worker.close()
 
 
 def announce(submission: Path) -> dict:
@@ -121,34 +124,49 @@ def start_worker(found, identity, limits: Limits | None = None, forbidden: tuple
     return worker, None
 
 
-def notes_for(found, identity) -> list[str]:
-    """The notes every output ends with: how the file was found (when not by the first rule), how isolated."""
-    notes = [isolation_note(identity)]
-    if found.note:
-        notes.insert(0, msg.NOTE_DISCOVERY.format(note=found.note))
-    return notes
+def hidden_worker(found, identity, config, parked=None, zygote=None):
+    """What gives the hidden phase its worker (grading.Grading): the fork parked before anything secret was
+    loaded, now given its limits; else one from the zygote or a fresh Python. With start=False, it only ends
+    the parked one."""
+    def make(start: bool = True):
+        if not start or found.path is None:
+            if parked is not None:
+                parked.close()
+            return None
+        if parked is not None:
+            parked.configure(Limits(**config.limits), config.forbidden_imports)
+            return parked
+        return start_worker(found, identity, Limits(**config.limits), config.forbidden_imports, zygote=zygote)[0]
+    return make
+
+
+def notes_for(found, identity=None) -> list[str]:
+    """The notes the student's output ends with: how the file was found, when not by the first rule. (How student
+    code was isolated is for the instructor: extra_data and the console.)"""
+    return [msg.NOTE_DISCOVERY.format(note=found.note)] if found.note else []
 
 
 def extra_for(found, notes: list[str], submitter: dict) -> dict:
     """The instructor-only extra_data every results.json starts with."""
-    extra = {"grader_version": __version__, "isolation": notes[-1], "submission_file": str(found.path or "")}
+    extra = {"grader_version": __version__, "submission_file": str(found.path or "")}
     if submitter:
         extra["submitter"] = submitter
     return extra
 
 
-def _run_suite(config, found, identity, submitter: dict, early=None) -> dict:
+def _run_suite(config, found, identity, submitter: dict, early=None, hidden=None) -> dict:
     """Start the worker (unless started early), run the graded suite, and always end the worker."""
     notes = notes_for(found, identity)
     worker, unavailable = early or start_worker(found, identity, Limits(**config.limits), config.forbidden_imports)
     try:
-        return _run_pytest(config, found, worker, unavailable, notes, submitter)
+        return _run_pytest(config, found, worker, unavailable, notes, submitter,
+                           hidden or hidden_worker(found, identity, config))
     finally:
         if worker is not None:
             worker.close()
 
 
-def _run_pytest(config, found, worker, unavailable, notes: list[str], submitter: dict) -> dict:
+def _run_pytest(config, found, worker, unavailable, notes: list[str], submitter: dict, hidden=None) -> dict:
     """The graded suite under pytest with our plugin; the results document built from its records."""
     # Imported only now, once the worker is spawned: it imports numpy and the submission meanwhile.
     import pytest
@@ -157,11 +175,13 @@ def _run_pytest(config, found, worker, unavailable, notes: list[str], submitter:
     from .grading import Grading
     from .plugin import GradescopePlugin
 
-    grading = Grading(config, worker, unavailable)
+    grading = Grading(config, worker, unavailable, hidden)
     cache.prepare(grading)
     plugin = GradescopePlugin(grading, notes=notes, extra=extra_for(found, notes, submitter))
     code = pytest.main(pytest_arguments(config), plugins=[plugin])
-    return document_of(plugin, worker, f" (pytest exit {int(code)})")
+    document = document_of(plugin, worker, f" (pytest exit {int(code)})")
+    print(f"isolation: {document['extra_data']['isolation']}", file=sys.stderr)  # the instructor's console
+    return document
 
 
 def pytest_arguments(config) -> list[str]:
@@ -180,6 +200,8 @@ def document_of(plugin, worker, detail: str = "") -> dict:
     if plugin.collection_faults or not plugin.records:
         raise GraderError(f"the graded suite did not run{detail}: {plugin.collection_faults[:3]}")
     plugin.extra["worker_start"] = (worker.first_start or "none") if worker else "none"  # "fork" or "fresh python"
+    plugin.extra["isolation"] = isolation_note(worker.isolation if worker else None)
+    plugin.extra["confinement"] = (worker.isolation or {}) if worker else {}
     for fault in plugin.faults:  # one test's grader fault costs that test, never the points earned elsewhere
         print(f"AUTOGRADER FAULT in {fault}", file=sys.stderr)
     return results.results_document(plugin.records, execution_time=0.0,

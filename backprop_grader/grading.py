@@ -2,6 +2,12 @@
 
 One Grading object serves a whole run: tests N.3 and N.4 share the same replies, and the gated tests read the
 worked example's verdicts, so the order in which pytest runs the tests never changes a score.
+
+Networks come in two phases. The visible ones (those of tests a student sees before the due date, the worked
+example and the scale probes) are asked of one worker; the hidden ones only afterwards, of another worker started
+once every visible group has been answered and the first worker, with all it started and left, is gone. So nothing
+a student sees before the due date (printed text, exceptions, which networks failed, files left behind) can depend
+on a hidden network.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import numpy as np
 from reference.backprop import compute_gradients, error
 
 from . import networks as nets
+from .errors import GraderError
 from .sandbox import Reply
 
 LAYERS = ("W_kj", "W_ji")  # the order compute_gradients returns them in
@@ -24,6 +31,9 @@ PROBE_SCALES = (1e-3, 1e2)  # z scaled by s and W_kj by 1/s: the same forward pa
 GRADED_GROUPS = {"sigmoid": ("worked", "random", "fd", "edge"),
                  "softmax": ("worked", "random", "fd", "edge", "general")}
 PROBE_GROUPS = ("probe0", "probe1")
+ALWAYS_VISIBLE = ("worked", *PROBE_GROUPS)  # read by the visible checks 0.2 to 0.5 whatever the rubric says
+GROUP_TESTS = {"worked": ("1", "2"), "random": ("3", "4"), "fd": ("5",), "edge": ("6",), "general": ("7",)}
+GATE_SHARE = 0.8  # the gated tests open when both layers pass on this share of the case's random networks
 NUMERICAL_FLOOR = 1e-12  # relative errors below this are analytic float64 work
 NUMERICAL_CEILING = 1e-3  # above this the gradient is simply wrong, and the tests say so
 FLOAT32_FLOOR = 1e-9  # analytic work touched by float32 rounding is off by more than this (float32 eps is 1.2e-7)
@@ -94,9 +104,12 @@ def finite_differences(network: nets.Network, step: float) -> tuple[np.ndarray, 
 class Grading:
     """The student's replies on every network of the run, fetched lazily through one worker."""
 
-    def __init__(self, config, worker, unavailable: Reply | None = None):
-        """worker runs the submission; `unavailable` is the reply to every call when there is nothing to run."""
+    def __init__(self, config, worker, unavailable: Reply | None = None, hidden_worker=None):
+        """worker runs the submission for the visible networks; hidden_worker() gives the worker for the hidden
+        ones (called once, when the first hidden network is asked); `unavailable` is the reply to every call
+        when there is nothing to run."""
         self.config, self.worker, self.unavailable = config, worker, unavailable
+        self._hidden_worker, self.hidden_phase = hidden_worker, False
         self._replies: dict = {}
         self.extra: dict = {}  # instructor-only findings for results.json's extra_data
         self._networks: dict = {}
@@ -151,11 +164,56 @@ class Grading:
         raise ValueError(f"unknown network group {group!r}")
 
     def replies(self, case: str, group: str) -> list[Reply]:
-        """The worker's reply for each network of the group, asked once per run."""
+        """The worker's reply for each network of the group, asked once per run (a hidden group starts the
+        hidden phase; a visible group must be asked before it)."""
         key = (case, group)
         if key not in self._replies:
+            if not self.is_visible(case, group):
+                self._enter_hidden_phase()
+            elif self.hidden_phase:
+                raise GraderError(f"visible networks ({case}, {group}) asked after hidden ones")
             self._replies[key] = self._ask_all(case, self.networks(case, group))
         return self._replies[key]
+
+    def is_visible(self, case: str, group: str) -> bool:
+        """Whether a group's replies feed anything a student sees before the due date."""
+        if group in ALWAYS_VISIBLE:
+            return True
+        n = "1" if case == "sigmoid" else "2"
+        numbers = [f"{n}.{m}" for m in GROUP_TESTS.get(group, ())]
+        return any(self.config.rubric(number).visibility == "visible" for number in numbers
+                   if number in self.config.tests)
+
+    def visible_groups(self) -> list[tuple[str, str]]:
+        """Every (case, group) of the visible phase."""
+        return [(case, group) for case, groups in GRADED_GROUPS.items() for group in (*groups, *PROBE_GROUPS)
+                if self.is_visible(case, group)]
+
+    def visible_replies(self) -> list[Reply]:
+        """Every reply of the visible phase, for the informational checks (fetching any group not asked yet)."""
+        return [reply for case, group in self.visible_groups() for reply in self.replies(case, group)]
+
+    def _enter_hidden_phase(self) -> None:
+        """Finish the visible phase (every visible group answered), end its worker with all it started and
+        left, then take the hidden phase's own worker."""
+        if self.hidden_phase:
+            return
+        self.visible_replies()
+        self.hidden_phase = True
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = self._hidden_worker() if self._hidden_worker else None
+        self._timeouts = {"sigmoid": 0, "softmax": 0}  # a new worker, new budgets: the visible phase's calls
+        self._deaths = {"sigmoid": 0, "softmax": 0}    # (what it cost) never shape the hidden ones, nor the
+        self._spent = {"sigmoid": 0.0, "softmax": 0.0}  # reverse
+
+    def close(self) -> None:
+        """End the workers of the run, the hidden phase's too when it was never needed."""
+        if self.worker is not None:
+            self.worker.close()
+        if not self.hidden_phase and self._hidden_worker is not None:
+            self.hidden_phase = True
+            self._hidden_worker(start=False)
 
     def verdicts(self, case: str, group: str, layer: str) -> list[Verdict]:
         """One layer's verdict on each network of the group, against the reference."""
@@ -182,8 +240,17 @@ class Grading:
         return pairs
 
     def worked_example_passes(self, case: str) -> bool:
-        """The gate of 1.6, 2.6 and 2.7: both gradients of the worked example pass."""
+        """Both gradients of the worked example pass."""
         return all(v.passed for layer in LAYERS for v in self.verdicts(case, "worked", layer))
+
+    def gate_opens(self, case: str) -> bool:
+        """The gate of 1.6, 2.6 and 2.7: the worked example passes and both layers pass on at least GATE_SHARE of
+        the case's random networks, so that only a derivation that is right in general earns the degenerate
+        networks, never zeros that happen to match them nor one right on the worked example alone."""
+        if not self.worked_example_passes(case):
+            return False
+        return all(sum(v.passed for v in self.verdicts(case, "random", layer))
+                   >= GATE_SHARE * len(self.networks(case, "random")) for layer in LAYERS)
 
     def looks_numerical(self, case: str) -> dict:
         """Whether the gradients match only to finite-difference accuracy: the scale probe, and a precision window.
@@ -216,13 +283,6 @@ class Grading:
     def startup(self) -> Reply:
         """How importing the submission went (the reason there is nothing to run, when there is not)."""
         return self.unavailable or self.worker.start()
-
-    def all_replies(self) -> list[Reply]:
-        """Every reply of the run, for the informational checks (fetching any group not asked yet)."""
-        for case, groups in GRADED_GROUPS.items():
-            for group in groups:
-                self.replies(case, group)
-        return [reply for replies in self._replies.values() for reply in replies]
 
     def _ask_all(self, case: str, networks: list[nets.Network]) -> list[Reply]:
         """A reply for each network: asked in one pipelined run while the case's budget lasts (a failure that

@@ -23,6 +23,7 @@ class GradescopePlugin:
 
     def __init__(self, grading=None, *, notes: list[str] = (), extra: dict | None = None):
         self._config = None
+        self._order: dict[str, int] = {}
         self.collection_faults: list[str] = []  # a graded file that cannot even be collected: the run is void
         self.begin(grading, notes=notes, extra=extra or {})
 
@@ -30,6 +31,7 @@ class GradescopePlugin:
         """Start a run with this Grading object: no records, no faults yet."""
         self._grading, self.notes, self.extra = grading, list(notes), extra
         self.records: list[dict] = []
+        self._positions: list[int] = []  # each record's place in the rubric's order, which results.json keeps
         self.faults: list[str] = []  # grader exceptions inside single tests: those tests get 0 and say so
         if self._config is not None:
             self._config.stash[GRADING] = grading
@@ -38,12 +40,18 @@ class GradescopePlugin:
         """End the run: stop the worker (and all it started), and gather what the instructor should see."""
         if self._grading is None:
             return
-        if self._grading.worker is not None:
-            self._grading.worker.close()
+        self._grading.close()
+        self.records = [r for _, r in sorted(zip(self._positions, self.records), key=lambda pair: pair[0])]
         self.extra.update(self._grading.extra)
         if self.faults or self.collection_faults:
             self.extra["faults"] = self.collection_faults + self.faults
         self._grading = None
+
+    def pytest_collection_modifyitems(self, session, config, items):
+        """Visible tests first, hidden ones last: hidden networks are asked only once every visible output is
+        final (grading.py's two phases); results.json keeps the rubric's order."""
+        self._order = {item.nodeid: index for index, item in enumerate(items)}
+        items.sort(key=lambda item: attributes(item.obj)["visibility"] != "visible")
 
     def pytest_configure(self, config):
         """Put the run's Grading object where the `grading` fixture finds it."""
@@ -73,6 +81,7 @@ class GradescopePlugin:
         report = outcome.get_result()
         if report.when == "call" or (report.when == "setup" and report.failed):
             self.records.append(self._record(item, call, report))
+            self._positions.append(self._order.get(item.nodeid, len(self._order)))
 
     def pytest_collectreport(self, report):
         """A graded test file that cannot be collected is a fault of the grader."""

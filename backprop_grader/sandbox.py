@@ -1,15 +1,17 @@
-"""Start, talk to and end the worker process that runs student code (SPEC section 5).
+"""Start, talk to and end the worker process that runs student code.
 
-The worker gets a private copy of the submission, an empty environment, resource limits, and, when the grader
-runs as root and the sandbox user exists, that unprivileged user. Every answer is read with a wall-clock
-deadline and checked for size and form; a worker that times out, dies or talks nonsense is ended with every
-process it started, and the next call starts a fresh one.
+The worker gets a private copy of the submission, an empty environment, resource limits, a file-system view of
+its own folder and the Python runtime only, no network (isolation/), and, when the grader runs as root, an
+unprivileged user claimed for this run alone. Every answer is read with a wall-clock deadline and checked for size
+and form; a worker that times out, dies or talks nonsense is ended with every process it started, and the next
+call starts a fresh one.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import json
 import os
 import pwd
 import resource
@@ -26,6 +28,7 @@ from pathlib import Path
 from . import shadowing
 from . import worker as protocol
 from .errors import GraderError
+from .isolation import network, users, view
 from .processes import (
     Forked,
     become_subreaper,
@@ -33,6 +36,8 @@ from .processes import (
     kill_descendants,
     kill_group,
     prefer_for_the_oom_killer,
+    spare,
+    unspare,
 )
 
 SANDBOX_USER = "backprop-student"
@@ -71,34 +76,27 @@ class Limits:
     output_kb: int
 
 
-def sandbox_identity(user: str = SANDBOX_USER) -> tuple[int, int] | None:
-    """(uid, gid) of the sandbox user (batch's parallel jobs each have one) when we are root and it exists and
-    can run our Python, else None."""
+def claim_identity() -> tuple[int, int] | None:
+    """As root, the (uid, gid) of a sandbox user that this run alone uses (created if missing); None when not
+    root. Raises GraderError when no user can be had: student code never runs as root."""
     if os.geteuid() != 0:
         return None
-    try:
-        entry = pwd.getpwnam(user)
-    except KeyError:
-        return None
-    numpy_spec = importlib.util.find_spec("numpy")  # located, not imported: the worker imports it first
-    numpy_file = Path(numpy_spec.origin) if numpy_spec and numpy_spec.origin else None
-    if numpy_file is None or not _reachable_by_others(Path(sys.executable)) or not _reachable_by_others(numpy_file):
-        return None
-    return entry.pw_uid, entry.pw_gid
+    return users.claim().identity
 
 
-def isolation_note(identity) -> str:
-    """One sentence for the output saying how isolated this run was."""
-    if identity:
-        try:
-            user = pwd.getpwuid(identity[0]).pw_name
-        except KeyError:
-            user = str(identity[0])
-        return f"Student code ran as the unprivileged user {user}, in a separate process with limits."
-    if os.geteuid() == 0:
-        return (f"Isolation is reduced: the user {SANDBOX_USER} is missing or cannot run this Python "
-                "(run setup.sh, or grade with `simulate`); student code ran in a separate process with limits.")
-    return "Isolation is reduced (not run as root): student code ran in a separate process with limits."
+def isolation_note(state: dict | None) -> str:
+    """One sentence for the instructor (extra_data, console) saying how the worker was confined."""
+    if not state:
+        return "No student code ran."
+    who = f"as the unprivileged user {state['user']}" if state.get("user") else "as the user who started the grader"
+    seen = ("a view of its own folder and the Python runtime only" if state.get("view") == view.NAMESPACES
+            else "the whole file system (no mount namespace could be made: the grader's files are protected only "
+                 "by the separate user and their permissions)")
+    net = {"namespace": "no network (a network namespace of its own)",
+           network.SECCOMP: "no internet sockets (a seccomp filter; no network namespace could be made)"}.get(
+        state.get("network"), "THE NETWORK (neither a network namespace nor a seccomp filter was available)")
+    reduced = "" if state.get("user") else " Isolation is reduced: not run as root, so no separate user."
+    return f"Student code ran {who}, in a separate process with limits, with {seen}, and {net}.{reduced}"
 
 
 class Worker:
@@ -122,7 +120,11 @@ class Worker:
         self._fds = None
         self._spawned_at = 0.0
         self.startup: Reply | None = None
-        self._scratch = Path(tempfile.mkdtemp(prefix="backprop-grader-"))  # ours only: 0700, root's when root
+        self.isolation: dict | None = None  # how the first worker was confined, as it reported before student code
+        self._scratch = Path(tempfile.mkdtemp(prefix="backprop-grader-"))  # root's when root
+        os.chmod(self._scratch, 0o711)  # the worker may pass through to its own folder inside, list nothing
+        self._mountpoint = self._scratch / "view"  # the root of each worker's view, in its own namespace only
+        self._mountpoint.mkdir()
         become_subreaper()
 
     def call_many(self, calls: list[tuple], case: str, seconds: float) -> list[Reply]:
@@ -224,6 +226,7 @@ class Worker:
         self.limits, self.forbidden = limits, tuple(forbidden)
         if self._awaiting_settings and self._process is not None:
             self._awaiting_settings = False
+            unspare(self._process.pid)
             self._spawned_at = time.monotonic()  # its import, and so the import's limit, starts now
             settings = {"op": "settings", "limits": dataclasses.asdict(limits), "forbidden": list(self.forbidden)}
             try:
@@ -243,6 +246,12 @@ class Worker:
         if failure is not None:
             return failure
         left = self.limits.import_seconds - (time.monotonic() - self._spawned_at)  # the limit runs from the spawn
+        confined = self._receive_confinement(max(left, 0.05))
+        if confined is not None:
+            self.stop()
+            self.startup = confined
+            return confined
+        left = self.limits.import_seconds - (time.monotonic() - self._spawned_at)
         self.startup = self._receive(max(left, 0.05), "import")
         self.startup.seconds = time.monotonic() - self._spawned_at
         self.startup.output = self._take_output()
@@ -261,7 +270,7 @@ class Worker:
         self.startup = None
         workdir = self._workdir = self._private_copy()
         log_path = self._scratch / "output.log"
-        log = open(log_path, "ab")
+        log = open(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
         requests, replies = os.pipe(), os.pipe()
         try:
             self._process = self._launch(requests[0], replies[1], log)
@@ -272,6 +281,8 @@ class Worker:
             shutil.rmtree(workdir, ignore_errors=True)
             return Reply(False, "died", f"the process for your code could not start ({exc.strerror})")
         os.close(requests[0]), os.close(replies[1]), log.close()
+        if self._awaiting_settings:
+            spare(self._process.pid)  # parked: no other worker's end may take it for a leftover and kill it
         self.first_start = self.first_start or ("fork" if isinstance(self._process, Forked) else "fresh python")
         prefer_for_the_oom_killer(self._process.pid)
         os.set_blocking(requests[1], False)  # see _write: a worker that stops reading must not block us
@@ -285,11 +296,14 @@ class Worker:
             return
         for fd in self._fds:
             os.close(fd)
+        unspare(self._process.pid)
         kill_group(self._process.pid)
         self._process.wait()
         kill_descendants()
         self._log.close()
         shutil.rmtree(self._workdir, ignore_errors=True)
+        if self.identity:  # what it left in /tmp, /var/tmp or /dev/shm when it had no private ones
+            users.remove_files_of(self.identity[0])
         self._process, self._fds = None, None
 
     def close(self) -> None:
@@ -316,6 +330,27 @@ class Worker:
             return Reply(False, "protocol", f"the worker sent malformed data during the {during}: "
                          f"{type(exc).__name__}"[:300])
         return _reply_from(header, arrays, 2 if during == "call" else 0)
+
+    def _receive_confinement(self, seconds: float) -> Reply | None:
+        """Read the report the worker sends before any student code runs (how it was confined); None when it
+        came, else the failure. The first report is kept for the instructor."""
+        deadline = time.monotonic() + seconds
+        try:
+            head_size, data_size = protocol._FRAME.unpack(self._read(protocol._FRAME.size, deadline))
+            if head_size > 4096 or data_size:
+                raise ValueError("oversized")
+            header, _ = protocol.decode(self._read(head_size, deadline), b"")
+        except TimeoutError:
+            return _no_answer(seconds, "start")
+        except EOFError:
+            return self._died("start")
+        except (ValueError, UnicodeDecodeError) as exc:
+            return Reply(False, "protocol", f"the worker sent malformed data during the start: {type(exc).__name__}")
+        if header.get("op") != "confined":
+            raise GraderError(f"the worker could not be confined: {str(header.get('refused', header))[:300]}")
+        if self.isolation is None:
+            self.isolation = {k: str(header.get(k, "")) for k in ("view", "network", "user")}
+        return None
 
     def _read(self, size: int, deadline: float) -> bytes:
         """Exactly size bytes from the worker before the deadline."""
@@ -366,20 +401,20 @@ class Worker:
             self._awaiting_settings = self.limits is None
             fresh = shadowing.fresh_modules(WORKER_SOURCE)
             return Forked.start(lambda: become_worker(fd_in, fd_out, self._workdir, log.fileno(), self._program,
-                                                       self.identity, self.limits, self.forbidden, fresh))
-        user = dict(user=self.identity[0], group=self.identity[1], extra_groups=[]) if self.identity else {}
+                                                       self.identity, self.limits, self.forbidden, fresh,
+                                                       self._mountpoint))
         return subprocess.Popen(
             [sys.executable, "-I", "-B", "-c", WORKER_SOURCE,
              *worker_arguments(fd_in, fd_out, self._program, self.limits, self.forbidden)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=self._workdir, env=worker_environment(self._workdir),
             pass_fds=(fd_in, fd_out), start_new_session=True,
-            preexec_fn=lambda: apply_limits(self.limits, self.identity), **user)
+            preexec_fn=lambda: _before_exec(fd_out, self._workdir, self._mountpoint, self.identity, self.limits))
 
     def _from_zygote(self, fd_in: int, fd_out: int, log: int):
         """A worker forked by the zygote, or None when the zygote has gone (a fresh Python is started instead)."""
         try:
             return Forked(self.zygote.fork_worker((fd_in, fd_out, log), self._workdir, self._program, self.identity,
-                                                   self.limits, self.forbidden))
+                                                   self.limits, self.forbidden, self._mountpoint))
         except OSError as exc:
             print(f"the zygote could not fork a worker ({exc}); starting a fresh Python", file=sys.stderr)
             self.zygote = None
@@ -392,11 +427,13 @@ class Worker:
 
     def _private_copy(self) -> Path:
         """A fresh copy of the submission's folder, owned by the worker's user; links copied as links."""
-        workdir = Path(tempfile.mkdtemp(prefix="backprop-worker-"))
+        # Inside our scratch folder, not at the top of /tmp: there, what the sandbox user owns is a leftover that
+        # users.remove_files_of deletes (and another worker of ours, parked for the hidden phase, may be waiting).
+        workdir = Path(tempfile.mkdtemp(prefix="work-", dir=self._scratch))
         shutil.copytree(self.source_file.parent, workdir, symlinks=True, dirs_exist_ok=True)
         os.chmod(workdir, 0o700)  # copytree gave it the submission folder's mode; it is the worker's alone
         given = PROVIDED_FORWARD
-        if given.is_file() and not (workdir / given.name).exists():
+        if given.is_file() and not os.path.lexists(workdir / given.name):  # a link of that name counts: never followed
             shutil.copy(given, workdir / given.name)  # the kit's forward pass, which students may import
         if self.source_text is not None:
             target = workdir / self.source_file.name
@@ -414,7 +451,7 @@ def worker_arguments(fd_in: int, fd_out: int, program: Path, limits: Limits, for
 
 
 def become_worker(fd_in: int, fd_out: int, workdir: Path, log: int, program: Path, identity,
-                  limits: Limits | None, forbidden: tuple, fresh: frozenset | None) -> None:
+                  limits: Limits | None, forbidden: tuple, fresh: frozenset | None, mountpoint: Path) -> None:
     """In a forked child, before any student code: what Popen and `python -I -B` do, in the same order, then the
     worker's loop. Without limits (forked before the configuration was read), it waits for them on its pipe."""
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
@@ -430,10 +467,7 @@ def become_worker(fd_in: int, fd_out: int, workdir: Path, log: int, program: Pat
         settings = message[0]
         limits, forbidden = Limits(**settings["limits"]), tuple(settings["forbidden"])
     prefer_for_the_oom_killer(os.getpid())  # while its /proc files are still its own
-    if identity:
-        os.setgroups([])
-        os.setgid(identity[1])
-        os.setuid(identity[0])
+    confine(fd_out, workdir, mountpoint, identity)
     apply_limits(limits, identity)
     for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
         signal.signal(sig, signal.SIG_DFL)
@@ -483,6 +517,59 @@ def worker_environment(workdir: Path) -> dict:
            "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     env.update({k: os.environ[k] for k in _PASSED_THROUGH if k in os.environ})
     return env
+
+
+def _before_exec(fd_out: int, workdir: Path, mountpoint: Path, identity, limits: Limits) -> None:
+    """In a fresh worker's child, between fork and exec: confined, then limited (Popen's own user change would
+    come too early: the namespaces need root)."""
+    confine(fd_out, workdir, mountpoint, identity)
+    apply_limits(limits, identity)
+
+
+def confine(fd_out: int, workdir: Path, mountpoint: Path, identity) -> None:
+    """In the worker's child, before any student code: its view and network (isolation/), then its user; the
+    report of what held goes to the grader first thing on the reply pipe.
+
+    Without a view, the sandbox user must be able to run our Python from where it lies (setup.sh's environment
+    is); otherwise student code does not run at all: never as root, never with a broken interpreter."""
+    seen, net = view.enter(workdir, mountpoint, isolated_path(), _PROJECT)
+    if identity and seen == view.NONE and not _python_reachable_by_others():
+        _report(fd_out, {"op": "refused", "refused": f"the Python {sys.executable} cannot be run by the sandbox "
+                         "user and no mount namespace could be made: run setup.sh's environment, or a Python "
+                         "that other users can read"})
+        os._exit(71)
+    user = ""
+    if identity:
+        os.setgroups([])
+        os.setgid(identity[1])
+        os.setuid(identity[0])
+        user = pwd.getpwuid(identity[0]).pw_name if _known_uid(identity[0]) else str(identity[0])
+    if net == view.NONE:
+        net = network.refuse_internet()
+    _report(fd_out, {"op": "confined", "view": seen, "network": net, "user": user})
+
+
+def _report(fd_out: int, header: dict) -> None:
+    """One message on the reply pipe (nothing else is written to it before)."""
+    head = json.dumps(dict(header, shapes=[])).encode()  # protocol.encode without numpy, not loaded here yet
+    payload = protocol._FRAME.pack(len(head), 0) + head
+    while payload:
+        payload = payload[os.write(fd_out, payload):]
+
+
+def _known_uid(uid: int) -> bool:
+    try:
+        pwd.getpwuid(uid)
+    except KeyError:
+        return False
+    return True
+
+
+def _python_reachable_by_others() -> bool:
+    """Whether another user can run this Python and import numpy from where they lie."""
+    numpy_spec = importlib.util.find_spec("numpy")
+    files = [Path(sys.executable)] + ([Path(numpy_spec.origin)] if numpy_spec and numpy_spec.origin else [])
+    return all(_reachable_by_others(f) for f in files)
 
 
 def apply_limits(limits: Limits, identity) -> None:

@@ -27,8 +27,7 @@ from .build import build_zip
 from .discovery import unpack_into
 from .errors import GraderError
 from .metadata import METADATA_NAME
-from .processes import processes_of
-from .sandbox import SANDBOX_USER
+from .processes import descendants
 
 HIDDEN_CANARY = "HIDDEN-RESULT-CANARY"  # in the simulated metadata: must never reach student code
 SETUP_SECONDS = 900
@@ -159,7 +158,7 @@ def _run_grader(root: Path) -> tuple[int, str, list[int]]:
             os.close(hold_r)
         try:
             status = _read_status(status_r, GRADE_SECONDS)
-            leftovers = _leftover_processes()
+            leftovers = _leftover_processes(harness.pid)
         finally:
             os.close(status_r)
             os.close(hold_w)
@@ -237,11 +236,16 @@ def _names(submissions: list[Path]) -> list[str]:
     return names
 
 
-def _leftover_processes() -> list[int]:
-    """Processes of the sandbox user still alive after grading (there must be none)."""
-    try:
-        import pwd
-
-        return processes_of(pwd.getpwnam(SANDBOX_USER).pw_uid)
-    except KeyError:
-        return []
+def _leftover_processes(harness: int) -> list[int]:
+    """Processes of student code still alive after grading (there must be none): those below the harness (its PID
+    namespace, as root) that do not run as the grader's own user. Other gradings on the machine, even under the
+    same sandbox user, are not ours to count."""
+    ours = os.geteuid()
+    left = []
+    for pid in descendants(harness):
+        try:
+            if os.stat(f"/proc/{pid}").st_uid != ours:
+                left.append(pid)
+        except OSError:
+            continue
+    return left

@@ -51,11 +51,11 @@ class Zygote:
         return cls(pid, ours)
 
     def fork_worker(self, fds: tuple[int, int, int], workdir: Path, program: Path, identity, limits: Limits,
-                    forbidden: tuple) -> int:
-        """A new worker (requests read end, replies write end, log) that runs `program`; OSError if the zygote
-        is gone. Its pid is returned once it is our child."""
+                    forbidden: tuple, mountpoint: Path) -> int:
+        """A new worker (requests read end, replies write end, log) that runs `program`, its view mounted on
+        mountpoint; OSError if the zygote is gone. Its pid is returned once it is our child."""
         settings = {"workdir": str(workdir), "program": str(program), "identity": identity,
-                    "limits": limits.__dict__, "forbidden": list(forbidden)}
+                    "limits": limits.__dict__, "forbidden": list(forbidden), "mountpoint": str(mountpoint)}
         socket.send_fds(self._channel, [json.dumps(settings).encode()], list(fds))
         answer = self._channel.recv(64)
         if not answer.isdigit():
@@ -108,7 +108,7 @@ def _fork_worker(settings: dict, fds: list[int], fresh: frozenset | None) -> int
         os.close(read_end)
         worker = processes.fork_child(lambda: sandbox.become_worker(
             fd_in, fd_out, Path(settings["workdir"]), log, Path(settings["program"]), identity, limits,
-            tuple(settings["forbidden"]), fresh))
+            tuple(settings["forbidden"]), fresh, Path(settings["mountpoint"])))
         os.write(write_end, str(worker).encode())
         os._exit(0)
     os.close(write_end)

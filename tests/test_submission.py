@@ -20,7 +20,7 @@ def test_submission_found_and_imported(grading):
 @informational("0.2", tags=("submission",))
 def test_inputs_not_modified(grading):
     """Input arrays left unmodified"""
-    modified = [r.details.get("modified") or [] for r in grading.all_replies() if r.details.get("modified")]
+    modified = [r.details.get("modified") or [] for r in grading.visible_replies() if r.details.get("modified")]
     if modified:
         names = sorted({name for names in modified for name in names})
         raise GradeFailure(msg.INFO_INPUTS_MODIFIED.format(names=", ".join(names), count=len(modified)))
@@ -29,7 +29,7 @@ def test_inputs_not_modified(grading):
 @informational("0.3", tags=("submission",))
 def test_outputs_are_finite_floats(grading):
     """Gradients are finite floats"""
-    bad = [r for r in grading.all_replies() if r.ok and not all(np.all(np.isfinite(a)) for a in r.arrays)]
+    bad = [r for r in grading.visible_replies() if r.ok and not all(np.all(np.isfinite(a)) for a in r.arrays)]
     if bad:
         raise GradeFailure(msg.INFO_NOT_FINITE.format(count=len(bad)))
 
@@ -37,7 +37,7 @@ def test_outputs_are_finite_floats(grading):
 @informational("0.4", tags=("submission",))
 def test_no_forbidden_import(grading):
     """No autodiff library imported"""
-    replies = [grading.startup(), *grading.all_replies()]
+    replies = [grading.startup(), *grading.visible_replies()]
     attempted = sorted({name for r in replies for name in r.details.get("forbidden") or []})
     if attempted:
         raise GradeFailure(msg.INFO_FORBIDDEN.format(names=", ".join(attempted)))
