@@ -1,7 +1,14 @@
 """`python -m backprop_grader`: the command line."""
 
+import os
 import sys
 
-from .cli import main
+# `python -m` puts the current folder first on the import path. The grader (root, perhaps) imports only from fixed
+# folders: a folder the instructor happens to be in may be one anyone can write to (/tmp), where a student's code
+# could plant nbformat.py for the grader, batch's fork server or its jobs to import. The project's own folder stays.
+_PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.getcwd() or os.getcwd() == _PROJECT]
+
+from .cli import main  # noqa: E402  (after the import path is made safe)
 
 sys.exit(main())

@@ -20,9 +20,7 @@ import json
 import multiprocessing
 import multiprocessing.forkserver
 import os
-import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -32,9 +30,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from . import __version__, batch_job, processes, sandbox
-from .config import DEFAULT_CONFIG, load_config
+from .config import DEFAULT_CONFIG, PROJECT_ROOT, load_config
 from .discovery import unzip
 from .errors import GraderError
+from .isolation import view
 from .report import ERROR, GRADED, Entry
 from .sandbox import SANDBOX_USER
 
@@ -83,8 +82,10 @@ def run(args) -> int:
         if not submissions:
             raise GraderError(f"no submissions found in {args.input}: expected a folder per submission")
         students = read_metadata(root / METADATA) if (root / METADATA).is_file() else {}
+        isolation = announce_isolation()
         batch = Batch(submissions, args.out.resolve(), config_path, jobs=args.jobs, timeout=args.timeout,
                       users=sandbox_users(min(args.jobs, len(submissions))))
+        batch.isolation = isolation
         entries, interrupted = batch.grade_all(force=args.force)
     for entry in entries:
         entry.students = students.get(entry.submission, [])
@@ -108,7 +109,7 @@ def _finish(entries, batch, args, started: float, interrupted: bool) -> None:
     context = {"input": f"`{args.input}`", "version": __version__, "config": batch.config_path.name,
                "jobs": batch.jobs, "wall_seconds": time.monotonic() - started, "interrupted": interrupted,
                "newly_graded": batch.newly_graded, "skipped": batch.skipped,
-               "pending": len(batch.submissions) - len(entries)}
+               "pending": len(batch.submissions) - len(entries), "isolation": getattr(batch, "isolation", "")}
     done = [e for e in entries if e.document is not None]
     report.write_grades_csv(done, batch.out / report.CSV_NAME)
     report.write_report(done, batch.out, context=context)
@@ -412,29 +413,25 @@ class _Job:
 
 
 def sandbox_users(jobs: int) -> list[str]:
-    """The sandbox user of each of `jobs` parallel jobs: one each, so that a student's code can neither signal
-    (kill -1) nor read or rewrite the worker of a classmate graded at the same moment, and the process limit is
-    per job. As root, the users beyond the first (backprop-student-2, ...) are created as setup.sh creates the
-    first; where that fails, fewer jobs run. Without isolation (not root, or no usable sandbox user), no user is
-    needed and every job gets the first name, unused."""
-    names = [SANDBOX_USER] + [f"{SANDBOX_USER}-{n}" for n in range(2, jobs + 1)]
-    if sandbox.sandbox_identity() is None:
-        return [SANDBOX_USER] * jobs
-    for count, name in enumerate(names[1:], start=1):
-        if sandbox.sandbox_identity(name) is not None:
-            continue
-        useradd = shutil.which("useradd", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin") or "useradd"
-        try:
-            done = subprocess.run([useradd, "--system", "--no-create-home", "--home-dir", "/nonexistent",
-                                   "--shell", "/usr/sbin/nologin", name], capture_output=True, text=True)
-            problem = done.stderr.strip() or f"useradd exited {done.returncode}"
-        except OSError as exc:  # no useradd on this machine
-            problem = str(exc)
-        if sandbox.sandbox_identity(name) is None:
-            print(f"batch: each parallel job runs student code as a user of its own, and {name} could not be "
-                  f"created ({problem}): grading with {count} job(s)", file=sys.stderr)
-            return names[:count]
-    return names
+    """One slot per parallel job. As root, each job claims a sandbox user of its own when it starts (isolation/
+    users.py: a pool shared safely by every grading on the machine, users created as setup.sh creates the
+    first), so that one student's code can neither signal nor read a classmate graded at the same moment."""
+    return [SANDBOX_USER] * jobs
+
+
+def announce_isolation() -> str:
+    """Say, before grading, how student code will be isolated: on the console, and in report.md."""
+    seen = view.probe(sandbox.isolated_path(), PROJECT_ROOT)
+    who = ("as an unprivileged sandbox user of each job's own" if os.geteuid() == 0
+           else "as you (batch is not run as root: no separate user)")
+    if seen == view.NAMESPACES:
+        line = f"batch: student code runs {who}, seeing only its own folder and the Python runtime, with no network."
+    else:
+        line = (f"batch: WARNING: student code runs {who} and CAN SEE THE WHOLE FILE SYSTEM (this machine refuses "
+                "mount namespaces), your checkout and other submissions included; only a seccomp filter keeps it "
+                "off the network. Grade untrusted submissions as root, or where namespaces are allowed.")
+    print(line, file=sys.stderr)
+    return line
 
 
 def _keep_private(out: Path) -> None:

@@ -50,6 +50,7 @@ def guarded(submission: Path, results_path: Path, grade_found) -> dict:
     document = None
     unpacked = None
     try:
+        results.reserve(results_path)  # before any student code runs: a full disk cannot stop it then
         folder, unpacked = _as_folder(Path(submission))
         document = grade_found(find_submission(folder))
     except Exception as exc:  # the catastrophic path: whatever failed, the student gets a valid results.json

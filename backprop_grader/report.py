@@ -183,6 +183,8 @@ def _summary(entries, graded, totals, maximum, context) -> str:
              f"configuration `{context.get('config', '')}`, {context.get('jobs', '?')} jobs, "
              f"wall time {context.get('wall_seconds', 0):.1f} s ({context.get('newly_graded', 0)} graded in this "
              f"run, {context.get('skipped', 0)} kept from an earlier run)."]
+    if context.get("isolation"):
+        lines += ["", f"**Isolation:** {context['isolation'].removeprefix('batch: ')}"]
     if context.get("interrupted"):
         lines += ["", f"**Interrupted:** {context.get('pending', 0)} submissions were not graded; run the same "
                       "command again to grade them."]

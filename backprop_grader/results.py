@@ -85,16 +85,69 @@ def problems(document) -> list[str]:
     return found
 
 
-def write_results(document: dict, path: Path) -> None:
-    """Write results.json atomically, so that a reader never sees half a file."""
+RESERVED_BYTES = 2 << 20  # results.json's room, taken before student code runs: far more than any document needs
+
+
+def reserve(path: Path) -> None:
+    """Create results.json at full size before student code runs, holding a valid autograder-error document
+    padded with spaces: a student who fills the disk (or /tmp) can then no longer keep a valid file from being
+    written, since write_results can always rewrite this one in place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".json")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        json.dump(document, out, indent=2, allow_nan=False)
-        out.write("\n")
-    os.chmod(temporary, 0o644)
-    os.replace(temporary, path)
+    placeholder = json.dumps(autograder_error_document(reason="the grader stopped before it finished",
+                                                       traceback_text="", execution_time=0.0)).encode()
+    if path.is_symlink():
+        path.unlink()  # never write through a link someone else may have planted
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    try:
+        os.write(fd, placeholder)
+        os.posix_fallocate(fd, 0, RESERVED_BYTES)  # the blocks themselves, not a sparse promise of them
+        os.pwrite(fd, b" " * (RESERVED_BYTES - len(placeholder)), len(placeholder))
+    finally:
+        os.close(fd)
+
+
+def write_results(document: dict, path: Path) -> None:
+    """Write results.json atomically, so that a reader never sees half a file; when the disk is full, into the
+    room reserve() took (the document shortened to fit if it must)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(document, indent=2, allow_nan=False) + "\n"
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".json")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(text)
+            os.chmod(temporary, 0o644)
+            os.replace(temporary, path)
+        except OSError:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError:
+        _write_in_place(document, text, path)
+
+
+def _write_in_place(document: dict, text: str, path: Path) -> None:
+    """Overwrite the reserved results.json without allocating a block (the disk may be full)."""
+    room = path.stat().st_size if path.is_file() and not path.is_symlink() else 0
+    data = text.encode()
+    if len(data) > room:
+        data = json.dumps(_shortened(document)).encode()
+    if len(data) > room:
+        raise OSError(f"no room left to write {path}")
+    fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW)
+    try:
+        os.pwrite(fd, data + b" " * (room - len(data)), 0)
+    finally:
+        os.close(fd)
+
+
+def _shortened(document: dict) -> dict:
+    """The document with each output cut to its first lines: what fits when room is short."""
+    short = dict(document, output=document.get("output", "")[:2000])
+    short["tests"] = [dict(t, output=t.get("output", "")[:2000]) for t in document.get("tests", [])]
+    short.pop("extra_data", None)
+    return short
 
 
 def score_table(document: dict) -> str:
