@@ -29,7 +29,8 @@ _SECRET_MODULES = ("reference", "tests", "backprop_grader.grading", "backprop_gr
                    "backprop_grader.diagnosis", "backprop_grader.feedback", "backprop_grader.suite")
 # The variables a grader's environment may hold for it to fork its worker (see can_fork).
 _FORKABLE_ENVIRONMENT = {"PATH", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "AUTOGRADER_ROOT", "OPENBLAS_NUM_THREADS",
-                         "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"}
+                         "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
+                         "BACKPROP_SANDBOX_VIEW"}
 _UNUSED_PLUGINS = [arg for name in ("terminal", "cacheprovider", "unraisableexception", "threadexception",
                                     "debugging", "unittest", "legacypath", "tmpdir", "monkeypatch", "recwarn",
                                     "pastebin", "junitxml", "doctest", "setuponly", "setupplan", "stepwise",

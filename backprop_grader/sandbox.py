@@ -47,7 +47,10 @@ WORKER_SOURCE = Path(protocol.__file__).read_text(encoding="utf-8")
 # Bytes of requests that may wait in the pipe to the worker: one page, the least a pipe can hold (student code
 # may shrink it with fcntl), so that the worker's pipe normally has room for them.
 _PIPELINED = 4096
-_PASSED_THROUGH = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # needed by numpy on some processors; not secrets
+_PASSED_THROUGH = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+REFUSED = ("student code never runs as root, and the sandbox user cannot run the Python {python} (it lies where "
+           "other users cannot read, and this machine refuses the mount namespace that would show it): grade with "
+           "the environment setup.sh makes, or with a Python that other users can read")  # needed by numpy on some processors; not secrets
 
 
 @dataclass
@@ -81,6 +84,8 @@ def claim_identity() -> tuple[int, int] | None:
     root. Raises GraderError when no user can be had: student code never runs as root."""
     if os.geteuid() != 0:
         return None
+    if not _python_reachable_by_others() and view.probe(isolated_path(), _PROJECT) == view.NONE:
+        raise GraderError(REFUSED.format(python=sys.executable))
     return users.claim().identity
 
 
@@ -534,9 +539,7 @@ def confine(fd_out: int, workdir: Path, mountpoint: Path, identity) -> None:
     is); otherwise student code does not run at all: never as root, never with a broken interpreter."""
     seen, net = view.enter(workdir, mountpoint, isolated_path(), _PROJECT)
     if identity and seen == view.NONE and not _python_reachable_by_others():
-        _report(fd_out, {"op": "refused", "refused": f"the Python {sys.executable} cannot be run by the sandbox "
-                         "user and no mount namespace could be made: run setup.sh's environment, or a Python "
-                         "that other users can read"})
+        _report(fd_out, {"op": "refused", "refused": REFUSED.format(python=sys.executable)})
         os._exit(71)
     user = ""
     if identity:

@@ -351,3 +351,93 @@ def test_the_worker_is_the_oom_killers_first_choice(gradescope, tmp_path):
     outcome = simulate_module._grade_one(submission, "oom", root, tmp_path / "out", quiet=True)
     found = next(t for t in outcome["document"]["tests"] if t["number"] == "0.1")
     assert "OOM=1000" in found["output"], found["output"]
+
+
+@pytest.mark.parametrize("view", ["namespaces", "off"])
+def test_student_code_reaches_no_listener_on_localhost(view, gradescope, tmp_path):
+    """hostile/fetch_from_network tries TCP on 127.0.0.1:47600-47619, UDP and DNS: nothing arrives, with a network
+    namespace of its own, and with the seccomp filter that replaces it where namespaces are refused (graded by
+    the Gradescope root's Python, which the sandbox user can run without a view)."""
+    import socket
+    import threading
+
+    from backprop_grader.isolation import view as view_module
+
+    root, _ = gradescope
+
+    tcp, udp = socket.socket(), socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for port in range(47600, 47620):
+        try:
+            tcp.bind(("127.0.0.1", port))
+            break
+        except OSError:
+            continue
+    else:
+        pytest.skip("no free port in 47600-47619 for the listener")
+    udp.bind(("127.0.0.1", port)) if port == 47600 else None
+    tcp.listen()
+    tcp.settimeout(0.2)
+    udp.settimeout(0.2)
+    arrived, done = [], threading.Event()
+
+    def listen():
+        while not done.is_set():
+            for sock in (tcp, udp):
+                try:
+                    arrived.append(sock.accept() if sock is tcp else sock.recvfrom(100))
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=listen)
+    thread.start()
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root / "source"), "OPENBLAS_NUM_THREADS": "1"}
+    if view == "off":
+        env[view_module.OFF_SWITCH] = "off"
+    try:
+        subprocess.run([str(root / "venv" / "bin" / "python"), "-m", "backprop_grader", "grade",
+                        str(SUBMISSIONS / "hostile" / "fetch_from_network"), "--results", str(tmp_path / "r.json"),
+                        "--quiet"], cwd=root / "source", env=env, capture_output=True, timeout=300, check=True)
+        document = json.loads((tmp_path / "r.json").read_text())
+    finally:
+        done.set()
+        thread.join()
+        tcp.close()
+        udp.close()
+    assert arrived == []
+    assert document["score"] == 0
+    assert "no network" in document["tests"][0]["output"]
+    confinement = document["extra_data"]["confinement"]
+    assert confinement["network"] in (("namespace", "seccomp") if view == "namespaces" else ("seccomp",)), confinement
+
+
+def test_the_grader_never_follows_a_link_of_the_submission(gradescope):
+    """hostile/planted_links, graded above: its dangling forward.py and its link into a missing folder are
+    copied as links, never written through (root used to create the link's target)."""
+    assert not os.path.lexists("/tmp/backprop-selftest-planted-forward.py")
+    assert not os.path.lexists("/var/tmp/backprop-selftest-missing-folder")
+
+
+_SMALL_DISKS = """set -e
+mount -t tmpfs -o size=40m tmpfs /tmp
+mount -t tmpfs -o size=8m tmpfs /var/tmp
+mount -t tmpfs -o size=8m tmpfs /dev/shm
+mkdir /tmp/out
+"$1" -m backprop_grader grade "$2" --results /tmp/out/results.json --quiet >/dev/null 2>&1 || true
+cat /tmp/out/results.json
+"""
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare to give the grader small temporary disks")
+def test_a_full_disk_still_leaves_a_valid_results_json(tmp_path):
+    """hostile/fill_temporary_folders fills every temporary folder it can write, its own folder too, on a machine
+    whose /tmp, /var/tmp and /dev/shm are small (a private mount namespace): results.json, reserved before student
+    code ran, is still valid and holds the honest score."""
+    script = tmp_path / "small_disks.sh"
+    script.write_text(_SMALL_DISKS)
+    done = subprocess.run(["unshare", "--mount", "bash", str(script), sys.executable,
+                           str(SUBMISSIONS / "hostile" / "fill_temporary_folders")], cwd=PROJECT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    document = json.loads(done.stdout)
+    assert problems(document) == []
+    assert document["score"] == 100

@@ -1,0 +1,1 @@
+/tmp/backprop-selftest-planted-forward.py

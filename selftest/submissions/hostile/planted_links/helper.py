@@ -1,0 +1,1 @@
+/var/tmp/backprop-selftest-missing-folder/helper.py
