@@ -300,12 +300,14 @@ def _refused(folder: Path) -> str:
 
 
 def _too_large(entries: int, size: int, caps: Caps, *, past: bool) -> str:
-    """What the student reads: which cap, and what to upload instead."""
-    at_least = "more than " if past else ""
+    """What the student reads: which cap, and what to upload instead. `past`: counting stopped at the cap, so
+    only "more than" the cap is known."""
     if entries > caps.max_files:
-        what = msg.TOO_MANY_FILES.format(count=f"{at_least}{entries:,}", limit=f"{caps.max_files:,}")
+        count = f"more than {caps.max_files:,}" if past else f"{entries:,}"
+        what = msg.TOO_MANY_FILES.format(count=count, limit=f"{caps.max_files:,}")
     else:
-        what = msg.TOO_MANY_BYTES.format(size=f"{at_least}{size / 2**20:,.1f} MB", limit=f"{caps.max_megabytes:g} MB")
+        size_text = f"more than {caps.max_megabytes:g} MB" if past else f"{size / 2**20:,.1f} MB"
+        what = msg.TOO_MANY_BYTES.format(size=size_text, limit=f"{caps.max_megabytes:g} MB")
     return msg.SUBMISSION_TOO_LARGE.format(what=what)
 
 

@@ -306,6 +306,9 @@ def _import_student():
 def _check_imports():
     """The check that your files import nothing the grader lacks: read from their code, never run."""
     check = Check(f"your files import only the standard library and {', '.join(PACKAGES)}")
+    if not STUDENT_FILE.is_file():
+        check.fail("not run: backprop.py was not found")
+        return check
     outside = _imported_outside_the_list()
     if outside:
         check.fail(f"{', '.join(outside)} {'is' if len(outside) == 1 else 'are'} not available where your code is "
