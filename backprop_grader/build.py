@@ -6,11 +6,12 @@ import os
 import zipfile
 from pathlib import Path
 
-from .config import PROJECT_ROOT, load_config
+from .config import PROJECT_ROOT, load_config, package_requirements
 
 # What Gradescope needs, relative to the project root: no selftests, no student kit, no caches.
+# student_template/forward.py is the given forward pass, for submissions that import it.
 INCLUDED_FILES = ("setup.sh", "run_autograder", "autograder.toml", "requirements.txt", "bin/ensure-venv",
-                  "student_template/forward.py")  # the given forward pass, for submissions that import it
+                  "student_template/forward.py", "requirements-grader.txt", "requirements-packages.txt")
 INCLUDED_FOLDERS = ("backprop_grader", "reference", "tests")
 EXCLUDED_NAMES = {"__pycache__", "derivation.py", ".pytest_cache"}
 EXECUTABLE = {"setup.sh", "run_autograder", "bin/ensure-venv"}
@@ -34,6 +35,7 @@ def run(args) -> int:
 def build_zip(out: Path, *, config_path: Path | None = None) -> list[str]:
     """Write the zip with setup.sh and run_autograder at its root; return the names inside."""
     config = load_config(config_path)  # refuse to ship a configuration that would fail at grading time
+    package_requirements(config)  # or whose packages setup.sh could not install (no pinned version)
     entries = [(PROJECT_ROOT / name, name) for name in INCLUDED_FILES]
     entries[2] = (config.path, "autograder.toml")
     for folder in INCLUDED_FOLDERS:

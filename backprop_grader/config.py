@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import GraderError
+from .worker import ALLOWED_MARK  # how Config.forbidden_imports marks an allowed package
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -15,6 +18,10 @@ else:  # Python 3.10 (Gradescope's Ubuntu 22.04)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "autograder.toml"
+# Pinned versions of the packages a configuration may let students import; numpy's pins are the grader's own.
+PACKAGE_PINS = (PROJECT_ROOT / "requirements-grader.txt", PROJECT_ROOT / "requirements-packages.txt")
+
+REQUIRED_PACKAGES = ("numpy",)  # the grader hands the student numpy arrays, and the worker answers with numpy
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 TEST_NUMBERS = ("1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "2.7")
 
@@ -41,6 +48,10 @@ _NUMBERS = {
         "processes": (int, 1, 4096),
         "output_kb": (int, 1, 1048576),
     },
+    "submission": {
+        "max_files": (int, 1, 10**6),
+        "max_megabytes": (float, 0.001, 10**5),
+    },
 }
 
 
@@ -62,7 +73,16 @@ class Config:
     networks: dict
     tolerance: dict
     limits: dict
-    forbidden_imports: tuple
+    refused_imports: tuple  # [imports] forbidden: autodiff libraries, refused at import wherever they come from
+    packages: tuple  # [environment] packages: what student code may import besides the standard library
+    submission: dict  # [submission] caps on what a student uploads: max_files, max_megabytes
+
+    @property
+    def forbidden_imports(self) -> tuple:
+        """What the worker is told about imports, as one tuple of names (worker.import_rules reads it back): the
+        refused libraries, then each package students may import marked with a leading '+'. grade.py and
+        batch_job.py hand it to the worker under this name."""
+        return self.refused_imports + tuple(ALLOWED_MARK + name for name in self.packages)
 
     def rubric(self, number: str) -> TestRubric:
         """The rubric entry of a test number, e.g. "1.3"."""
@@ -86,20 +106,107 @@ def load_config(path: Path | str | None = None) -> Config:
     return _check(raw, path)
 
 
+def submission_caps(path: Path | str | None = None) -> dict:
+    """autograder.toml's [submission] caps, read without this process holding the rest of the file: grade finds
+    the submission (which the caps govern) before it forks the worker, and a fork must not carry the seeds (see
+    grade.secrets_loaded). So, unless a configuration was read here already, a child reads and checks the whole
+    file and sends back only these numbers (a bad file is the same GraderError as load_config's)."""
+    if READ_HERE:
+        return dict(load_config(path).submission)
+    readable, writable = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: nothing but reading the file, then _exit, so no cleanup of the parent's runs twice
+        try:
+            os.close(readable)
+            try:
+                answer = {"caps": load_config(path).submission}
+            except GraderError as exc:
+                answer = {"error": str(exc)}
+            os.write(writable, json.dumps(answer).encode()[:60000])
+        finally:
+            os._exit(0)
+    os.close(writable)
+    with os.fdopen(readable, "rb") as pipe:
+        answer = json.loads(pipe.read() or b"{}")
+    os.waitpid(pid, 0)
+    if "caps" not in answer:
+        raise GraderError(answer.get("error", f"the configuration {path or DEFAULT_CONFIG} could not be read"))
+    return answer["caps"]
+
+
 def _check(raw: dict, path: Path) -> Config:
     """Check every section and key; unknown ones are errors so that typos never pass silently."""
-    _only_keys(raw, ("rubric", "networks", "tolerance", "limits", "imports"), path, "")
+    _only_keys(raw, ("rubric", "networks", "tolerance", "limits", "imports", "environment", "submission"), path, "")
     sections = {name: _numbers(raw, name, path) for name in _NUMBERS}
     if sections["networks"]["min_units"] > sections["networks"]["max_units"]:
         raise GraderError(f"networks.min_units is larger than networks.max_units in {path}")
     total, tests = _rubric(_table(raw, "rubric", path), path)
     imports = _table(raw, "imports", path)
     _only_keys(imports, ("forbidden",), path, "imports.")
-    forbidden = imports.get("forbidden", [])
-    if not isinstance(forbidden, list) or not all(isinstance(m, str) and m.isidentifier() for m in forbidden):
-        raise GraderError(f"imports.forbidden in {path} must be a list of module names, got {forbidden!r}")
+    forbidden = _names(imports.get("forbidden", []), path, "imports.forbidden")
+    environment = _table(raw, "environment", path)
+    _only_keys(environment, ("packages",), path, "environment.")
+    if "packages" not in environment:
+        raise GraderError(f"environment.packages is missing from {path}: list the packages students may import")
+    packages = _names(environment["packages"], path, "environment.packages")
+    _check_packages(packages, forbidden, path)
     return Config(path, total, tests, sections["networks"], sections["tolerance"], sections["limits"],
-                  tuple(forbidden))
+                  forbidden, packages, sections["submission"])
+
+
+def _names(value, path: Path, key: str) -> tuple:
+    """A list of top-level module names (numpy, not numpy.linalg), without repeats."""
+    if not isinstance(value, list) or not all(isinstance(m, str) and m.isidentifier() for m in value):
+        raise GraderError(f"{key} in {path} must be a list of top-level module names, got {value!r}")
+    return tuple(dict.fromkeys(value))
+
+
+def _check_packages(packages: tuple, forbidden: tuple, path: Path) -> None:
+    """The list students may import: never a refused library (the refusal would win anyway, so listing one is a
+    mistake to point out), never the standard library (always allowed), and always numpy."""
+    refused = [name for name in packages if name in forbidden]
+    if refused:
+        raise GraderError(f"environment.packages in {path} lists {', '.join(refused)}, which imports.forbidden "
+                          "refuses: remove it from one of the two lists")
+    standard = [name for name in packages if name in getattr(sys, "stdlib_module_names", ())]
+    if standard:
+        raise GraderError(f"environment.packages in {path} lists {', '.join(standard)}, which is part of the "
+                          "standard library (always allowed): remove it")
+    missing = [name for name in REQUIRED_PACKAGES if name not in packages]
+    if missing:
+        raise GraderError(f"environment.packages in {path} must include {', '.join(missing)}: the grader passes "
+                          "numpy arrays to compute_gradients")
+
+
+def package_requirements(config: Config, pins: tuple = PACKAGE_PINS) -> list[str]:
+    """The pinned requirement lines (with their Python markers) of the configured packages, for setup.sh to install
+    exactly these; a GraderError naming the package when one has no pin in the requirements files."""
+    lines = []
+    for pin_file in pins:
+        for line in pin_file.read_text(encoding="utf-8").splitlines():
+            requirement = line.split("#", 1)[0].strip()
+            if requirement and not requirement.startswith("-"):
+                lines.append(requirement)
+    chosen = []
+    for name in config.packages:
+        found = [line for line in lines if _requirement_name(line) == _canonical(name)]
+        if not found:
+            raise GraderError(f"environment.packages in {config.path} lists {name}, which has no pinned version in "
+                              f"{pins[-1].name}: add a line such as `{name}==VERSION` there")
+        chosen += [line for line in found if line not in chosen]
+    return chosen
+
+
+def _requirement_name(line: str) -> str:
+    """The distribution name a requirement line installs, as pip compares names."""
+    name = line
+    for stop in "=<>!~;[ @":
+        name = name.split(stop, 1)[0]
+    return _canonical(name)
+
+
+def _canonical(name: str) -> str:
+    return name.strip().lower().replace("_", "-").replace(".", "-")
 
 
 def _rubric(rubric: dict, path: Path) -> tuple[float, dict]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import ast
 import difflib
 import io
+import json
+import os
 import re
 import shutil
 import tokenize
@@ -17,15 +19,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import messages as msg
+from .config import submission_caps
 from .errors import GraderError
-from .notebook import UnreadableNotebook, module_source
+from .notebook import UnreadableNotebook, module_source, neutralise, read_code_cells
 
 EXPECTED = "backprop.py"
 NOTEBOOK = "backprop.ipynb"
 FUNCTION = "compute_gradients"
 MAX_LISTED = 50
+MAX_SCANNED, MAX_SCANNED_BYTES = 200, 2 << 20  # files read for imports, and the largest read (far above any homework)
+_IMPORT_LINE = re.compile(r"^\s*(?:import|from)\s+([A-Za-z_]\w*)", re.MULTILINE)
 _IGNORED_PARTS = {"__MACOSX", "__pycache__", ".ipynb_checkpoints", ".git"}
 _DEFINES = re.compile(rf"^\s*def\s+{FUNCTION}\b", re.MULTILINE)  # for files whose syntax is broken
+# Left in place of a submission that was too large to unpack or copy, so that discovery, perhaps in another
+# process (simulate's run_autograder), tells the student why; it holds only the counts, as JSON numbers.
+REFUSED = ".backprop-grader-refused.json"
+
+
+@dataclass(frozen=True)
+class Caps:
+    """The most a submission may hold, unpacked: autograder.toml's [submission]."""
+
+    max_files: int
+    max_megabytes: float
+
+    @property
+    def max_bytes(self) -> int:
+        return int(self.max_megabytes * 1024 * 1024)
+
+
+def configured_caps() -> Caps:
+    """The caps of the project's autograder.toml, read without loading its seeds here (config.submission_caps)."""
+    return Caps(**submission_caps())
 
 
 @dataclass
@@ -42,9 +67,13 @@ class Found:
     listing: list = field(default_factory=list)
 
 
-def find_submission(folder: Path) -> Found:
-    """Apply SPEC section 2's rules in order; the first that applies wins, and every rule but the first notes it."""
+def find_submission(folder: Path, caps: Caps | None = None) -> Found:
+    """Apply SPEC section 2's rules in order; the first that applies wins, and every rule but the first notes it.
+    A submission beyond the caps (or refused as such when unpacked) is graded as nothing found, saying why."""
     folder = Path(folder)
+    too_large = _refused(folder) or _beyond_caps(folder, caps or configured_caps())
+    if too_large:
+        return Found(None, problem=too_large)
     files = _files(folder)
     if (folder / EXPECTED).is_file():
         return Found(folder / EXPECTED)
@@ -62,6 +91,8 @@ def find_submission(folder: Path) -> Found:
 
 def explain_not_found(found: Found) -> str:
     """What the student reads when nothing could be graded: the problem, what was expected, what was submitted."""
+    if not found.listing and found.problem.startswith(msg.SUBMISSION_TOO_LARGE_START):
+        return found.problem
     listing = "\n".join(found.listing) or "- (nothing)"
     return msg.DISCOVERY_LISTING.format(problem=found.problem, expected=msg.EXPECTED_SUBMISSION, listing=listing)
 
@@ -74,6 +105,52 @@ def defines_function(path: Path, name: str = FUNCTION) -> bool:
     except (SyntaxError, ValueError):
         return bool(_DEFINES.search(source))  # graded anyway, so that the student sees their syntax error
     return name in _defined_names(tree)
+
+
+def imports_in_source(source_file: Path) -> set[str]:
+    """The top-level modules that the submission's code names in an import (`import x`, `from x import y`,
+    `__import__("x")`, `importlib.import_module("x")`), read from the syntax trees of source_file (a notebook's
+    code cells) and every Python file beside or below it, which the worker could import. Nothing is run: this
+    holds whatever the student's code does to the worker's import guard."""
+    folder = source_file.parent
+    sources = [source_file] if source_file.suffix == ".ipynb" else []
+    sources += [f for f in _files(folder) if f.suffix == ".py"]
+    names: set[str] = set()
+    for path in sources[:MAX_SCANNED]:
+        if path.is_symlink():
+            continue  # never followed by the grader (it may run as root)
+        try:
+            if path.suffix == ".ipynb":
+                texts = [neutralise(cell) for _, cell in read_code_cells(path)]
+            else:
+                texts = [read_source(path)] if path.stat().st_size <= MAX_SCANNED_BYTES else []
+        except (OSError, UnreadableNotebook):
+            continue
+        for text in texts:
+            try:
+                names |= _imported_names(ast.parse(text))
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                names |= {m.group(1) for m in _IMPORT_LINE.finditer(text)}  # unparsable: the plain import lines
+    return names
+
+
+def _imported_names(tree: ast.AST) -> set[str]:
+    """Top-level module names imported anywhere in a syntax tree, statements and calls with a literal name."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.partition(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.partition(".")[0])
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+                and isinstance(node.args[0].value, str) and _call_name(node.func) in ("__import__", "import_module"):
+            names.add(node.args[0].value.partition(".")[0])
+    return names
+
+
+def _call_name(func: ast.AST) -> str:
+    """`f` for a call of f(...) or of something.f(...)."""
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
 
 
 def read_source(path: Path) -> str:
@@ -169,17 +246,92 @@ def _files(folder: Path) -> list[Path]:
     return found
 
 
-def unpack_into(submission: Path, target: Path) -> None:
-    """Put a submission (a folder, a zip of one, or a single file) into `target`, as Gradescope unpacks uploads."""
-    if submission.is_dir():
+def measure(submission: Path, caps: Caps) -> tuple[int, int] | None:
+    """(entries, bytes) of a submission (a folder, a zip or a single file), unpacked, counted without unpacking
+    it or following a link, and without counting further once past a cap: (entries, bytes) beyond a cap, or None
+    within both. A zip's sizes are those its directory declares, which extraction cannot exceed (zipfile stops
+    each member at its declared size and checks its CRC)."""
+    if submission.is_dir() and not submission.is_symlink():
+        return _walk_size(submission, caps)
+    if zipfile.is_zipfile(submission):
+        with zipfile.ZipFile(submission) as zipped:
+            members = zipped.infolist()
+        entries, size = len(members), sum(m.file_size for m in members)
+    else:
+        entries, size = 1, submission.lstat().st_size
+    return (entries, size) if entries > caps.max_files or size > caps.max_bytes else None
+
+
+def _walk_size(folder: Path, caps: Caps) -> tuple[int, int] | None:
+    """measure() for a folder: scandir, no link followed, stopping as soon as a cap is passed."""
+    entries = size = 0
+    pending = [folder]
+    while pending:
+        try:
+            listing = list(os.scandir(pending.pop()))
+        except OSError:
+            continue
+        for entry in listing:
+            entries += 1
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(Path(entry.path))
+            else:
+                size += entry.stat(follow_symlinks=False).st_size
+            if entries > caps.max_files or size > caps.max_bytes:
+                return entries, size
+    return None
+
+
+def _beyond_caps(folder: Path, caps: Caps) -> str:
+    """The student's message when the folder is beyond a cap, else ""."""
+    measured = _walk_size(folder, caps) if folder.is_dir() else None
+    return _too_large(*measured, caps, past=True) if measured else ""
+
+
+def _refused(folder: Path) -> str:
+    """The message of a refusal left by unpack_into, else "" (only its two numbers are read, never its text)."""
+    marker = folder / REFUSED
+    try:
+        if marker.is_symlink() or not marker.is_file() or len(os.listdir(folder)) != 1:
+            return ""
+        counts = json.loads(marker.read_text(encoding="utf-8"))
+        caps = Caps(int(counts["max_files"]), float(counts["max_megabytes"]))
+        return _too_large(int(counts["entries"]), int(counts["bytes"]), caps, past=False)
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
+def _too_large(entries: int, size: int, caps: Caps, *, past: bool) -> str:
+    """What the student reads: which cap, and what to upload instead. `past`: counting stopped at the cap, so
+    only "more than" the cap is known."""
+    if entries > caps.max_files:
+        count = f"more than {caps.max_files:,}" if past else f"{entries:,}"
+        what = msg.TOO_MANY_FILES.format(count=count, limit=f"{caps.max_files:,}")
+    else:
+        size_text = f"more than {caps.max_megabytes:g} MB" if past else f"{size / 2**20:,.1f} MB"
+        what = msg.TOO_MANY_BYTES.format(size=size_text, limit=f"{caps.max_megabytes:g} MB")
+    return msg.SUBMISSION_TOO_LARGE.format(what=what)
+
+
+def unpack_into(submission: Path, target: Path, caps: Caps | None = None) -> None:
+    """Put a submission (a folder, a zip of one, or a single file) into `target`, as Gradescope unpacks uploads;
+    one beyond the caps is neither unpacked nor copied: `target` gets the REFUSED note that discovery reads."""
+    caps = caps or configured_caps()
+    if not submission.exists():
+        raise GraderError(f"the submission {submission} does not exist")
+    measured = measure(submission, caps)
+    if measured is not None:
+        target.mkdir(parents=True, exist_ok=True)
+        counts = {"entries": measured[0], "bytes": measured[1], "max_files": caps.max_files,
+                  "max_megabytes": caps.max_megabytes}
+        (target / REFUSED).write_text(json.dumps(counts), encoding="utf-8")
+    elif submission.is_dir():
         shutil.copytree(submission, target, symlinks=True, dirs_exist_ok=True)
     elif zipfile.is_zipfile(submission):
         unzip(submission, target)
-    elif submission.is_file():
+    else:
         target.mkdir(parents=True, exist_ok=True)
         shutil.copy(submission, target / submission.name)
-    else:
-        raise GraderError(f"the submission {submission} does not exist")
 
 
 def unzip(archive: Path, target: Path) -> None:

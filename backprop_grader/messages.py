@@ -156,6 +156,12 @@ NOTE_NOTEBOOK = ("graded the code cells of the notebook `{file}`, in order, with
                  "(`%…`, `!…`) skipped; cell numbers in messages count every cell from the top.")
 NOTE_OTHER_NAME = ("graded `{file}`, the only Python file that defines `compute_gradients`; name it `backprop.py` "
                    "next time.")
+SUBMISSION_TOO_LARGE_START = "Your submission is too large to grade"
+SUBMISSION_TOO_LARGE = (SUBMISSION_TOO_LARGE_START + ": {what}. Upload only `backprop.py` (or your notebook) and the "
+                        "`.py` files it imports, not a whole folder with data, environments or outputs.")
+TOO_MANY_FILES = "it holds {count} files and folders, and at most {limit} are accepted"
+TOO_MANY_BYTES = "it holds {size} unpacked, and at most {limit} are accepted"
+NOTEBOOK_TOO_DEEP = "it is nested too deeply to read"
 NOTEBOOK_NOT_UTF8 = ("The notebook `{file}` could not be read: it is not UTF-8 text ({detail}). Open it in "
                      "Jupyter, save it, and upload it again.")
 NOTEBOOK_NOT_JSON = ("The notebook `{file}` could not be read: it is not a notebook file ({detail}). Download it "

@@ -51,6 +51,8 @@ def read_code_cells(path: Path) -> list[tuple[int, str]]:
         raise UnreadableNotebook(msg.NOTEBOOK_INVALID.format(file=path.name, detail=_first_line(exc))) from exc
     except (ValueError, TypeError, AttributeError, KeyError) as exc:
         raise UnreadableNotebook(msg.NOTEBOOK_NOT_JSON.format(file=path.name, detail=_first_line(exc))) from exc
+    except RecursionError:  # JSON nested thousands of levels deep: no notebook is, and the parser gives up
+        raise UnreadableNotebook(msg.NOTEBOOK_NOT_JSON.format(file=path.name, detail=msg.NOTEBOOK_TOO_DEEP)) from None
     return [(number, cell.source) for number, cell in enumerate(notebook.cells, start=1)
             if cell.cell_type == "code"]
 

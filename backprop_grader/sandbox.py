@@ -517,9 +517,11 @@ def _listed_in_pth_files(site_folders: list[str]) -> set[str]:
 
 
 def worker_environment(workdir: Path) -> dict:
-    """An empty environment but for a PATH, a HOME in the private copy, and single-threaded numpy."""
+    """An empty environment but for a PATH, a HOME in the private copy, and single-threaded numpy; matplotlib
+    headless (Agg draws without a display, and plt.show() does nothing), its cache in the private copy."""
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(workdir), "TMPDIR": str(workdir),
-           "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+           "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(workdir / ".matplotlib")}
     env.update({k: os.environ[k] for k in _PASSED_THROUGH if k in os.environ})
     return env
 

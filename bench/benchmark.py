@@ -9,10 +9,11 @@ Prints, each a median over several runs on this machine:
      and, for comparison, the bare checks with no test framework at all;
   4. batch throughput over 100 submissions with 1 job and with all cores (when `batch` exists);
   5. peak memory (resident) of grader plus worker during one grading;
+  6. one run_autograder (checkout) on a notebook that plots with matplotlib, against the same code as a .py file;
 then the ratios 2/1 and 2/3, so results compare across machines. The commands behind each ratio run in turn,
 round after round, so that a machine whose speed drifts (shared machines do) moves both sides of it alike.
 
-Usage: .venv/bin/python bench/benchmark.py [--runs N] [--skip-batch]
+Usage: .venv/bin/python bench/benchmark.py [--runs N] [--skip-batch] [--plots-only]
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 CORRECT = PROJECT / "selftest" / "submissions" / "correct" / "vectorized"
+PLOTS_NOTEBOOK = PROJECT / "selftest" / "submissions" / "discovery" / "notebook_with_plots"
+PLOTS_SCRIPT = PROJECT / "selftest" / "submissions" / "correct" / "plots_in_a_script"  # the same code, as .py
 PYTHON = sys.executable
 
 
@@ -126,13 +129,37 @@ def batch_throughput(jobs: int, count: int = 100) -> float | None:
         return count / (time.perf_counter() - started)
 
 
+def plots(runs: int, results_file: Path) -> list[tuple[str, str]]:
+    """Rows 6: a notebook with plots against the same code as a .py file (both import matplotlib and plot)."""
+    def grading(submission: Path) -> tuple[list[str], dict]:
+        return [str(PROJECT / "run_autograder"), "--submission", str(submission), "--results", str(results_file)], {}
+
+    measured = interleaved({"notebook": grading(PLOTS_NOTEBOOK), "script": grading(PLOTS_SCRIPT),
+                            "no plots": grading(CORRECT)}, runs)
+    return [("6. run_autograder, a notebook with plots (matplotlib)", f"{measured['notebook'][0] * 1000:.0f} ms"),
+            ("6. the same code as a .py file", f"{measured['script'][0] * 1000:.0f} ms"),
+            ("6. a .py file without plots (row 2, off)", f"{measured['no plots'][0] * 1000:.0f} ms"),
+            ("ratio notebook / .py file", f"{measured['notebook'][0] / measured['script'][0]:.2f}")]
+
+
+def _print(rows: list[tuple[str, str]], runs: int) -> None:
+    width = max(len(r[0]) for r in rows)
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, median of {runs} runs")
+    for label, value in rows:
+        print(f"{label.ljust(width)}  {value}")
+
+
 def main() -> None:
     """Measure everything and print one table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--skip-batch", action="store_true")
+    parser.add_argument("--plots-only", action="store_true", help="measure only rows 6")
     args = parser.parse_args()
     results_file = Path(tempfile.mkdtemp()) / "results.json"
+    if args.plots_only:
+        _print(plots(args.runs, results_file), args.runs)
+        return
     baseline_script = str(PROJECT / "bench" / "inprocess_baseline.py")
     commands = {"checkout floor": ([PYTHON, "-c", "import numpy"], {}),
                 "off": ([str(PROJECT / "run_autograder"), "--submission", str(CORRECT), "--results",
@@ -173,11 +200,9 @@ def main() -> None:
         ("ratio 2 off / 1 checkout", f"{off / checkout_floor:.2f}"),
         ("ratio 2/3 (target <= 1.5)", f"{grading / baseline:.2f}"),
         ("ratio 2 / 3 bare checks", f"{grading / bare:.2f}"),
+        *plots(args.runs, results_file),
     ]
-    width = max(len(r[0]) for r in rows)
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, median of {args.runs} runs")
-    for label, value in rows:
-        print(f"{label.ljust(width)}  {value}")
+    _print(rows, args.runs)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ the file and what is allowed; the rubric's points must add up to its total."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 from helpers import PROJECT, run_grader
@@ -96,3 +98,60 @@ def test_a_bad_configuration_stops_the_grader_with_one_clear_line(tmp_path):
     path = _write(tmp_path, DEFAULT.replace("total = 100", "total = 99", 1))
     done = run_grader("batch", str(tmp_path), "--out", str(tmp_path / "out"), "--config", str(path))
     assert done.returncode == 2 and "rubric.total" in done.stderr and str(path) in done.stderr
+
+
+PACKAGES_LINE = 'packages = ["numpy", "scipy", "matplotlib"]'
+
+
+@pytest.mark.parametrize("packages, words", [
+    ('["numpy", "scipy", "torch"]', ["environment.packages", "torch", "imports.forbidden"]),
+    ('["numpy", "json"]', ["environment.packages", "json", "standard library"]),
+    ('["scipy"]', ["environment.packages", "must include numpy"]),
+    ('["numpy", "scikit learn"]', ["environment.packages", "module names"]),
+    ('"numpy"', ["environment.packages", "list"]),
+])
+def test_the_package_list_is_checked(tmp_path, packages, words):
+    assert PACKAGES_LINE in DEFAULT
+    message = _error(tmp_path, DEFAULT.replace(PACKAGES_LINE, f"packages = {packages}"))
+    for word in words:
+        assert word in message, message
+
+
+def test_the_package_list_is_required(tmp_path):
+    assert "environment.packages is missing" in _error(tmp_path, DEFAULT.replace(PACKAGES_LINE, ""))
+
+
+def test_a_package_without_a_pinned_version_is_refused_by_build(tmp_path):
+    """setup.sh could not install it at a known version, so build refuses to ship it, naming the pins file."""
+    path = _write(tmp_path, DEFAULT.replace(PACKAGES_LINE, 'packages = ["numpy", "sympy"]'))
+    assert load_config(path).packages == ("numpy", "sympy")  # a valid list: only the pins are missing
+    done = run_grader("build", "--out", str(tmp_path / "autograder.zip"), "--config", str(path))
+    assert done.returncode == 2 and not (tmp_path / "autograder.zip").exists()
+    assert "sympy" in done.stderr and "requirements-packages.txt" in done.stderr and str(path) in done.stderr
+
+
+def test_a_refused_library_in_the_list_stops_build(tmp_path):
+    path = _write(tmp_path, DEFAULT.replace(PACKAGES_LINE, 'packages = ["numpy", "jax"]'))
+    done = run_grader("build", "--out", str(tmp_path / "autograder.zip"), "--config", str(path))
+    assert done.returncode == 2 and "jax" in done.stderr and "environment.packages" in done.stderr
+
+
+def test_the_worker_is_told_the_refused_names_and_the_list():
+    config = load_config()
+    assert config.forbidden_imports == ("torch", "tensorflow", "jax", "autograd", "+numpy", "+scipy", "+matplotlib")
+
+
+@pytest.mark.parametrize("key, bad", [("max_files", "0"), ("max_megabytes", '"100"')])
+def test_submission_caps_are_checked(tmp_path, key, bad):
+    message = _error(tmp_path, re.sub(rf"(?m)^{key} = .*$", f"{key} = {bad}", DEFAULT))
+    assert f"submission.{key}" in message
+
+
+def test_submission_caps_are_read_without_holding_the_seeds(tmp_path):
+    """grade reads the caps before it forks the worker: a child reads the file, so this process records no
+    configuration read (config.READ_HERE), and a bad file is still a clear error."""
+    code = ("from backprop_grader import config\nprint(config.submission_caps()['max_files'], config.READ_HERE)\n"
+            f"config.submission_caps({str(_write(tmp_path, DEFAULT.replace('total = 100', 'total = 9')))!r})\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, timeout=60)
+    assert done.stdout.splitlines()[0] == "2000 []"
+    assert "GraderError" in done.stderr and "rubric.total" in done.stderr

@@ -13,9 +13,9 @@ import pytest
 from helpers import SUBMISSIONS, grade
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from backprop_grader import discovery, worker
 from backprop_grader import messages as msg
-from backprop_grader import worker
-from backprop_grader.discovery import explain_not_found, find_submission
+from backprop_grader.discovery import Caps, explain_not_found, find_submission, imports_in_source
 from backprop_grader.metadata import log_line, read_submitter
 from backprop_grader.notebook import module_source, neutralise
 
@@ -278,3 +278,80 @@ def test_a_single_file_with_another_name_is_graded(tmp_path):
     assert document["score"] == 100
     assert "Note: graded `hw2.py`" in document["output"]
     assert "submitter" not in document["extra_data"]
+
+
+# Caps on what a submission holds (autograder.toml [submission]), checked before anything is unpacked or copied.
+
+def _zeros_zip(path: Path, megabytes: int, files: int = 1) -> Path:
+    """A small zip that unpacks to `megabytes` of zeros (a zip bomb, in miniature) spread over `files` members."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("backprop.py", CORRECT)
+        chunk = bytes(1 << 20)
+        for n in range(files - 1 if files > 1 else 1):
+            with archive.open(f"data/{n}.bin", "w", force_zip64=True) as member:
+                for _ in range(megabytes if n == 0 else 0):
+                    member.write(chunk)
+    return path
+
+
+def test_a_zip_beyond_the_size_cap_is_not_unpacked_and_scores_0_saying_why(tmp_path):
+    bomb = _zeros_zip(tmp_path / "bomb.zip", megabytes=120)
+    assert bomb.stat().st_size < 1 << 20
+    unpacked = tmp_path / "unpacked"
+    discovery.unpack_into(bomb, unpacked, Caps(max_files=2000, max_megabytes=100))
+    assert [p.name for p in unpacked.iterdir()] == [discovery.REFUSED]  # nothing of the zip was written
+    found = find_submission(unpacked, Caps(max_files=2000, max_megabytes=100))
+    assert found.path is None and found.problem.startswith(msg.SUBMISSION_TOO_LARGE_START)
+    assert "120.0 MB unpacked, and at most 100 MB" in found.problem
+    document = grade(bomb, tmp_path / "results.json")  # the project's own caps: 100 MB
+    assert document["score"] == 0
+    first = next(t for t in document["tests"] if t["number"] == "0.1")
+    assert msg.SUBMISSION_TOO_LARGE_START in first["output"] and "autograder" not in first["output"].lower()
+
+
+def test_a_folder_with_too_many_files_is_refused_before_it_is_read_or_copied(tmp_path):
+    folder = _write(tmp_path / "sub", {"backprop.py": CORRECT})
+    for n in range(30):
+        (folder / f"note{n}.txt").write_text("x")
+    found = find_submission(folder, Caps(max_files=20, max_megabytes=100))
+    assert found.path is None and "more than 20 files and folders, and at most 20 are accepted" in found.problem
+    copy = tmp_path / "copy"
+    discovery.unpack_into(folder, copy, Caps(max_files=20, max_megabytes=100))
+    assert [p.name for p in copy.iterdir()] == [discovery.REFUSED]
+    assert find_submission(folder, Caps(max_files=40, max_megabytes=100)).path == folder / "backprop.py"
+
+
+def test_an_honest_submission_is_far_below_the_default_caps(tmp_path):
+    caps = discovery.configured_caps()
+    assert (caps.max_files, caps.max_megabytes) == (2000, 100)
+    folder = _write(tmp_path, {"backprop.py": CORRECT, "helpers.py": "X = 1\n", "notes/README.md": "x" * 10000})
+    assert find_submission(folder).path == folder / "backprop.py"
+
+
+def test_a_planted_refusal_note_is_read_only_for_its_numbers(tmp_path):
+    folder = _write(tmp_path, {discovery.REFUSED: json.dumps({"entries": "```", "bytes": 1})})
+    assert find_submission(folder, Caps(10, 1)).problem == msg.DISCOVERY_EMPTY  # hidden, and not a refusal
+
+
+def test_a_notebook_nested_too_deeply_is_the_students_0_with_a_clear_message(tmp_path):
+    (tmp_path / "backprop.ipynb").write_text('{"cells": ' + "[" * 100000 + "]" * 100000 + "}")
+    found = find_submission(tmp_path, Caps(2000, 100))
+    assert found.path is None and msg.NOTEBOOK_TOO_DEEP in found.problem
+    document = grade(tmp_path, tmp_path.parent / "results.json")
+    first = next(t for t in document["tests"] if t["number"] == "0.1")
+    assert document["score"] == 0 and msg.NOTEBOOK_TOO_DEEP in first["output"]
+    assert "autograder" not in document["output"].lower()
+
+
+# Check 0.4 reads the submission's imports from its source too (outside the worker).
+
+def test_imports_are_read_from_the_source_of_every_file_and_notebook_cell(tmp_path):
+    _write(tmp_path, {"backprop.py": "import numpy as np\nfrom helpers import f\n",
+                      "helpers.py": "import importlib\nT = importlib.import_module('torch.nn')\n",
+                      "sub/deep.py": "def g():\n    import jax.numpy\n    return __import__('autograd')\n",
+                      "broken.py": "import tensorflow\ndef (:\n"})
+    names = imports_in_source(tmp_path / "backprop.py")
+    assert {"numpy", "helpers", "importlib", "torch", "jax", "autograd", "tensorflow"} <= names
+    notebook = _notebook(tmp_path / "nb", "backprop.ipynb", [("code", "%matplotlib inline\nimport torch"),
+                                                             ("md", "import jax")])
+    assert imports_in_source(notebook) == {"torch"}

@@ -8,6 +8,7 @@ message, and fails every mistake in the case and layer where the graded tests fi
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import pytest
 from helpers import PROJECT, SUBMISSIONS, run_grader
+
+from backprop_grader.config import load_config
 
 try:
     import tomllib
@@ -207,3 +210,34 @@ def _where_the_grader_fails(statuses: dict) -> set[tuple[int, str]]:
         elif test == "2.7":
             where.add((2, ""))
     return where
+
+
+def test_the_kit_names_the_configured_packages_and_check_py_flags_others(tmp_path):
+    """The list in the kit is autograder.toml's, in README.md and check.py alike; check.py fails a file that
+    imports something else (read from its code), as the grader would fail its import."""
+    config = tmp_path / "autograder.toml"
+    config.write_text((PROJECT / "autograder.toml").read_text(encoding="utf-8").replace(
+        'packages = ["numpy", "scipy", "matplotlib"]', 'packages = ["numpy", "scipy"]'), encoding="utf-8")
+    done = run_grader("student-kit", "--out", str(tmp_path / "kit.zip"), "--config", str(config), timeout=60)
+    assert done.returncode == 0, done.stderr
+    with zipfile.ZipFile(tmp_path / "kit.zip") as archive:
+        archive.extractall(tmp_path / "unzipped")
+    kit = tmp_path / "unzipped" / KIT_FOLDER
+    assert "and these packages, and nothing else: numpy, scipy.\n" in (kit / "README.md").read_text()
+    assert '\nPACKAGES = ("numpy", "scipy")\n' in (kit / "check.py").read_text()
+    shutil.copy(SUBMISSIONS / "correct" / "plots_in_a_script" / "backprop.py", kit / "backprop.py")
+    done = subprocess.run([sys.executable, "check.py"], cwd=kit, capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, MPLBACKEND="Agg"))
+    assert done.returncode == 1
+    assert "FAIL  your files import only the standard library and numpy, scipy" in done.stdout
+    assert "matplotlib is not available where your code is graded" in done.stdout
+
+
+def test_the_templates_list_is_the_default_configurations():
+    """Unzipped or read straight from student_template/, the kit names the project's own list."""
+    from backprop_grader.student_kit import TEMPLATE, with_packages
+
+    packages = load_config().packages
+    for name in ("README.md", "check.py"):
+        text = (TEMPLATE / name).read_text(encoding="utf-8")
+        assert with_packages(name, text, packages) == text

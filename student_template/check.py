@@ -1,6 +1,7 @@
 """Public self-check of your backprop.py: run `python check.py` in this folder before you submit.
 
-It needs only Python 3.8+ and numpy. It imports backprop.py from the folder this file is in, calls your
+It needs only Python 3.8+ and numpy. It checks that your files import nothing but the standard library and the
+packages the grader provides (PACKAGES below), then imports backprop.py from the folder this file is in, calls your
 compute_gradients on small random networks, and compares what it returns with central finite differences of
 the error E from forward.py: nudge one weight up and down by a tiny step h, and (E(w + h) - E(w - h)) / 2h is
 that weight's gradient to about 8 digits. That needs only the forward pass, so this file contains no gradient
@@ -46,6 +47,8 @@ TARGETS = {"sigmoid": ["in [0, 1]", "in [0, 1], some exactly 0 or 1"] * 3,  # on
 FD_STEP = 1e-5
 RTOL, ATOL = 1e-4, 1e-5  # passes when |yours - finite differences| <= RTOL |fd| + ATOL max(1, max |fd|)
 IMPORT_SECONDS, CALL_SECONDS = 10, 5
+# What your code may import besides the standard library, where it is graded (your instructor's list).
+PACKAGES = ("numpy", "scipy", "matplotlib")
 
 
 class _Timeout(BaseException):
@@ -300,18 +303,69 @@ def _import_student():
     return function, found, signature
 
 
+def _check_imports():
+    """The check that your files import nothing the grader lacks: read from their code, never run."""
+    check = Check(f"your files import only the standard library and {', '.join(PACKAGES)}")
+    if not STUDENT_FILE.is_file():
+        check.fail("not run: backprop.py was not found")
+        return check
+    outside = _imported_outside_the_list()
+    if outside:
+        check.fail(f"{', '.join(outside)} {'is' if len(outside) == 1 else 'are'} not available where your code is "
+                   f"graded, which has only the Python standard library and {', '.join(PACKAGES)}: remove "
+                   f"{'that import' if len(outside) == 1 else 'those imports'} (a file whose import fails gets 0)")
+    return check
+
+
+def _imported_outside_the_list():
+    """Top-level modules that your .py files here import and that are neither the standard library, nor in
+    PACKAGES, nor files or folders of yours."""
+    import ast
+
+    own = {p.stem for p in HERE.glob("*.py")} | {p.name for p in HERE.iterdir() if p.is_dir()}
+    names = set()
+    for path in sorted(HERE.glob("*.py")):
+        if path.name == "check.py":
+            continue
+        try:
+            tree = ast.parse(path.read_bytes())
+        except (SyntaxError, ValueError):
+            continue  # the import check above shows a syntax error in backprop.py
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return sorted(n for n in names if n not in PACKAGES and n not in own and not _is_standard(n))
+
+
+def _is_standard(name):
+    """Whether a module is part of Python's standard library."""
+    known = getattr(sys, "stdlib_module_names", None)  # Python 3.10+
+    if known is not None:
+        return name in known
+    import sysconfig
+
+    if name in sys.builtin_module_names:
+        return True
+    spec = importlib.util.find_spec(name)
+    origin = (spec.origin or "") if spec else ""
+    return origin.startswith(sysconfig.get_paths()["stdlib"]) and "-packages" not in origin
+
+
 def run_checks():
     """Run every check; return them in report order, with notes for the end of the report."""
     function, found, signature = _import_student()
+    imports = _check_imports()
     shapes = {case: Check(f"{label}: both gradients have the shapes (K, J) and (J, I)")
               for case, label in CASES.items()}
     untouched, finite = Check("the input arrays are not modified"), Check("the gradients are finite")
     agree = {(case, layer): Check(f"{CASES[case]}, {LAYERS[layer]}: agrees with finite differences of E")
              for case in CASES for layer in LAYERS}
-    checks = [found, signature, *shapes.values(), untouched, finite, *agree.values()]
+    checks = [found, signature, imports, *shapes.values(), untouched, finite, *agree.values()]
     if function is None:
         reason = "backprop.py did not import" if not found.passed else "compute_gradients cannot be called"
-        for check in checks[2:]:
+        for check in checks[3:]:
             check.fail("not run: " + reason)
         return checks, []
     student, returned = Student(function), 0

@@ -4,6 +4,7 @@ import numpy as np
 
 from backprop_grader import feedback
 from backprop_grader import messages as msg
+from backprop_grader.discovery import imports_in_source
 from backprop_grader.errors import GradeFailure
 from backprop_grader.rubric import informational
 
@@ -38,7 +39,10 @@ def test_outputs_are_finite_floats(grading):
 def test_no_forbidden_import(grading):
     """No autodiff library imported"""
     replies = [grading.startup(), *grading.visible_replies()]
-    attempted = sorted({name for r in replies for name in r.details.get("forbidden") or []})
+    attempted = {name for r in replies for name in r.details.get("forbidden") or []}
+    if grading.worker is not None:  # and from outside the worker, where removing its guard changes nothing
+        attempted |= imports_in_source(grading.worker.source_file) & set(grading.config.refused_imports)
+    attempted = sorted(attempted)
     if attempted:
         raise GradeFailure(msg.INFO_FORBIDDEN.format(names=", ".join(attempted)))
 

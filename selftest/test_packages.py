@@ -1,0 +1,155 @@
+"""The packages students may import: one list in autograder.toml, enforced by the worker in real processes, the
+same on a laptop (`grade`, whose environment has more installed) and under `simulate` (whose setup.sh installs
+exactly the list), and plots that never break grading."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from helpers import SUBMISSIONS, expected_of, grade, run_grader
+
+from backprop_grader import simulate
+from backprop_grader.config import load_config
+from backprop_grader.sandbox import Limits, Worker
+from backprop_grader.zygote import Zygote
+
+CONFIG = load_config()
+LIMITS = Limits(**dict(CONFIG.limits, import_seconds=60.0))
+RULES = CONFIG.forbidden_imports  # the refused names, then "+numpy", "+scipy", "+matplotlib"
+
+EXAMPLES = [SUBMISSIONS / "discovery" / "notebook_with_plots", SUBMISSIONS / "correct" / "plots_in_a_script",
+            SUBMISSIONS / "correct" / "scipy_expit", SUBMISSIONS / "malformed" / "imports_outside_the_list",
+            SUBMISSIONS / "hostile" / "removes_the_import_guard"]
+
+
+@pytest.fixture(scope="module")
+def zygote():
+    started = Zygote.start()
+    yield started
+    started.close()
+
+
+@pytest.fixture(params=["fresh python", "fork", "zygote"])
+def start(request, zygote):
+    """How the worker starts, as in test_worker: a fresh Python, a fork of this process (which has pytest and
+    the grader loaded), or a fork from a zygote."""
+    return {"fresh python": {"fork": False}, "fork": {"fork": True}, "zygote": {"zygote": zygote}}[request.param]
+
+
+def _startup(tmp_path, source: str, start: dict, rules: tuple = RULES, **files: str):
+    """The reply to importing `source` as backprop.py (with other files beside it) in a real worker."""
+    (tmp_path / "backprop.py").write_text(source, encoding="utf-8")
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    worker = Worker(tmp_path / "backprop.py", LIMITS, rules, None, **start)
+    try:
+        return worker.start()
+    finally:
+        worker.close()
+
+
+@pytest.mark.parametrize("statement, module", [
+    ("import PIL", "PIL"),  # installed (matplotlib needs it), but not on the list
+    ("import pytest", "pytest"),  # loaded in the grading process that a worker may be forked from
+    ("import yaml", "yaml"),  # installed on this laptop (instructor extras), not on Gradescope
+    ("import importlib\nimportlib.import_module('yaml')", "yaml"),
+    ("exec('import nbformat')", "nbformat"),
+    ("import surely_no_such_package", "surely_no_such_package"),  # installed nowhere: the same message
+])
+def test_student_code_cannot_import_what_is_not_on_the_list(tmp_path, start, statement, module):
+    reply = _startup(tmp_path, statement + "\n\ndef compute_gradients(z, t, W_kj, W_ji, case):\n    pass\n", start)
+    assert (reply.ok, reply.kind) == (False, "missing_module"), reply
+    assert reply.message.startswith(f"module {module} is not available here")
+    assert reply.details["names"][:4] == ["numpy", "scipy", "matplotlib", "the Python standard library"]
+
+
+def test_the_list_the_standard_library_and_own_files_import(tmp_path, start):
+    source = ("import json, fractions, importlib\nimport numpy\nimport scipy.special\nimport matplotlib.pyplot as plt\n"
+              "import mine\nfrom helpers.deep import VALUE\nimportlib.import_module('scipy.linalg')\n"
+              "def compute_gradients(z, t, W_kj, W_ji, case):\n    pass\n")
+    (tmp_path / "helpers").mkdir()
+    (tmp_path / "helpers" / "__init__.py").write_text("")
+    (tmp_path / "helpers" / "deep.py").write_text("VALUE = 2\n")
+    reply = _startup(tmp_path, source, start, **{"mine.py": "X = 1\n"})
+    assert reply.ok, reply
+
+
+def test_a_students_helper_module_is_student_code_too(tmp_path, start):
+    reply = _startup(tmp_path, "import mine\n\ndef compute_gradients(z, t, W_kj, W_ji, case):\n    pass\n", start,
+                     **{"mine.py": "import yaml\n"})
+    assert (reply.kind, reply.message.split(" (")[0]) == ("missing_module", "module yaml is not available here")
+
+
+def test_a_refusal_wins_over_the_list(tmp_path, start):
+    rules = (*RULES, "+autograd")  # config validation refuses this list; the worker refuses it anyway
+    reply = _startup(tmp_path, "import autograd\n\ndef compute_gradients(z, t, W_kj, W_ji, case):\n    pass\n",
+                     start, rules)
+    assert (reply.ok, reply.kind) == (False, "forbidden_import")
+    assert "autograd is not allowed in this assignment" in reply.message
+    assert reply.details["forbidden"] == ["autograd"]
+
+
+def test_plots_are_headless_and_their_files_stay_in_the_private_copy(tmp_path, start):
+    source = ("import os\nimport matplotlib\nimport matplotlib.pyplot as plt\n"
+              "plt.plot([0, 1], [1, 0])\nplt.savefig('figure.png')\nplt.show()\n"
+              "BACKEND, CONFIG = matplotlib.get_backend(), os.environ.get('MPLCONFIGDIR', '')\n"
+              "print(BACKEND.lower(), CONFIG.startswith(os.getcwd()), os.path.getsize('figure.png') > 0)\n"
+              "def compute_gradients(z, t, W_kj, W_ji, case):\n    pass\n")
+    reply = _startup(tmp_path, source, start)
+    assert reply.ok, reply
+    assert reply.output.split() == ["agg", "True", "True"], reply.output
+    assert not (tmp_path / "figure.png").exists()  # the figure went to the worker's copy, removed with it
+
+
+def test_the_graders_own_imports_are_not_an_attempt(tmp_path, start):
+    """scipy and matplotlib may probe for optional libraries; only student code's attempts count for check 0.4."""
+    reply = _startup(tmp_path, "import scipy.special, scipy.optimize, matplotlib.pyplot\n\n"
+                     "def compute_gradients(z, t, W_kj, W_ji, case):\n    pass\n", start)
+    assert reply.ok and not reply.details.get("forbidden"), reply
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="simulate gives Gradescope's isolation as root only")
+def test_grade_and_simulate_give_the_same_scores_and_messages(tmp_path):
+    """The laptop's environment has yaml and more; simulate's setup.sh installs exactly the list: a submission
+    gets the same score and the same words from both."""
+    root = Path(tempfile.mkdtemp(prefix="backprop-packages-test-"))  # 0700 until setup.sh locks the grader's files
+    try:
+        done = run_grader("build", "--out", str(root / "autograder.zip"))
+        assert done.returncode == 0, done.stderr
+        simulate._install(root / "autograder.zip", root)
+        for module, installed in (("scipy", True), ("matplotlib", True), ("yaml", False), ("tqdm", False)):
+            probe = subprocess.run([str(root / "venv" / "bin" / "python"), "-c", f"import {module}"],
+                                   capture_output=True, timeout=120)
+            assert (probe.returncode == 0) == installed, module
+        names = simulate._names(EXAMPLES)
+        for example, name in zip(EXAMPLES, names):
+            outcome = simulate._grade_one(example, name, root, tmp_path / "simulated", quiet=True)
+            assert not outcome["problems"], outcome
+            simulated = json.loads((tmp_path / "simulated" / name / "results.json").read_text())
+            laptop = grade(example, tmp_path / f"{name}.json")
+            assert simulated["score"] == laptop["score"] == expected_of(example)["score"], name
+            for number in ("0.1", "0.4", "1.1"):
+                ours, theirs = (next(t for t in d["tests"] if t["number"] == number) for d in (laptop, simulated))
+                assert (ours["status"], ours["output"]) == (theirs["status"], theirs["output"]), (name, number)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_setup_installs_exactly_the_list(tmp_path):
+    """setup.sh's list comes from the configuration: without scipy and matplotlib, neither is installed."""
+    from backprop_grader.config import package_requirements
+
+    assert [line.split("==")[0] for line in package_requirements(CONFIG)] == ["numpy", "numpy", "scipy", "scipy",
+                                                                              "matplotlib", "matplotlib"]
+    shutil.copy(CONFIG.path, tmp_path / "autograder.toml")
+    text = (tmp_path / "autograder.toml").read_text().replace('packages = ["numpy", "scipy", "matplotlib"]',
+                                                               'packages = ["numpy"]')
+    (tmp_path / "autograder.toml").write_text(text)
+    assert [line.split("==")[0] for line in package_requirements(load_config(tmp_path / "autograder.toml"))] == \
+        ["numpy", "numpy"]
