@@ -47,10 +47,10 @@ WORKER_SOURCE = Path(protocol.__file__).read_text(encoding="utf-8")
 # Bytes of requests that may wait in the pipe to the worker: one page, the least a pipe can hold (student code
 # may shrink it with fcntl), so that the worker's pipe normally has room for them.
 _PIPELINED = 4096
-_PASSED_THROUGH = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+_PASSED_THROUGH = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # needed by numpy on some processors; not secrets
 REFUSED = ("student code never runs as root, and the sandbox user cannot run the Python {python} (it lies where "
            "other users cannot read, and this machine refuses the mount namespace that would show it): grade with "
-           "the environment setup.sh makes, or with a Python that other users can read")  # needed by numpy on some processors; not secrets
+           "the environment setup.sh makes, or with a Python that other users can read")
 
 
 @dataclass

@@ -237,7 +237,8 @@ def test_a_second_run_keeps_everything(graded_class):
 
 def _comparable(document: dict) -> dict:
     """A results document without what differs between two gradings of the same submission by design: timing,
-    the copy's path, how the worker started and as which pool user, and the instructor-only tracebacks (they name paths)."""
+    the copy's path, how the worker started and as which pool user, and the instructor-only tracebacks (they
+    name paths)."""
     document = json.loads(json.dumps(document))
     document.pop("execution_time")
     for key in ("submission_file", "worker_start", "isolation", "confinement"):  # which pool user: whichever was free
