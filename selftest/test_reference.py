@@ -1,10 +1,12 @@
 """The reference is right: a symbolic proof of its formulas, two independent numerical oracles, and stability.
 
-- the sympy proof of `reference/derivation.py` holds for both cases and both shapes, and fails for wrong formulas;
+- the sympy proof of `reference/derivation.py` holds for both cases, for every size (symbolic K, J, I) and on
+  fixed sizes, and each line refuses every named mistake of SPEC section 3, on exactly the layers it changes;
 - `compute_gradients` agrees with central finite differences of `error` and with complex-step derivatives of an
   analytic forward pass written here, on hundreds of random networks of every shape from 1 to 7 units;
-- `error` and `compute_gradients` stay finite and accurate (against 50-digit mpmath) for saturating activations,
-  and the stable building blocks are exact at the extremes;
+- `error` and `compute_gradients` stay finite for saturating activations, `error` is accurate there (against
+  50-digit mpmath), and the stable building blocks are exact at the extremes (the gradients' accuracy to the
+  last digits is test_reference_accuracy.py's);
 - an unknown case is refused, and sympy stays off the grading path.
 """
 
