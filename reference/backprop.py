@@ -64,8 +64,8 @@ def error(z, t, W_kj, W_ji, case) -> float:
 def output_delta(x, t, case):
     """δ_i = ∂E/∂a_i: x_i − t_i for case 1, x_i Σ_m t_m − t_i for case 2 (general targets).
 
-    The textbook form, from the outputs x: right to rounding of 1, which loses every digit of δ_i where x_i
-    rounds to a target of 0 or 1 (see output_delta_from_activations, which compute_gradients uses).
+    The textbook form, from the outputs x. Its error is a rounding of 1, so it keeps no digit of a δ_i smaller
+    than that, as where x_i saturates at a target of 0 or 1; compute_gradients uses output_delta_from_activations.
     """
     _check_case(case)
     if case == "sigmoid":
