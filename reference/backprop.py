@@ -7,6 +7,12 @@ a_i = Σ_j w_ji y_j. Case 1 ("sigmoid") has outputs x_i = σ(a_i) with the Berno
 Every function is written so that a student who derived the formulas recognises each line, and so that it
 stays finite for any activation: σ and ln σ are evaluated on the side where exp cannot overflow, and the
 softmax uses the log-sum-exp shift.
+
+`compute_gradients` is also accurate to the last digits where units saturate. A difference such as 1 − y or
+x − t, taken when y or x is within a rounding of 1, keeps none of the digits of the tiny true result. So the
+gradients never subtract to get 1 − y or 1 − x: 1 − σ(u) is σ(−u), and 1 − x_i for the softmax is Σ_{m≠i} x_m.
+The output delta is then a difference of two non-negative terms that only cancel where x_i is close to the
+target in the middle of the range, where the inputs' own rounding moves the gradient as much.
 """
 
 from __future__ import annotations
@@ -56,24 +62,49 @@ def error(z, t, W_kj, W_ji, case) -> float:
 
 
 def output_delta(x, t, case):
-    """δ_i = ∂E/∂a_i: x_i − t_i for case 1, x_i Σ_m t_m − t_i for case 2 (general targets)."""
+    """δ_i = ∂E/∂a_i: x_i − t_i for case 1, x_i Σ_m t_m − t_i for case 2 (general targets).
+
+    The textbook form, from the outputs x. Its error is a rounding of 1, so it keeps no digit of a δ_i smaller
+    than that, as where x_i saturates at a target of 0 or 1; compute_gradients uses output_delta_from_activations.
+    """
     _check_case(case)
     if case == "sigmoid":
         return x - t
     return x * np.sum(t) - t
 
 
+def output_delta_from_activations(a, t, case):
+    """δ_i = ∂E/∂a_i from the activations a (I,), as the same formulas with 1 − x_i never taken by subtraction:
+
+    case 1: x_i − t_i = x_i (1 − t_i) − t_i (1 − x_i),              with 1 − x_i = σ(−a_i)
+    case 2: x_i Σ_m t_m − t_i = x_i Σ_{m≠i} t_m − t_i Σ_{m≠i} x_m,   since 1 − x_i = Σ_{m≠i} x_m
+    """
+    _check_case(case)
+    a, t = np.asarray(a, dtype=float), np.asarray(t, dtype=float)
+    if case == "sigmoid":
+        return sigmoid(a) * (1.0 - t) - t * sigmoid(-a)
+    x = np.exp(log_softmax(a))  # (I,)
+    others = 1.0 - np.eye(a.size)  # (I, I)  others[i, m] = 1 where m ≠ i: row i sums over m ≠ i
+    return x * (others @ t) - t * (others @ x)
+
+
 def compute_gradients(z, t, W_kj, W_ji, case):
     """Return (dE_dW_kj (K, J), dE_dW_ji (J, I)) by the closed forms of SPEC section 1.
 
-    ∂E/∂w_ji = δ_i y_j                      with δ_i from output_delta
+    ∂E/∂w_ji = δ_i y_j                      with δ_i from output_delta_from_activations
     ∂E/∂w_kj = Σ_i δ_i w_ji y_j (1 − y_j) z_k  (back-propagate δ through W_ji, then through σ')
+
+    The forward pass is the one of `forward`, written out to keep s_j for 1 − y_j = σ(−s_j).
     """
+    _check_case(case)
     z, t, W_kj, W_ji = (np.asarray(v, dtype=float) for v in (z, t, W_kj, W_ji))
-    y, _, x = forward(z, W_kj, W_ji, case)
-    delta_i = output_delta(x, t, case)  # (I,)
+    s = z @ W_kj  # (J,)   s_j = Σ_k w_kj z_k
+    y = sigmoid(s)  # (J,)
+    one_minus_y = sigmoid(-s)  # (J,)   1 − y_j, exact even where y_j rounds to 1
+    a = y @ W_ji  # (I,)   a_i = Σ_j w_ji y_j
+    delta_i = output_delta_from_activations(a, t, case)  # (I,)
     dE_dW_ji = np.outer(y, delta_i)  # (J, I)
-    delta_j = (W_ji @ delta_i) * y * (1.0 - y)  # (J,)
+    delta_j = (W_ji @ delta_i) * y * one_minus_y  # (J,)
     dE_dW_kj = np.outer(z, delta_j)  # (K, J)
     return dE_dW_kj, dE_dW_ji
 
