@@ -76,6 +76,8 @@ def run(args) -> int:
     _require_extras()
     if args.jobs < 1 or args.timeout <= 0:
         raise GraderError("--jobs must be at least 1 and --timeout positive")
+    if args.out.exists() and not args.out.is_dir():
+        raise GraderError(f"--out {args.out} is a file, not a folder")
     config_path = (args.config or DEFAULT_CONFIG).resolve()
     load_config(config_path)  # a bad configuration stops here, once, not in every submission
     started = time.monotonic()

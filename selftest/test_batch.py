@@ -601,6 +601,15 @@ def test_batch_says_where_its_files_are_from_where_it_ran(tmp_path):
     assert "1 job," in (tmp_path / "graded" / "report.md").read_text(encoding="utf-8")
 
 
+def test_batch_user_errors_are_one_line_and_exit_2(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    for args in (["nothing-here"], [str(CORRECT.parent), "--out", "a-file"], [str(CORRECT.parent), "--jobs", "0"]):
+        done = run_grader("batch", *args, cwd=tmp_path)
+        assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, (args, done.stderr)
+        assert done.stderr.startswith("backprop-grader: ")
+    assert [p.name for p in tmp_path.iterdir()] == ["a-file"]
+
+
 def test_score_bins_end_at_the_maximum():
     assert report.score_bins(100) == [5.0 * i for i in range(21)]  # full marks fall in the last, closed bin
     assert report.score_bins(50)[-1] == 50 and report.score_bins(7.5)[-1] == 7.5 and report.score_bins(0) == []

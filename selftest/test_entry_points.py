@@ -225,3 +225,30 @@ def test_simulate_keeps_results_and_what_run_autograder_printed_for_its_owner_on
     for path, mode in ((out, 0o700), (out / "loops", 0o700), (out / "loops" / "results.json", 0o600),
                        (out / "loops" / "stdout.txt", 0o600)):
         assert path.stat().st_mode & 0o777 == mode, path
+
+
+def test_a_fresh_checkout_can_batch_after_the_readmes_first_command(tmp_path):
+    """The README's first command creates .venv; batch (its YAML, progress bar and plots) then works with no other
+    step, while the Gradescope upload still ships requirements.txt alone."""
+    checkout = tmp_path / "checkout"
+    shutil.copytree(PROJECT, checkout, symlinks=True, ignore=shutil.ignore_patterns(
+        ".venv", ".git", ".cache", "__pycache__", "*.egg-info", "simulated-results", "graded"))
+    first = subprocess.run([str(checkout / "run_autograder"), "--submission",
+                            str(checkout / "selftest" / "submissions" / "correct" / "vectorized"), "--results",
+                            str(tmp_path / "results.json")], capture_output=True, text=True, timeout=900)
+    assert first.returncode == 0 and "Total: 100 / 100" in first.stdout, first.stderr[-3000:]
+    shutil.copytree(SUBMISSIONS / "template" / "untouched", tmp_path / "class" / "bob")
+    done = subprocess.run([str(checkout / ".venv" / "bin" / "python"), "-m", "backprop_grader", "batch", "class"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "graded" / "scores.png").is_file() and (tmp_path / "graded" / "grades.csv").is_file()
+    with zipfile.ZipFile(_built(checkout, tmp_path)) as archive:
+        assert "requirements-instructor.txt" not in archive.namelist()
+
+
+def _built(checkout: Path, folder: Path) -> Path:
+    out = folder / "autograder.zip"
+    done = subprocess.run([str(checkout / ".venv" / "bin" / "python"), "-m", "backprop_grader", "build", "--out",
+                           str(out)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return out
