@@ -65,10 +65,10 @@ def register(commands) -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help=f"submissions graded at once (default: one per core, {os.cpu_count() or 1} here)")
     parser.add_argument("--force", action="store_true", help="regrade submissions already graded")
-    parser.add_argument("--config", type=Path, default=None, help="the autograder.toml to use")
+    parser.add_argument("--config", type=Path, default=None,
+                        help="the autograder.toml to use (default: the project's)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                        help=f"seconds for one submission before it counts as an autograder error "
-                             f"(default {DEFAULT_TIMEOUT:g})")
+                        help="seconds for one submission before it counts as an autograder error")
 
 
 def run(args) -> int:

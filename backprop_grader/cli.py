@@ -49,7 +49,7 @@ class DefaultsShown(argparse.HelpFormatter):
             return text
         if not action.option_strings:
             return text  # a positional argument has no default worth saying
-        return f"{text} (default: %(default)s)"
+        return f"{text} (default: %(default){'g' if isinstance(action.default, float) else 's'})"
 
 
 def shown(path: Path | str) -> str:
