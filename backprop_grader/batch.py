@@ -260,8 +260,8 @@ class Batch:
                 todo[submission] = (path, fingerprint)
         self.skipped = len(entries)
         if self.skipped:
-            print(f"Keeping {self.skipped} submissions graded earlier under this configuration and grader version "
-                  "(--force regrades them).", file=sys.stderr)
+            print(f"Keeping {_count(self.skipped, 'submission')} graded earlier under this configuration and "
+                  "grader version (--force regrades them).", file=sys.stderr)
         interrupted = self._grade_in_parallel(todo, entries)
         return entries, interrupted
 

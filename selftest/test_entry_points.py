@@ -87,6 +87,18 @@ def test_grade_with_a_configuration_typo_names_the_key_and_exits_2(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["autograder.toml"]
 
 
+def test_checking_the_configuration_first_still_lets_grade_fork_its_worker(tmp_path):
+    """The command line's configuration check runs in a child of its own: the grader itself has still read no
+    configuration when it forks the student's worker (what run_autograder's clean environment allows)."""
+    clean = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(PROJECT)}
+    done = subprocess.run([sys.executable, "-m", "backprop_grader", "grade", str(SUBMISSIONS / "correct" / "loops"),
+                           "--config", str(PROJECT / "autograder.toml"), "--results", str(tmp_path / "r.json"),
+                           "--quiet"], cwd=PROJECT, env=clean, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    document = json.loads((tmp_path / "r.json").read_text())
+    assert document["score"] == 100 and document["extra_data"]["worker_start"] == "fork"
+
+
 def test_run_autograder_turns_a_missing_submission_into_a_valid_results_json(tmp_path):
     results = tmp_path / "results" / "results.json"
     done = subprocess.run([str(PROJECT / "run_autograder"), "--submission", str(tmp_path / "nothing-here"),
