@@ -40,8 +40,8 @@ from .sandbox import SANDBOX_USER
 METADATA = "submission_metadata.yml"
 RESULTS, FINGERPRINT, LOG = "results.json", "fingerprint.json", "grader.log"
 DEFAULT_TIMEOUT = 300.0  # seconds for one submission: generous, since the grader's own limits stop student code
-MISSING_EXTRAS = ("batch needs the instructor extras ({missing} is missing): "
-                  "pip install -r requirements-instructor.txt")
+MISSING_EXTRAS = ("batch needs the instructor extras ({missing} is missing): run bin/ensure-venv in the project "
+                  "(it installs them into .venv), or pip install -r requirements-instructor.txt")
 _IGNORED = ("__MACOSX",)
 # What the fork server imports once, so that every grading job starts with it loaded. Nothing secret: each job
 # forks its zygote, the clean parent of its student workers, before it loads the reference, tests or
@@ -59,13 +59,15 @@ def register(commands) -> None:
     """Add the batch command's arguments."""
     parser = commands.add_parser("batch", help="grade a whole class (folder, zip or Gradescope export) in parallel")
     parser.add_argument("input", type=Path, help="a folder of submissions, a zip of one, or a Gradescope export")
-    parser.add_argument("--out", type=Path, required=True, help="where results, grades.csv and report.md go")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once")
+    parser.add_argument("--out", type=Path, default=Path("graded"),
+                        help="where each submission's results.json, grades.csv and report.md go")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help=f"submissions graded at once (default: one per core, {os.cpu_count() or 1} here)")
     parser.add_argument("--force", action="store_true", help="regrade submissions already graded")
-    parser.add_argument("--config", type=Path, default=None, help="the autograder.toml to use")
+    parser.add_argument("--config", type=Path, default=None,
+                        help="the autograder.toml to use (default: the project's)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                        help=f"seconds for one submission before it counts as an autograder error "
-                             f"(default {DEFAULT_TIMEOUT:g})")
+                        help="seconds for one submission before it counts as an autograder error")
 
 
 def run(args) -> int:
@@ -73,6 +75,8 @@ def run(args) -> int:
     _require_extras()
     if args.jobs < 1 or args.timeout <= 0:
         raise GraderError("--jobs must be at least 1 and --timeout positive")
+    if args.out.exists() and not args.out.is_dir():
+        raise GraderError(f"--out {args.out} is a file, not a folder")
     config_path = (args.config or DEFAULT_CONFIG).resolve()
     load_config(config_path)  # a bad configuration stops here, once, not in every submission
     started = time.monotonic()
@@ -89,7 +93,7 @@ def run(args) -> int:
         entries, interrupted = batch.grade_all(force=args.force)
     for entry in entries:
         entry.students = students.get(entry.submission, [])
-    _finish(entries, batch, args, started, interrupted)
+    _finish(entries, students, batch, args, started, interrupted)
     return 130 if interrupted else 0
 
 
@@ -102,7 +106,7 @@ def _require_extras() -> None:
             raise GraderError(MISSING_EXTRAS.format(missing=module)) from None
 
 
-def _finish(entries, batch, args, started: float, interrupted: bool) -> None:
+def _finish(entries, students: dict, batch, args, started: float, interrupted: bool) -> None:
     """Write grades.csv and report.md from what was graded (also after Ctrl-C), and say where they are."""
     from . import report
 
@@ -110,15 +114,28 @@ def _finish(entries, batch, args, started: float, interrupted: bool) -> None:
                "jobs": batch.jobs, "wall_seconds": time.monotonic() - started, "interrupted": interrupted,
                "newly_graded": batch.newly_graded, "skipped": batch.skipped,
                "pending": len(batch.submissions) - len(entries), "isolation": getattr(batch, "isolation", "")}
+    from .cli import shown
+
     done = [e for e in entries if e.document is not None]
-    report.write_grades_csv(done, batch.out / report.CSV_NAME)
+    graded = {e.submission for e in done}
+    # after Ctrl-C, the rest are listed too, so that the spreadsheet shows who still needs grading
+    pending = [Entry(name, students=students.get(name, []), status=report.NOT_GRADED)
+               for name in batch.submissions if name not in graded]
+    report.write_grades_csv(done + pending, batch.out / report.CSV_NAME)
     report.write_report(done, batch.out, context=context)
     errors = sum(e.status == ERROR for e in done)
-    print(f"{len(done)} of {len(batch.submissions)} submissions graded ({batch.skipped} kept from an earlier run, "
-          f"{errors} autograder errors) in {context['wall_seconds']:.1f} s with {batch.jobs} jobs.\n"
-          f"Grades: {batch.out / report.CSV_NAME}\nReport: {batch.out / report.REPORT_NAME}")
+    print(f"{len(done)} of {_count(len(batch.submissions), 'submission')} graded ({batch.skipped} kept from an "
+          f"earlier run, {_count(errors, 'autograder error')}) in {context['wall_seconds']:.1f} s with "
+          f"{_count(batch.jobs, 'job')}.\n"
+          f"Grades: {shown(batch.out / report.CSV_NAME)}\nReport: {shown(batch.out / report.REPORT_NAME)}")
     if interrupted:
-        print("Interrupted: run the same command again to grade the rest.", file=sys.stderr)
+        print(f"Interrupted: {_count(len(pending), 'submission')} not graded (listed in grades.csv as "
+              f"\"{report.NOT_GRADED}\"): run the same command again to grade the rest.", file=sys.stderr)
+
+
+def _count(number: int, noun: str) -> str:
+    """'1 job', '2 jobs'."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -244,8 +261,8 @@ class Batch:
                 todo[submission] = (path, fingerprint)
         self.skipped = len(entries)
         if self.skipped:
-            print(f"Keeping {self.skipped} submissions graded earlier under this configuration and grader version "
-                  "(--force regrades them).", file=sys.stderr)
+            print(f"Keeping {_count(self.skipped, 'submission')} graded earlier under this configuration and "
+                  "grader version (--force regrades them).", file=sys.stderr)
         interrupted = self._grade_in_parallel(todo, entries)
         return entries, interrupted
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+from pathlib import Path
 
 from .errors import GraderError
 
@@ -28,9 +30,31 @@ def main(argv: list[str] | None = None) -> int:
     modules = {name: importlib.import_module(f".{COMMANDS[name]}", __package__) for name in chosen}
     for module in modules.values():
         module.register(commands)
+    for command in commands.choices.values():
+        command.formatter_class = DefaultsShown
     args = parser.parse_args(argv)
     try:
         return int(modules[args.command].run(args) or 0)
     except GraderError as exc:
         print(f"backprop-grader: {exc}", file=sys.stderr)
         return 2
+
+
+class DefaultsShown(argparse.HelpFormatter):
+    """--help says each option's default, unless its help already does or it has none worth saying."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.required or action.default in (None, False, argparse.SUPPRESS) or "default" in text:
+            return text
+        if not action.option_strings:
+            return text  # a positional argument has no default worth saying
+        return f"{text} (default: %(default){'g' if isinstance(action.default, float) else 's'})"
+
+
+def shown(path: Path | str) -> str:
+    """A path as the person who typed the command reads it: relative to where they are when it is inside it,
+    else absolute (never "../../tmp/x")."""
+    absolute = os.path.abspath(path)
+    relative = os.path.relpath(absolute)
+    return absolute if relative == ".." or relative.startswith(".." + os.sep) else relative

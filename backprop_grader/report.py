@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import messages as msg
 
-GRADED, ERROR = "graded", "autograder error"
+GRADED, ERROR, NOT_GRADED = "graded", "autograder error", "not graded"  # NOT_GRADED: left by Ctrl-C
 CSV_NAME, REPORT_NAME, SCORES_PNG, TESTS_PNG = "grades.csv", "report.md", "scores.png", "tests.png"
 TOP_DIAGNOSES = 15  # the report lists this many of the most common diagnoses
 _SPREADSHEET_FORMULA = ("=", "+", "-", "@", "\t", "\r")  # a cell starting with one of these runs as a formula
@@ -29,7 +29,7 @@ class Entry:
     submission: str
     students: list = field(default_factory=list)  # dicts with "name", "email", "sid" where known
     document: dict | None = None
-    status: str = GRADED  # GRADED or ERROR
+    status: str = GRADED  # GRADED, ERROR, or NOT_GRADED (in grades.csv only, after Ctrl-C)
     reason: str = ""  # why it is an autograder error
 
     def who(self, key: str) -> str:
@@ -180,17 +180,23 @@ def _summary(entries, graded, totals, maximum, context) -> str:
                  ("full marks", sum(t >= maximum for t in totals)), ("zero", sum(t == 0 for t in totals))]
     lines = ["# Batch grading report", "",
              f"{context.get('input', '')} graded with backprop-grader {context.get('version', '')}, "
-             f"configuration `{context.get('config', '')}`, {context.get('jobs', '?')} jobs, "
+             f"configuration `{context.get('config', '')}`, {_jobs(context.get('jobs', '?'))}, "
              f"wall time {context.get('wall_seconds', 0):.1f} s ({context.get('newly_graded', 0)} graded in this "
              f"run, {context.get('skipped', 0)} kept from an earlier run)."]
     if context.get("isolation"):
         lines += ["", f"**Isolation:** {context['isolation'].removeprefix('batch: ')}"]
     if context.get("interrupted"):
-        lines += ["", f"**Interrupted:** {context.get('pending', 0)} submissions were not graded; run the same "
-                      "command again to grade them."]
+        pending = context.get("pending", 0)
+        lines += ["", f"**Interrupted:** {pending} submission{'' if pending == 1 else 's'} "
+                      f"{'was' if pending == 1 else 'were'} not graded (marked \"{NOT_GRADED}\" in {CSV_NAME}); "
+                      "run the same command again to grade them."]
     lines += ["", "| | |", "|---|---|", *[f"| {name} | {value} |" for name, value in rows], "",
               f"![Histogram of totals]({SCORES_PNG})"]
     return "\n".join(lines)
+
+
+def _jobs(count) -> str:
+    return "1 job" if count == 1 else f"{count} jobs"
 
 
 def _pass_rates(graded: list[Entry], tests) -> list[tuple[str, str, float, int, int]]:
@@ -239,11 +245,23 @@ def _problems_section(entries: list[Entry]) -> str:
 def plot_scores(totals: list[float], maximum: float, path: Path) -> None:
     """A histogram of the totals, with bins of 5 points (or fewer when the maximum is small)."""
     figure, axes = _figure()
-    width = 5 if maximum >= 20 else max(maximum / 10, 1e-9)
-    bins = [i * width for i in range(int(maximum / width) + 2)] if maximum > 0 else 10
-    axes.hist(totals, bins=bins, color="#4c72b0", edgecolor="white")
-    axes.set(xlabel=f"total (out of {maximum:g})", ylabel="submissions", title=f"Totals of {len(totals)} submissions")
+    bins = score_bins(maximum)
+    axes.hist(totals, bins=bins if bins else 10, color="#4c72b0", edgecolor="white")
+    if bins:
+        axes.set_xlim(0, maximum)
+    full = sum(t >= maximum for t in totals) if maximum > 0 else 0
+    axes.set(xlabel=f"total (out of {maximum:g}; the last bar includes {maximum:g})", ylabel="submissions",
+             title=f"Totals of {len(totals)} submissions ({full} with full marks)")
     _save(figure, path)
+
+
+def score_bins(maximum: float) -> list[float]:
+    """Bin edges from 0 to exactly the maximum: bins of 5 points (a tenth of the maximum when it is below 20).
+    The last bin holds the full marks (a histogram's last bin is closed), so no bar reaches past the maximum."""
+    if maximum <= 0:
+        return []
+    count = max(1, round(maximum / 5)) if maximum >= 20 else 10
+    return [maximum * i / count for i in range(count + 1)]
 
 
 def plot_tests(rates, path: Path) -> None:

@@ -4,7 +4,9 @@ Builds the zip (unless given one), makes a fresh root folder, unzips into ROOT/s
 Gradescope would, then for each submission fills ROOT/submission, runs ROOT/run_autograder with
 AUTOGRADER_ROOT=ROOT in a clean environment (as root, in a PID namespace of its own, like Gradescope's
 container), checks results.json against Gradescope's specification, prints
-the table and keeps the file as OUT/<submission name>/results.json.
+the table and keeps the file as OUT/<submission name>/results.json, beside stdout.txt (what run_autograder
+printed: what Gradescope shows the instructor). OUT and what it holds are readable by their owner only: the
+results hold the hidden tests' outcomes.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 
 from . import results
 from .build import build_zip
+from .cli import shown
 from .discovery import unpack_into
 from .errors import GraderError
 from .metadata import METADATA_NAME
@@ -41,14 +44,35 @@ def register(commands) -> None:
     parser = commands.add_parser("simulate", help="run submissions through the zip exactly as Gradescope would")
     parser.add_argument("submissions", type=Path, nargs="+", help="submission folders, zips or files")
     parser.add_argument("--zip", type=Path, default=None, help="an autograder.zip to use instead of building one")
-    parser.add_argument("--out", type=Path, default=Path("simulated-results"), help="where results are kept")
+    parser.add_argument("--out", type=Path, default=Path("simulated-results"),
+                        help="where each submission's results.json and stdout.txt are kept")
     parser.add_argument("--keep-root", action="store_true", help="keep the simulated root folder for inspection")
 
 
 def run(args) -> int:
     """Simulate; exit 1 when any results.json departs from Gradescope's specification."""
+    check_arguments(args.submissions, args.zip, args.out)
     outcomes = simulate(args.submissions, zip_path=args.zip, out=args.out, keep_root=args.keep_root)
+    print(f"\nKept in {shown(args.out)}/: each submission's results.json, and stdout.txt with what run_autograder "
+          "printed (Gradescope shows it to instructors only)")
     return 0 if all(not o["problems"] for o in outcomes) else 1
+
+
+def check_arguments(submissions: list[Path], zip_path: Path | None, out: Path) -> None:
+    """A GraderError (one line, exit 2) for a path that cannot work, before setup.sh spends its seconds."""
+    for submission in submissions:
+        if not Path(submission).exists():
+            raise GraderError(f"the submission {submission} does not exist")
+    if zip_path is not None:
+        if not Path(zip_path).is_file():
+            raise GraderError(f"the zip {zip_path} does not exist")
+        if not zipfile.is_zipfile(zip_path):
+            raise GraderError(f"{zip_path} is not a zip file")
+        with zipfile.ZipFile(zip_path) as archive:
+            if not {"setup.sh", "run_autograder"} <= set(archive.namelist()):
+                raise GraderError(f"{zip_path} has no setup.sh and run_autograder at its root")
+    if Path(out).exists() and not Path(out).is_dir():
+        raise GraderError(f"--out {out} is a file, not a folder")
 
 
 def simulate(submissions: list[Path], *, zip_path: Path | None = None, out: Path = Path("simulated-results"),
@@ -118,11 +142,10 @@ def _grade_one(submission: Path, name: str, root: Path, out: Path, quiet: bool) 
         document, found = {}, [f"no readable results.json: {exc}"]
     if returncode != 0:
         found.append(f"run_autograder exited {returncode}")
-    kept = out / name / "results.json"
-    kept.parent.mkdir(parents=True, exist_ok=True)
-    (kept.parent / "stdout.txt").write_text(output)
+    kept = _private_folder(out, name) / "results.json"
+    _write_private(kept.parent / "stdout.txt", output.encode("utf-8"))
     if document:
-        shutil.copy(results_file, kept)
+        _write_private(kept, results_file.read_bytes())
     if not quiet:
         print(f"\n== {name}: {document.get('score', '?')} points in {seconds:.1f} s ==")
         print(results.score_table(document) if document else "(no results.json)")
@@ -130,6 +153,22 @@ def _grade_one(submission: Path, name: str, root: Path, out: Path, quiet: bool) 
             print(f"PROBLEM: {problem}")
     return {"name": name, "score": document.get("score"), "seconds": seconds, "problems": found,
             "leftover_processes": leftovers, "results": str(kept), "document": document}
+
+
+def _private_folder(out: Path, name: str) -> Path:
+    """OUT/name, created readable by its owner only, in OUT created so too (an existing OUT is left as it is)."""
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder = out / name
+    folder.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(folder, 0o700)  # also when an earlier run left it open
+    return folder
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a file that only its owner can read, even where one of an earlier run stood."""
+    path.unlink(missing_ok=True)
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
+        handle.write(data)
 
 
 # Runs the grader, reports its exit status on fd STATUS, then keeps its PID namespace (if any) alive until fd HOLD

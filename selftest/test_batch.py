@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import re
 import signal
@@ -248,6 +249,28 @@ def _comparable(document: dict) -> dict:
     return document
 
 
+def _close_tree(first, second, rel: float = 1e-3) -> bool:
+    """Equal JSON values, but for floats, which may differ by a relative `rel` (one unit of the fourth digit), or
+    by 1e-12 (relative errors that small are float64 rounding: they differ from run to run by their very nature)."""
+    if isinstance(first, float) or isinstance(second, float):
+        return isinstance(first, (int, float)) and isinstance(second, (int, float)) and math.isclose(
+            first, second, rel_tol=rel, abs_tol=1e-12)
+    if isinstance(first, dict) and isinstance(second, dict):
+        return first.keys() == second.keys() and all(_close_tree(first[k], second[k], rel) for k in first)
+    if isinstance(first, list) and isinstance(second, list):
+        return len(first) == len(second) and all(_close_tree(a, b, rel) for a, b in zip(first, second))
+    return first == second
+
+
+def test_close_tree_tolerates_the_last_digits_only():
+    assert _close_tree({"e": [9.310370692977049, 2.0]}, {"e": [9.310370692977047, 1.9999999999999998]})
+    assert _close_tree({"e": [9.31]}, {"e": [9.311]})
+    assert _close_tree({"e": [2.199e-16]}, {"e": [1.1e-16]})  # float64 rounding
+    assert not _close_tree({"e": [9.31]}, {"e": [9.4]}) and not _close_tree({"e": 1.0}, {"f": 1.0})
+    assert not _close_tree({"e": [1e-9]}, {"e": [2e-9]})
+    assert not _close_tree({"e": "a"}, {"e": "b"}) and not _close_tree([1.0], [1.0, 2.0])
+
+
 def test_jobs_grade_each_submission_as_grade_alone_would(tmp_path):
     """Two jobs grade the class, each one submission after another, reusing its pytest session, networks and
     zygote: every results.json must be the one that `grade` gives that submission alone, in a process of its own,
@@ -269,7 +292,16 @@ def test_jobs_grade_each_submission_as_grade_alone_would(tmp_path):
         singles = dict(zip(sorted(classroom.iterdir()), pool.map(by_itself, sorted(classroom.iterdir()))))
     for folder, single in singles.items():
         in_batch = json.loads((out / folder.name / "results.json").read_text())
-        assert _comparable(in_batch) == _comparable(single), folder.name
+        batch_copy, single_copy = _comparable(in_batch), _comparable(single)
+        batch_extra, single_extra = batch_copy.pop("extra_data"), single_copy.pop("extra_data")
+        assert batch_copy == single_copy, folder.name
+        # The instructor's diagnostics come from the student's floats, which two processes may round differently
+        # in the last bit: rounded when written, and compared with a tolerance here. The probe's spread is a ratio
+        # of its errors, which are compared; at float64 rounding (errors of 1e-16) it is a ratio of noise.
+        for extra in (batch_extra, single_extra):
+            for probe in (extra.get("numerical_probe") or {}).values():
+                probe.pop("spread", None)
+        assert _close_tree(batch_extra, single_extra), (folder.name, batch_extra, single_extra)
         started = single["extra_data"]["worker_start"]  # "none" when there was no file to run
         assert in_batch["extra_data"]["worker_start"] == ("none" if started == "none" else "fork"), folder.name
 
@@ -545,8 +577,11 @@ def test_ctrl_c_keeps_what_was_graded(tmp_path):
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr[-3000:]
-    assert list(read_csv(out / "grades.csv")) == ["a_first"]
+    rows = read_csv(out / "grades.csv")
+    assert [(name, row["status"], row["total"]) for name, row in rows.items()] == [
+        ("a_first", report.GRADED, "100"), ("b_hangs", report.NOT_GRADED, ""), ("c_last", report.NOT_GRADED, "")]
     assert "**Interrupted:** 2 submissions were not graded" in (out / "report.md").read_text(encoding="utf-8")
+    assert "2 submissions not graded (listed in grades.csv" in stderr
     assert not (out / "b_hangs" / "results.json").exists()
     if (tmp_path / "b.pid").exists():  # the student's endless loop ended with its grader
         assert not _alive(int((tmp_path / "b.pid").read_text()))
@@ -554,6 +589,31 @@ def test_ctrl_c_keeps_what_was_graded(tmp_path):
     done = batch(str(classroom), *options)
     assert "3 of 3 submissions graded (1 kept" in done.stdout
     assert [row["total"] for row in read_csv(out / "grades.csv").values()] == ["100", "100", "0"]
+
+
+def test_batch_says_where_its_files_are_from_where_it_ran(tmp_path):
+    classroom = tmp_path / "class"
+    _copy_tree(TEMPLATE, classroom / "solo")
+    done = run_grader("batch", "class", "--jobs", "1", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "1 of 1 submission graded (0 kept from an earlier run, 0 autograder errors)" in done.stdout
+    assert "with 1 job.\n" in done.stdout
+    assert "Grades: graded/grades.csv\nReport: graded/report.md" in done.stdout  # --out defaults to graded/
+    assert "1 job," in (tmp_path / "graded" / "report.md").read_text(encoding="utf-8")
+
+
+def test_batch_user_errors_are_one_line_and_exit_2(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    for args in (["nothing-here"], [str(CORRECT.parent), "--out", "a-file"], [str(CORRECT.parent), "--jobs", "0"]):
+        done = run_grader("batch", *args, cwd=tmp_path)
+        assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, (args, done.stderr)
+        assert done.stderr.startswith("backprop-grader: ")
+    assert [p.name for p in tmp_path.iterdir()] == ["a-file"]
+
+
+def test_score_bins_end_at_the_maximum():
+    assert report.score_bins(100) == [5.0 * i for i in range(21)]  # full marks fall in the last, closed bin
+    assert report.score_bins(50)[-1] == 50 and report.score_bins(7.5)[-1] == 7.5 and report.score_bins(0) == []
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -60,10 +61,49 @@ def test_run_autograder_leaves_a_valid_results_json_when_python_cannot_start(tmp
     assert document["score"] == 0 and "not your fault" in document["output"]
 
 
-def test_a_missing_submission_is_an_autograder_error_with_a_valid_results_json(tmp_path):
-    results = tmp_path / "results.json"
-    done = run_grader("grade", str(tmp_path / "nothing-here"), "--results", str(results), "--quiet")
-    assert done.returncode == 0
+def _one_line_exit_2(done: subprocess.CompletedProcess) -> str:
+    """A user's mistake on the command line: exit status 2 and one line on stderr, no traceback."""
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("backprop-grader: "), done.stderr
+    return lines[0]
+
+
+def test_grade_with_a_wrong_path_is_one_line_and_exit_2_and_writes_nothing(tmp_path):
+    done = run_grader("grade", str(tmp_path / "nothing-here"), cwd=tmp_path)
+    assert "nothing-here does not exist" in _one_line_exit_2(done)
+    assert list(tmp_path.iterdir()) == []  # no stray results.json where the command ran
+
+
+def test_grade_with_a_configuration_typo_names_the_key_and_exits_2(tmp_path):
+    config = tmp_path / "autograder.toml"
+    config.write_text((PROJECT / "autograder.toml").read_text().replace("\nrtol =", "\nrtoll ="))
+    done = run_grader("grade", str(SUBMISSIONS / "correct" / "vectorized"), "--config", str(config), cwd=tmp_path)
+    line = _one_line_exit_2(done)
+    assert "tolerance.rtoll" in line and str(config) in line
+    done = run_grader("grade", str(SUBMISSIONS / "correct" / "vectorized"), "--config", str(tmp_path / "typo.toml"),
+                      cwd=tmp_path)
+    assert "typo.toml" in _one_line_exit_2(done)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["autograder.toml"]
+
+
+def test_checking_the_configuration_first_still_lets_grade_fork_its_worker(tmp_path):
+    """The command line's configuration check runs in a child of its own: the grader itself has still read no
+    configuration when it forks the student's worker (what run_autograder's clean environment allows)."""
+    clean = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(PROJECT)}
+    done = subprocess.run([sys.executable, "-m", "backprop_grader", "grade", str(SUBMISSIONS / "correct" / "loops"),
+                           "--config", str(PROJECT / "autograder.toml"), "--results", str(tmp_path / "r.json"),
+                           "--quiet"], cwd=PROJECT, env=clean, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    document = json.loads((tmp_path / "r.json").read_text())
+    assert document["score"] == 100 and document["extra_data"]["worker_start"] == "fork"
+
+
+def test_run_autograder_turns_a_missing_submission_into_a_valid_results_json(tmp_path):
+    results = tmp_path / "results" / "results.json"
+    done = subprocess.run([str(PROJECT / "run_autograder"), "--submission", str(tmp_path / "nothing-here"),
+                           "--results", str(results)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
     document = json.loads(results.read_text())
     _valid(document)
     assert document["tests"][0]["name"] == "Autograder error"
@@ -71,17 +111,36 @@ def test_a_missing_submission_is_an_autograder_error_with_a_valid_results_json(t
     assert "does not exist" in document["extra_data"]["autograder_error"]
 
 
-def test_a_bad_configuration_is_an_autograder_fault_naming_the_key(tmp_path):
+def test_a_bad_configuration_in_gradescopes_layout_is_an_autograder_fault_naming_the_key(tmp_path):
     config = tmp_path / "autograder.toml"
     config.write_text((PROJECT / "autograder.toml").read_text().replace("rtol = 1e-4", "rtol = -1"))
     results = tmp_path / "results.json"
     done = run_grader("grade", str(SUBMISSIONS / "correct" / "vectorized"), "--results", str(results), "--quiet",
-                      "--config", str(config))
+                      "--config", str(config), "--always-write-results")
     assert done.returncode == 0
     document = json.loads(results.read_text())
     _valid(document)
     assert "tolerance.rtol" in document["extra_data"]["autograder_error"]
     assert "tolerance.rtol" not in document["output"]  # instructor details stay in extra_data
+
+
+def test_grade_prints_where_results_json_went_as_the_user_reads_it(tmp_path):
+    inside = run_grader("grade", str(SUBMISSIONS / "correct" / "einsum"), "--results", "sub/r.json", cwd=tmp_path)
+    assert inside.returncode == 0, inside.stderr
+    assert "results.json written to sub/r.json" in inside.stdout
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    outside = run_grader("grade", str(SUBMISSIONS / "correct" / "einsum"), "--results", "../r.json", cwd=elsewhere)
+    assert f"results.json written to {tmp_path / 'r.json'}" in outside.stdout
+
+
+def test_help_shows_the_defaults():
+    for command, expected in (("grade", "(default: results.json)"), ("simulate", "(default: simulated-results)"),
+                              ("build", "(default: autograder.zip)"), ("student-kit", "(default: student_kit.zip)"),
+                              ("batch", "(default: one per core")):
+        done = run_grader(command, "--help")
+        assert done.returncode == 0 and expected in " ".join(done.stdout.split()), (command, done.stdout)
+    assert "(default: None)" not in run_grader("grade", "--help").stdout
 
 
 def test_build_ships_only_what_gradescope_needs(tmp_path):
@@ -152,3 +211,56 @@ def test_the_backprop_grader_command_is_installed(tmp_path):
                            str(tmp_path / "results.json")], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "Total: 100 / 100" in done.stdout
+
+
+def test_simulate_checks_its_paths_before_running_setup(tmp_path):
+    started = time.monotonic()
+    missing = run_grader("simulate", str(SUBMISSIONS / "correct" / "loops"), str(tmp_path / "typo"), cwd=tmp_path)
+    assert "typo does not exist" in _one_line_exit_2(missing)
+    (tmp_path / "not-a.zip").write_text("hello")
+    not_zip = run_grader("simulate", str(SUBMISSIONS / "correct" / "loops"), "--zip", str(tmp_path / "not-a.zip"),
+                         cwd=tmp_path)
+    assert "not a zip" in _one_line_exit_2(not_zip)
+    assert time.monotonic() - started < 30 and "setup.sh" not in missing.stdout + not_zip.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["not-a.zip"]
+
+
+def test_simulate_keeps_results_and_what_run_autograder_printed_for_its_owner_only(tmp_path):
+    done = run_grader("simulate", str(SUBMISSIONS / "correct" / "loops"), cwd=tmp_path, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = tmp_path / "simulated-results"
+    assert "Kept in simulated-results/" in done.stdout  # where the command ran, not the checkout
+    document = json.loads((out / "loops" / "results.json").read_text())
+    _valid(document)
+    assert document["score"] == 100
+    assert "Total: 100 / 100" in (out / "loops" / "stdout.txt").read_text()
+    for path, mode in ((out, 0o700), (out / "loops", 0o700), (out / "loops" / "results.json", 0o600),
+                       (out / "loops" / "stdout.txt", 0o600)):
+        assert path.stat().st_mode & 0o777 == mode, path
+
+
+def test_a_fresh_checkout_can_batch_after_the_readmes_first_command(tmp_path):
+    """The README's first command creates .venv; batch (its YAML, progress bar and plots) then works with no other
+    step, while the Gradescope upload still ships requirements.txt alone."""
+    checkout = tmp_path / "checkout"
+    shutil.copytree(PROJECT, checkout, symlinks=True, ignore=shutil.ignore_patterns(
+        ".venv", ".git", ".cache", "__pycache__", "*.egg-info", "simulated-results", "graded"))
+    first = subprocess.run([str(checkout / "run_autograder"), "--submission",
+                            str(checkout / "selftest" / "submissions" / "correct" / "vectorized"), "--results",
+                            str(tmp_path / "results.json")], capture_output=True, text=True, timeout=900)
+    assert first.returncode == 0 and "Total: 100 / 100" in first.stdout, first.stderr[-3000:]
+    shutil.copytree(SUBMISSIONS / "template" / "untouched", tmp_path / "class" / "bob")
+    done = subprocess.run([str(checkout / ".venv" / "bin" / "python"), "-m", "backprop_grader", "batch", "class"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "graded" / "scores.png").is_file() and (tmp_path / "graded" / "grades.csv").is_file()
+    with zipfile.ZipFile(_built(checkout, tmp_path)) as archive:
+        assert "requirements-instructor.txt" not in archive.namelist()
+
+
+def _built(checkout: Path, folder: Path) -> Path:
+    out = folder / "autograder.zip"
+    done = subprocess.run([str(checkout / ".venv" / "bin" / "python"), "-m", "backprop_grader", "build", "--out",
+                           str(out)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return out
