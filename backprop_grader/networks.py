@@ -15,6 +15,7 @@ from reference.backprop import forward
 
 CASE_INDEX = {"sigmoid": 1, "softmax": 2}
 _SATURATION = 1e-3
+_LABELS = {"random": "random network", "fd": "finite-difference check network"}  # what students read
 MARGIN = 0.3  # every known formula mistake is off by at least this relative error on every random network
 # formula mistake -> the layers it changes (diagnosis.mistake_gradients computes each one's closed form)
 _MISTAKE_LAYERS = {"mse_factor_added": (0, 1), "missing_sigmoid_derivative": (0,), "x_derivative_for_y": (0,),
@@ -43,19 +44,22 @@ class Network:
 
 
 def worked_example(case: str) -> Network:
-    """The fixed worked example of tests N.1 and N.2: K=3, J=4, I=2, values students can follow by hand.
+    """The fixed worked example of tests N.1 and N.2: K=2, J=4, I=3, values students can follow by hand.
 
-    Chosen (one decimal, no weight below 0.2) so that every known mistake is off by the margin here too.
+    K, J and I all differ (a transposed or swapped gradient shows in its shape), I = 3 and the case 2 target is a
+    probability vector, not one-hot: with two outputs or a one-hot target many wrong output deltas are multiples
+    of the right one. The weights (one decimal) were searched for so that every known formula mistake is off by
+    a relative 0.45 or more in each layer it changes, is no multiple of the right gradient (the mean over outputs,
+    a constant by nature, aside), and differs from every other mistake by more than a constant factor.
     """
-    z = np.array([1.0, -0.5, 2.0])
-    W_kj = np.array([[0.9, 0.5, 0.3, -0.9],
-                     [0.2, -1.4, 0.9, 1.4],
-                     [1.1, -1.3, -0.5, -0.5]])
-    W_ji = np.array([[-1.5, 0.5],
-                     [1.2, -0.7],
-                     [1.5, 1.2],
-                     [-1.5, 1.1]])
-    t = np.array([1.0, 0.0]) if case == "softmax" else np.array([0.8, 0.0])
+    z = np.array([1.0, 0.5])
+    W_kj = np.array([[0.6, -0.7, 1.0, -1.4],
+                     [0.6, 1.3, 1.3, -0.9]])
+    W_ji = np.array([[-0.9, 0.4, -0.5],
+                     [-0.3, 1.1, 1.1],
+                     [-1.3, -1.2, -0.4],
+                     [-1.3, 1.1, -0.4]])
+    t = np.array([0.2, 0.7, 0.1]) if case == "softmax" else np.array([0.8, 0.0, 0.3])
     return Network(f"worked example ({case})", case, z, t, W_kj, W_ji)
 
 
@@ -66,7 +70,7 @@ def random_networks(case: str, count: int, seed: int, min_units: int, max_units:
     networks = []
     while len(networks) < count:
         shape = _draw_shape(rng, min_units, max_units, square_allowed=len(networks) % 5 == 4)
-        net = _draw_network(rng, case, shape, f"{purpose} network {len(networks) + 1}")
+        net = _draw_network(rng, case, shape, f"{_LABELS.get(purpose, purpose)} {len(networks) + 1}")
         if not _saturated(net) and _discriminates(net):
             networks.append(net)
     return networks
@@ -147,7 +151,7 @@ def _discriminates(net: Network) -> bool:
     """
     from reference.backprop import compute_gradients
 
-    from .diagnosis import mistake_gradients  # diagnosis imports this module
+    from .mistakes import mistake_gradients
 
     right = compute_gradients(*net.arguments())
     K, J, I = net.shape
