@@ -15,7 +15,7 @@ from reference.backprop import compute_gradients
 
 from . import messages as msg
 from .diagnosis import Diagnosis, diagnose
-from .grading import LAYERS, Verdict, finite_differences
+from .grading import LAYERS, NUMERICAL_CEILING, Verdict, finite_differences
 
 DEFAULT_TOLERANCE = {"rtol": 1e-4, "atol_scale": 1e-6, "finite_difference_step": 1e-6}
 # The networks a visible test's diagnosis may use (SPEC section 3): nothing visible depends on a hidden network.
@@ -30,6 +30,18 @@ def evidence(grading, case: str, layer: str, *, visible: bool, group: str = "wor
     """The verdicts of one layer that a test's diagnosis may use: visible networks only for a visible test."""
     groups = VISIBLE_GROUPS if visible else (group, *HIDDEN_EXTRA_GROUPS)
     return [v for g in dict.fromkeys(groups) for v in grading.verdicts(case, g, layer)]
+
+
+def nothing_returned(replies: list) -> bool:
+    """Whether no call returned gradients at all: then a check on them could not run, and says so."""
+    return not any(r.ok for r in replies)
+
+
+def probe_could_run(probe: dict) -> bool:
+    """Whether check 0.5 could judge one case: the worked example's gradients came back close enough to the
+    expected ones for their error to say how they were computed."""
+    errors = probe.get("relative_errors")
+    return bool(errors) and errors[0] < NUMERICAL_CEILING
 
 
 def layer_report(verdicts: list[Verdict], case: str, layer: str, *, visible: bool, limits: dict,

@@ -77,6 +77,10 @@ INFO_NUMERICAL = ("Your gradients match the exact ones only to finite-difference
                   "float64 work and too small for float32): they look numerically differentiated. The assignment "
                   "asks for the closed-form gradients.")
 
+CHECK_NOT_RUN = ("Could not be checked: your code returned no gradients on any network (the tests above say "
+                 "why).")
+CHECK_NUMERICAL_NOT_RUN = ("Could not be checked: this check needs gradients that match the expected ones on the "
+                           "worked example, and yours do not yet in either case.")
 AUTOGRADER_FAULT = ("The autograder itself failed while grading this submission. This is not your fault and "
                     "says nothing about your code; your instructor can see the details. Please let them know.")
 SUMMARY_ALL_PASSED = ("All visible tests passed. The other tests are graded now; their results appear after the due "
