@@ -11,15 +11,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reference.backprop import forward
+from reference.backprop import compute_gradients, forward
+
+from .mistakes import LAYERS_CHANGED, applies, mistake_gradients
 
 CASE_INDEX = {"sigmoid": 1, "softmax": 2}
 _SATURATION = 1e-3
 _LABELS = {"random": "random network", "fd": "finite-difference check network"}  # what students read
 MARGIN = 0.3  # every known formula mistake is off by at least this relative error on every random network
-# formula mistake -> the layers it changes (diagnosis.mistake_gradients computes each one's closed form)
-_MISTAKE_LAYERS = {"mse_factor_added": (0, 1), "missing_sigmoid_derivative": (0,), "x_derivative_for_y": (0,),
-                   "one_output_term": (0,), "transposed_weights_in_backprop": (0,)}
+# Mistakes every random network must show plainly; Σ_m t_m taken as 1 and targets reduced to a label are right on
+# one-hot targets by nature, and show on the probability targets and the general targets instead.
+_SCREENED = tuple(m for m in LAYERS_CHANGED if m not in ("sum_t_taken_as_one", "targets_to_label"))
 
 
 @dataclass(frozen=True, eq=False)
@@ -149,18 +151,13 @@ def _discriminates(net: Network) -> bool:
     Units away from saturation are not enough on their own: x(1−x) and y(1−y) both sit near 1/4 there, and one
     output's term can dominate the sum over outputs, so a network is redrawn unless each mistake shows plainly.
     """
-    from reference.backprop import compute_gradients
-
-    from .mistakes import mistake_gradients
-
     right = compute_gradients(*net.arguments())
-    K, J, I = net.shape
-    for mistake, layers in _MISTAKE_LAYERS.items():
-        if mistake == "transposed_weights_in_backprop" and J != I:
+    for mistake in _SCREENED:
+        if not applies(mistake, net.case, net.shape):
             continue
-        for output in range(I) if mistake == "one_output_term" else (None,):
+        for output in range(net.shape[2]) if mistake == "one_output_term" else (None,):
             wrong = mistake_gradients(net, frozenset([mistake]), output)
-            if any(_relative_error(wrong[n], right[n]) < MARGIN for n in layers):
+            if any(_relative_error(wrong[n], right[n]) < MARGIN for n in LAYERS_CHANGED[mistake]):
                 return False
     return all(_relative_error(g.T, g) >= MARGIN for g in right if g.shape[0] == g.shape[1])
 
