@@ -53,7 +53,9 @@ HIDDEN_FAILED = ("Failed on {failed} of {count} networks. These networks stay un
 HIDDEN_KINDS = {"values": "the values were wrong", "shape": "the shape was wrong",
                 "not_finite": "your code returned NaN or infinity", "exception": "your code raised an exception",
                 "timeout": "your code took too long", "died": "your code's process ended",
-                "skipped": "your code was not run (an earlier limit was reached)"}
+                "skipped": "your code was not run (an earlier limit was reached)",
+                "not_implemented": "compute_gradients is not implemented yet (it raises NotImplementedError)",
+                "returned_none": "your code returned None", "exit": "your code called exit"}
 HIDDEN_KIND_OTHER = "your code returned something that is not a usable gradient"
 HIDDEN_KINDS_ALL = "On all of them {what}."
 HIDDEN_KIND_COUNT = "on {count} of them {what}"
