@@ -135,8 +135,14 @@ def diagnose_seen(seen: list[Seen], layer: str, tolerance: dict) -> Diagnosis | 
     if student.shape == correct.shape and _close(student, correct, tolerance):
         return None
     failing = [s for s in seen if _failing(s, index, tolerance)]
-    candidates = {e for s in failing[:GENERATING] for e in _matches(s, layer, tolerance)}
-    holding = [e for e in candidates if all(_holds(e, s, layer, tolerance) for s in seen)]
+    holding: list[Explanation] = []
+    tried: set = set()
+    for source in failing[:GENERATING]:  # usually the first network's explanations settle it
+        candidates = set(_matches(source, layer, tolerance)) - tried
+        tried |= candidates
+        holding += [e for e in candidates if all(_holds(e, s, layer, tolerance) for s in seen)]
+        if holding:
+            break
     if holding:
         return _choose(holding, shown, layer, tolerance)
     if student.shape != correct.shape:
