@@ -139,11 +139,20 @@ def failure_text(reply, limits: dict) -> str:
     if reply.kind == "missing_module":
         names = _without_provided_forward(names)
     traceback = reply.details.get("traceback", reply.message)
-    text = template.format(message=reply.message, traceback=code_block(traceback),
+    message = reply.message
+    if reply.kind == "wrong_signature":
+        message = inline_code(message)  # the student's parameter list, defaults and all
+    elif reply.kind in _STUDENT_TEXT_KINDS:
+        message = plain(message)
+    text = template.format(message=message, traceback=code_block(traceback),
                            memory_mb=limits.get("memory_mb", "?"), names=", ".join(names) or "no functions")
     if reply.kind == "exception" and "MemoryError" in traceback:
         text = msg.MEMORY_LIMIT.format(memory_mb=limits.get("memory_mb", "?")) + "\n\n" + text
     return text
+
+
+# Failures whose message quotes something the student chose (a repr, a type's or an exception's text).
+_STUDENT_TEXT_KINDS = ("non_numeric", "exit", "not_a_pair", "wrong_count", "too_large")
 
 
 def _without_provided_forward(names: list[str]) -> list[str]:
@@ -159,6 +168,20 @@ def _without_provided_forward(names: list[str]) -> list[str]:
         else:
             shown.append(entry)
     return shown
+
+
+def plain(text: str) -> str:
+    """Text that may hold student-chosen characters (a repr, an exception message), kept to one line with the
+    characters that would start Markdown of its own (links, images, HTML, code, tables) escaped."""
+    return re.sub(r"([`\[\]<>!*|\\])", r"\\\1", " ".join(str(text).split()))
+
+
+def inline_code(text: str) -> str:
+    """Text as inline code delimited by a run of backticks longer than any inside it (CommonMark code spans)."""
+    text = " ".join(str(text).split())
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    ticks = "`" * (longest + 1)
+    return f"{ticks} {text} {ticks}" if longest else f"`{text}`"
 
 
 def code_block(text: str) -> str:

@@ -30,7 +30,7 @@ FAILURE = {
     "forbidden_import": "{message}",
     "missing_function": "{message}: define `compute_gradients(z, t, W_kj, W_ji, case)` at the top level of the file."
                         " It defines: {names}.",
-    "wrong_signature": "Your function is defined as `{message}`, but the grader calls it with five arguments, in "
+    "wrong_signature": "Your function is defined as {message}, but the grader calls it with five arguments, in "
                        "this order: `compute_gradients(z, t, W_kj, W_ji, case)`. Change its parameters to match.",
     "missing_module": "Importing your submission failed: {message}. Available here: {names}. Remove that import "
                       "(nothing beyond numpy is needed for the gradients), or, if it is a file of yours, upload it "

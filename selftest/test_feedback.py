@@ -363,3 +363,13 @@ def test_an_empty_submission_is_explained_once_and_checks_say_they_could_not_run
     assert tests["0.5"] == msg.CHECK_NUMERICAL_NOT_RUN
     crashed = {t["number"]: t for t in graded_examples["crashes/index_error"]["tests"]}
     assert crashed["0.2"]["output"] != "Passed." or crashed["1.1"]["status"] == "passed"
+
+
+def test_student_chosen_text_outside_code_blocks_cannot_make_markdown():
+    exited = Reply(False, "exit", "the submission called sys.exit('![x](http://e/x.png) <img src=x> `y`')")
+    text = feedback.failure_text(exited, CONFIG.limits)
+    assert not re.search(r"(?<!\\)[!\[\]<>`]", text), text  # every such character escaped
+    signature = Reply(False, "wrong_signature", 'compute_gradients(z, t, W_kj, W_ji, case="``` ![x](y)")')
+    text = feedback.failure_text(signature, CONFIG.limits)
+    span = re.search(r"(`+) (.*?) \1", text)
+    assert span and len(span.group(1)) == 4 and "![x](y)" in span.group(2)
