@@ -19,7 +19,7 @@ from .config import PROJECT_ROOT
 from .grading import GRADED_GROUPS, PROBE_GROUPS
 
 GROUPS = {case: groups + PROBE_GROUPS for case, groups in GRADED_GROUPS.items()}
-_SOURCES = ("backprop_grader/networks.py", "backprop_grader/diagnosis.py", "backprop_grader/grading.py",
+_SOURCES = ("backprop_grader/networks.py", "backprop_grader/mistakes.py", "backprop_grader/grading.py",
             "reference/backprop.py")
 
 

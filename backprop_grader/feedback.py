@@ -7,7 +7,7 @@ test (visibility after_due_date) shows only counts and the diagnosis's name, whi
 
 from __future__ import annotations
 
-from collections import Counter
+import re
 
 import numpy as np
 
@@ -15,14 +15,41 @@ from reference.backprop import compute_gradients
 
 from . import messages as msg
 from .diagnosis import Diagnosis, diagnose
-from .grading import LAYERS, Verdict, finite_differences
+from .grading import LAYERS, NUMERICAL_CEILING, Verdict, finite_differences
 
 DEFAULT_TOLERANCE = {"rtol": 1e-4, "atol_scale": 1e-6, "finite_difference_step": 1e-6}
+# The networks a visible test's diagnosis may use (SPEC section 3): nothing visible depends on a hidden network.
+VISIBLE_GROUPS = ("worked", "fd", "probe0", "probe1")
+HIDDEN_EXTRA_GROUPS = ("worked", "fd")  # a hidden test's diagnosis uses its own networks and these
+# Failures of the import itself: test 0.1 explains them once, the graded tests only point there.
+STARTUP_KINDS = ("not_found", "syntax_error", "import_error", "forbidden_import", "missing_function",
+                 "wrong_signature", "missing_module", "not_utf8")
+
+
+def evidence(grading, case: str, layer: str, *, visible: bool, group: str = "worked") -> list[Verdict]:
+    """The verdicts of one layer that a test's diagnosis may use: visible networks only for a visible test."""
+    groups = VISIBLE_GROUPS if visible else (group, *HIDDEN_EXTRA_GROUPS)
+    return [v for g in dict.fromkeys(groups) for v in grading.verdicts(case, g, layer)]
+
+
+def nothing_returned(replies: list) -> bool:
+    """Whether no call returned gradients at all: then a check on them could not run, and says so."""
+    return not any(r.ok for r in replies)
+
+
+def probe_could_run(probe: dict) -> bool:
+    """Whether check 0.5 could judge one case: the worked example's gradients came back close enough to the
+    expected ones for their error to say how they were computed."""
+    errors = probe.get("relative_errors")
+    return bool(errors) and errors[0] < NUMERICAL_CEILING
 
 
 def layer_report(verdicts: list[Verdict], case: str, layer: str, *, visible: bool, limits: dict,
-                 tolerance: dict | None = None) -> str:
-    """The output of a layer test (N.1 to N.4, the edge cases): the first failure explained, or counts if hidden."""
+                 tolerance: dict | None = None, evidence: list[Verdict] = ()) -> str:
+    """The output of a layer test (N.1 to N.4, the edge cases): the first failure explained, or counts if hidden.
+
+    `evidence` are the other verdicts of this layer the diagnosis may check its explanation on (see evidence()).
+    """
     tolerance = tolerance or DEFAULT_TOLERANCE
     failed = [v for v in verdicts if not v.passed]
     head = f"**{msg.CASE_NAMES[case]}, {msg.LAYER_NAMES[layer]}**"
@@ -30,29 +57,31 @@ def layer_report(verdicts: list[Verdict], case: str, layer: str, *, visible: boo
         return f"{head}\n\n{msg.PASSED_ALL.format(count=len(verdicts))}"
     if not visible:
         return "\n\n".join([head, msg.HIDDEN_FAILED.format(failed=len(failed), count=len(verdicts)) + _kinds(failed),
-                            *hidden_diagnoses(failed, tolerance)])
+                            *hidden_diagnoses(failed, tolerance, [*verdicts, *evidence])])
     worst = failed[0]
-    paragraphs = [head, verdict_report(worst, limits, tolerance)]
+    paragraphs = [head, verdict_report(worst, limits, tolerance, evidence=[*verdicts, *evidence])]
     if len(verdicts) > 1:
         paragraphs.append(msg.FAILED_ON.format(failed=len(failed), count=len(verdicts)))
     return "\n\n".join(paragraphs) + _printed(worst)
 
 
-def verdict_report(verdict: Verdict, limits: dict, tolerance: dict, *, against: str = "") -> str:
+def verdict_report(verdict: Verdict, limits: dict, tolerance: dict, *, against: str = "",
+                   evidence: list[Verdict] = ()) -> str:
     """Everything a visible test says about one failing gradient: where, how wrong, the table, the diagnosis."""
     where = msg.ON_NETWORK.format(network=verdict.network.label, shape=verdict.network.shape)
     if verdict.student is None:  # no array came back: what went wrong comes first, then where
+        if verdict.reply is not None and verdict.reply.kind in STARTUP_KINDS:
+            return msg.NOT_RUN_IMPORT  # test 0.1 says why, once
         return "\n\n".join([explain(verdict, limits), where + "."])
     paragraphs = [where + _shapes(verdict), against or explain(verdict, limits)]
     if verdict.kind == "values":
         paragraphs.append(worst_entries_table(verdict, tolerance["finite_difference_step"]))
-    found = diagnose(verdict, tolerance)
+    found = diagnose(verdict, tolerance, evidence)
     if found is not None:
         paragraphs += diagnosis_paragraphs(found, visible=True)
     return "\n\n".join(paragraphs)
 
 
-MAX_DIAGNOSED = 8
 SHOWN_DIGITS = 3  # significant figures of expected values in visible tables
 
 
@@ -64,20 +93,24 @@ def diagnosis_paragraphs(found: Diagnosis, *, visible: bool) -> list[str]:
             f"{msg.RECHECK_LABEL} {' '.join(found.rechecks())}"]
 
 
-def hidden_diagnoses(failed: list[Verdict], tolerance: dict) -> list[str]:
-    """For hidden tests: each diagnosis name with the number of failing networks it fits, no values, no indices.
+def hidden_diagnoses(failed: list[Verdict], tolerance: dict, evidence: list[Verdict] = ()) -> list[str]:
+    """For hidden tests: the one diagnosis that holds on every failing network, no values, no indices.
 
-    Only the first MAX_DIAGNOSED failing networks are examined: a mistake shows on all of them alike, and
-    diagnosing every network of every hidden test would cost more than the rest of grading.
+    A name is given only when one explanation reproduces the student's arrays on all the failing networks that
+    returned arrays (and on `evidence`); otherwise nothing is named.
     """
-    examined = [v for v in failed if v.kind in ("values", "shape")][:MAX_DIAGNOSED]  # crashes have no formula
-    names = Counter(d.name() for d in (diagnose(v, tolerance) for v in examined) if d is not None)
-    if not names:
+    examined = [v for v in failed if v.kind in ("values", "shape")]  # crashes have no formula
+    if not examined:
         return []
-    template = msg.HIDDEN_DIAGNOSIS if len(examined) == len(failed) else msg.HIDDEN_DIAGNOSIS_SAMPLED
-    parts = [template.format(name=name, count=n, failed=len(failed), examined=len(examined))
-             for name, n in names.most_common(3)]
-    return [f"{msg.DIAGNOSIS_LABEL} " + "; ".join(parts) + "."]
+    found = diagnose(examined[0], tolerance, [*examined[1:], *evidence])
+    if found is None or not found.mistakes:
+        return []
+    if len(examined) == len(failed):
+        text = msg.HIDDEN_DIAGNOSIS.format(name=found.name(), count=len(examined), failed=len(failed))
+    else:
+        text = msg.HIDDEN_DIAGNOSIS_SAMPLED.format(name=found.name(), count=len(examined), failed=len(failed),
+                                                   examined=len(examined))
+    return [f"{msg.DIAGNOSIS_LABEL} {text}."]
 
 
 def explain(verdict: Verdict, limits: dict) -> str:
@@ -97,11 +130,66 @@ def explain(verdict: Verdict, limits: dict) -> str:
 
 
 def failure_text(reply, limits: dict) -> str:
-    """The student's sentence for a worker failure (exception, time-out, wrong return type, ...)."""
+    """The student's sentence for a worker failure (exception, time-out, wrong return type, ...).
+
+    Student-controlled text (tracebacks, messages) goes inside a code block it cannot close.
+    """
     template = msg.FAILURE.get(reply.kind, "{message}")
-    names = ", ".join(reply.details.get("names") or []) or "no functions"
-    return template.format(message=reply.message, traceback=reply.details.get("traceback", reply.message),
-                           memory_mb=limits.get("memory_mb", "?"), names=names)
+    names = reply.details.get("names") or []
+    if reply.kind == "missing_module":
+        names = _without_provided_forward(names)
+    traceback = reply.details.get("traceback", reply.message)
+    message = reply.message
+    if reply.kind == "wrong_signature":
+        message = inline_code(message)  # the student's parameter list, defaults and all
+    elif reply.kind in _STUDENT_TEXT_KINDS:
+        message = plain(message)
+    text = template.format(message=message, traceback=code_block(traceback),
+                           memory_mb=limits.get("memory_mb", "?"), names=", ".join(names) or "no functions")
+    if reply.kind == "exception" and "MemoryError" in traceback:
+        text = msg.MEMORY_LIMIT.format(memory_mb=limits.get("memory_mb", "?")) + "\n\n" + text
+    return text
+
+
+# Failures whose message quotes something the student chose (a repr, a type's or an exception's text).
+_STUDENT_TEXT_KINDS = ("non_numeric", "exit", "not_a_pair", "wrong_count", "too_large")
+
+
+def _without_provided_forward(names: list[str]) -> list[str]:
+    """The files listed as the student's, without the kit's forward.py that the grader puts beside them."""
+    shown = []
+    for entry in names:
+        if entry.startswith("your files "):
+            own = [f for f in entry[len("your files "):].split(", ") if f != "forward.py"]
+            if own:
+                shown.append("your files " + ", ".join(own))
+            if len(own) < len(entry[len("your files "):].split(", ")):
+                shown.append(msg.PROVIDED_FORWARD_NAME)
+        else:
+            shown.append(entry)
+    return shown
+
+
+def plain(text: str) -> str:
+    """Text that may hold student-chosen characters (a repr, an exception message), kept to one line with the
+    characters that would start Markdown of its own (links, images, HTML, code, tables) escaped."""
+    return re.sub(r"([`\[\]<>!*|\\])", r"\\\1", " ".join(str(text).split()))
+
+
+def inline_code(text: str) -> str:
+    """Text as inline code delimited by a run of backticks longer than any inside it (CommonMark code spans)."""
+    text = " ".join(str(text).split())
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    ticks = "`" * (longest + 1)
+    return f"{ticks} {text} {ticks}" if longest else f"`{text}`"
+
+
+def code_block(text: str) -> str:
+    """Text shown verbatim in a Markdown code block whose fence is longer than any run of backticks in it, so that
+    student text cannot close the block and add Markdown of its own (images, links, fake results)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{text.rstrip(chr(10))}\n{fence}"
 
 
 def worst_entries_table(verdict: Verdict, step: float = 1e-6, rows: int = 5) -> str:
@@ -130,13 +218,17 @@ def _shapes(verdict: Verdict) -> str:
 
 
 def _kinds(failed: list[Verdict]) -> str:
-    """For hidden tests: how the failures went, by kind, with no numbers from the networks."""
+    """For hidden tests: how the failures went, in words, with no numbers from the networks."""
     counts: dict = {}
     for v in failed:
-        label = {"values": "wrong values", "shape": "wrong shape", "not_finite": "NaN or infinity"}.get(
-            v.kind, v.reply.kind.replace("_", " ") if v.reply else v.kind)
-        counts[label] = counts.get(label, 0) + 1
-    return " " + ", ".join(f"{label}: {n}" for label, n in counts.items()) + "."
+        kind = v.kind if v.kind in msg.HIDDEN_KINDS else (v.reply.kind if v.reply else "")
+        counts[kind] = counts.get(kind, 0) + 1
+    if len(counts) == 1:
+        return " " + msg.HIDDEN_KINDS_ALL.format(what=msg.HIDDEN_KINDS.get(next(iter(counts)), msg.HIDDEN_KIND_OTHER))
+    parts = [msg.HIDDEN_KIND_COUNT.format(count=n, what=msg.HIDDEN_KINDS.get(kind, msg.HIDDEN_KIND_OTHER))
+             for kind, n in counts.items()]
+    text = "; ".join(parts) + "."
+    return " " + text[0].upper() + text[1:]
 
 
 def _printed(verdict: Verdict, limit: int = 2000) -> str:
@@ -149,7 +241,7 @@ def printed_output(text: str, limit: int = 2000) -> str:
     if not text.strip():
         return ""
     shown = text[:limit] + ("\n" + msg.OUTPUT_TRUNCATED if len(text) > limit else "")
-    return msg.STUDENT_OUTPUT.format(limit=limit, text=shown)
+    return msg.STUDENT_OUTPUT.format(limit=limit, block=code_block(shown))
 
 
 def _shape(shape) -> str:
@@ -213,5 +305,15 @@ def _headline(output: str, limit: int = 900) -> str:
     text = "\n\n".join(chosen) or output
     if len(text) <= limit:
         return text
-    text = text[:limit].rstrip() + " …"
-    return text + "\n```" if text.count("```") % 2 else text  # never leave a code block open
+    return _cut(text, limit)
+
+
+def _cut(text: str, limit: int) -> str:
+    """The text cut to about `limit` characters, with any code block it cuts open closed by its own fence."""
+    cut = text[:limit].rstrip() + " …"
+    open_fence = ""
+    for line in cut.split("\n"):
+        fence = re.fullmatch(r"(`{3,})\s*", line)
+        if fence and (not open_fence or fence.group(1) == open_fence):
+            open_fence = "" if open_fence else fence.group(1)
+    return cut + "\n" + open_fence if open_fence else cut

@@ -17,19 +17,20 @@ FAILURE = {
     "wrong_count": "{message}: return exactly two arrays, `(dE_dW_kj, dE_dW_ji)`.",
     "non_numeric": "{message}. Return numpy arrays (or lists) of floats.",
     "too_large": "{message}: far larger than the weight matrices. Return arrays shaped like W_kj and W_ji.",
-    "exception": "Your code raised an exception:\n\n```\n{traceback}```",
+    "exception": "Your code raised an exception:\n\n{traceback}",
     "exit": "{message}. Do not exit; return the gradients instead.",
     "timeout": "Your code gave {message}, so it was stopped. Look for an endless loop or a very slow step.",
-    "died": "{message}. It may have run out of memory ({memory_mb} MB allowed) or CPU time, or exited on purpose.",
+    "died": "{message}. It may have used more than the {memory_mb} MB of memory or the CPU time your code may "
+            "use, or exited on purpose.",
     "protocol": "The grader could not read what your code returned ({message}). Return plain arrays of floats.",
     "skipped": "Not run: {message}.",
-    "syntax_error": "Your code has a syntax error in {message}:\n\n```\n{traceback}```\n\n"
+    "syntax_error": "Your code has a syntax error in {message}:\n\n{traceback}\n\n"
                     "Fix that line: running your file (or Run All in Jupyter) before uploading shows the same error.",
-    "import_error": "Importing your submission failed:\n\n```\n{traceback}```",
+    "import_error": "Importing your submission failed:\n\n{traceback}",
     "forbidden_import": "{message}",
     "missing_function": "{message}: define `compute_gradients(z, t, W_kj, W_ji, case)` at the top level of the file."
                         " It defines: {names}.",
-    "wrong_signature": "Your function is defined as `{message}`, but the grader calls it with five arguments, in "
+    "wrong_signature": "Your function is defined as {message}, but the grader calls it with five arguments, in "
                        "this order: `compute_gradients(z, t, W_kj, W_ji, case)`. Change its parameters to match.",
     "missing_module": "Importing your submission failed: {message}. Available here: {names}. Remove that import "
                       "(nothing beyond numpy is needed for the gradients), or, if it is a file of yours, upload it "
@@ -46,9 +47,25 @@ WRONG_VALUES = "{layer} is wrong: the largest error is {error:.3g} at {where}."
 PASSED = "Passed."
 PASSED_ALL = "Passed on all {count} networks."
 PASSED_SHARE = "Passed on {passed} of {count} networks: {points:g} of {max_points:g} points."
-HIDDEN_FAILED = "Failed on {failed} of {count} hidden networks. Details appear after the due date."
-GATED = ("This test counts only when {first} and {second} (the worked example) pass, so that a wrong formula "
-         "that happens to give zeros here earns nothing. They do not pass yet.")
+HIDDEN_FAILED = ("Failed on {failed} of {count} networks. These networks stay unpublished, so this test shows only "
+                 "how many failed, how, and any mistake the grader recognised; the visible tests show worked "
+                 "numbers.")
+HIDDEN_KINDS = {"values": "the values were wrong", "shape": "the shape was wrong",
+                "not_finite": "your code returned NaN or infinity", "exception": "your code raised an exception",
+                "timeout": "your code took too long", "died": "your code's process ended",
+                "skipped": "your code was not run (an earlier limit was reached)",
+                "not_implemented": "compute_gradients is not implemented yet (it raises NotImplementedError)",
+                "returned_none": "your code returned None", "exit": "your code called exit"}
+HIDDEN_KIND_OTHER = "your code returned something that is not a usable gradient"
+HIDDEN_KINDS_ALL = "On all of them {what}."
+HIDDEN_KIND_COUNT = "on {count} of them {what}"
+NOT_RUN_IMPORT = "Not run: your submission could not be imported, so no test could run. Test 0.1 says why."
+MEMORY_LIMIT = "Your code used more than the {memory_mb} MB of memory it may use, so the allocation failed."
+PROVIDED_FORWARD_NAME = "the kit's forward.py (the grader provides it)"
+GATED = ("This test counts only when {first} and {second} (the worked example) pass and both gradients are right "
+         "on at least 80% of this case's random networks, so that only a derivation that is right in general "
+         "earns these special networks, never a wrong formula that happens to give zeros here. That is not the "
+         "case yet.")
 FD_WRONG = ("{layer} disagrees with central finite differences of E (the grader's forward pass) on {network}: "
             "largest difference {error:.3g} at {where}.")
 
@@ -64,12 +81,17 @@ INFO_NUMERICAL = ("Your gradients match the exact ones only to finite-difference
                   "float64 work and too small for float32): they look numerically differentiated. The assignment "
                   "asks for the closed-form gradients.")
 
+CHECK_NOT_RUN = ("Could not be checked: your code returned no gradients on any network (the tests above say "
+                 "why).")
+CHECK_NUMERICAL_NOT_RUN = ("Could not be checked: this check needs gradients that match the expected ones on the "
+                           "worked example, and yours do not yet in either case.")
 AUTOGRADER_FAULT = ("The autograder itself failed while grading this submission. This is not your fault and "
                     "says nothing about your code; your instructor can see the details. Please let them know.")
-SUMMARY_ALL_PASSED = "All visible tests passed. Hidden tests are graded after the due date."
+SUMMARY_ALL_PASSED = ("All visible tests passed. The other tests are graded now; their results appear after the due "
+                      "date.")
 SUMMARY_FIRST_FIX = "Start with test {number} ({name}): {reason}"
 NOTE_DISCOVERY = "Note: {note}"
-STUDENT_OUTPUT = "\n\nWhat your code printed (first {limit} characters):\n\n```\n{text}\n```"
+STUDENT_OUTPUT = "\n\nWhat your code printed (first {limit} characters):\n\n{block}"
 OUTPUT_TRUNCATED = "[... the rest was cut: print less, or only while debugging]"
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -78,22 +100,29 @@ OUTPUT_TRUNCATED = "[... the rest was cut: print less, or only while debugging]"
 # ---------------------------------------------------------------------------------------------------------------
 
 MISTAKE_NAMES = {
-    "sign_flipped": "the sign is flipped",
+    "sign_flipped": "the sign is flipped (this is the gradient of −E)",
     "constant_factor": "off by a constant factor",
     "transposed": "transposed",
     "swapped_order": "the two gradients are returned in swapped order",
     "mse_factor_added": "an extra factor x(1−x) in the output delta (the mean-squared-error derivative)",
     "sum_t_taken_as_one": "Σ_m t_m taken as 1 in the softmax delta",
+    "activation_for_output": "the activation a_i used where the output x_i belongs in the output delta",
+    "softmax_without_exp": "the softmax computed without the exponential (a_i / Σ_m a_m)",
+    "softmax_jacobian_diagonal": "only the diagonal of the softmax Jacobian is used (δ_i = t_i(x_i − 1))",
+    "targets_to_label": "the targets reduced to one class label (the largest t_i set to 1, the others to 0)",
+    "mean_over_outputs": "the error averaged over the outputs (divided by I)",
+    "sigmoid_wrong_sign": "the sigmoid has the wrong sign (1 / (1 + e^(+a)) instead of 1 / (1 + e^(−a)))",
     "missing_sigmoid_derivative": "the sigmoid derivative y(1−y) is missing from the hidden layer",
     "x_derivative_for_y": "the output derivative x(1−x) used instead of y(1−y) in the hidden layer",
+    "tanh_derivative_for_y": "tanh's derivative 1 − y² used instead of the sigmoid's y(1−y) in the hidden layer",
     "one_output_term": "the sum over outputs i is dropped (only one output's term is used)",
     "transposed_weights_in_backprop": "the transposed weight matrix (W_ji.T) is used in back-propagation",
 }
 MISTAKE_RECHECKS = {  # where to look in the derivation, without handing over the result
     "sign_flipped": "Re-check the sign of ∂E/∂a_i: differentiate E by a_i once more, keeping track of the minus "
-                    "sign in front of the sum.",
-    "constant_factor": "Re-check the constants: write down E exactly as defined (is there a 1/2, or a mean?) and "
-                       "carry every constant through the chain rule.",
+                    "sign in front of the sum. The gradient points uphill; the update subtracts it.",
+    "constant_factor": "Re-check the constants: write down E exactly as defined (no 1/2, no mean) and carry every "
+                       "constant through the chain rule; a factor close to 1 can also be a rounded constant.",
     "transposed": "Re-check the orientation: entry [a, b] of the gradient must be the derivative by W[a, b], so it "
                   "has the shape of the weight matrix itself.",
     "swapped_order": "Re-check the return statement: the docstring asks for (dE_dW_kj, dE_dW_ji), hidden layer "
@@ -102,10 +131,21 @@ MISTAKE_RECHECKS = {  # where to look in the derivation, without handing over th
                         "what cancels when you multiply them.",
     "sum_t_taken_as_one": "Re-check the softmax delta for general targets: the assignment's targets need not sum "
                           "to 1, so keep Σ_m t_m wherever it appears.",
+    "activation_for_output": "Re-check which quantity enters the output delta: a_i is the weighted sum going into "
+                             "output unit i, x_i is what comes out of it.",
+    "softmax_without_exp": "Re-check the softmax itself: each output is e^(a_i) divided by the sum of e^(a_m).",
+    "softmax_jacobian_diagonal": "Re-check ∂E/∂a_i for softmax outputs: every output x_m depends on every a_i, so "
+                                 "the chain rule sums over m, not only m = i.",
+    "targets_to_label": "Re-check how you use the targets: in case 2 they can be probabilities; use t as given, "
+                        "not the class it points to.",
+    "mean_over_outputs": "Re-check E: it is a sum over the outputs, not a mean, so nothing is divided by I.",
+    "sigmoid_wrong_sign": "Re-check your sigmoid: σ(a) = 1 / (1 + e^(−a)), which is near 1 for large positive a.",
     "missing_sigmoid_derivative": "Re-check the chain rule through the hidden units: y_j is a sigmoid of its net "
                                   "input, and that step has a derivative too.",
     "x_derivative_for_y": "Re-check which unit's derivative belongs in the hidden layer: the chain rule passes "
                           "through the hidden unit's own sigmoid.",
+    "tanh_derivative_for_y": "Re-check the derivative of the hidden units' activation: these units are sigmoids, "
+                             "not tanh, and the sigmoid's derivative is written with y_j and 1 − y_j.",
     "one_output_term": "Re-check ∂E/∂y_j: a hidden unit feeds every output, so its error collects a term from each "
                        "of them.",
     "transposed_weights_in_backprop": "Re-check the back-propagation step: which index of W_ji belongs to the hidden "
@@ -117,7 +157,7 @@ DIAGNOSIS_EITHER = "it matches more than one known mistake equally well: {option
 DIAGNOSIS_BOTH = "two mistakes at once: {first}, and {second}"
 DIAGNOSIS_SEVERAL = "more than one thing is wrong (no single known mistake explains it)"
 DIAGNOSIS_UNKNOWN = "no known mistake matches"
-DIAGNOSIS_FACTOR = "your values are the expected ones times {factor:g}"
+DIAGNOSIS_FACTOR = "your values are the expected ones times {factor}"
 DIAGNOSIS_ONE_OUTPUT = "the term used is that of output i={i}"
 DIAGNOSIS_LABEL = "**Diagnosis:**"
 RECHECK_LABEL = "**What to re-check:**"
@@ -129,11 +169,19 @@ PATTERN_ONLY_RIGHT = "only the {line} of {label} {lines} is right; every other e
 PATTERN_EVERY_WRONG = "every entry in the {line} of {label} {lines} is wrong; the rest is right"
 PATTERN_UP_TO_SIGN = "the entries are right up to sign: the sign is wrong in {where}"
 PATTERN_LINE_FACTORS = {  # (layer, axis): 0 means each column has its own factor, 1 each row
-    ("W_ji", 0): "each column is off by its own factor: the output term δ_i is wrong, y_j is right",
-    ("W_ji", 1): "each row is off by its own factor: the hidden-unit factor y_j is wrong, δ_i is right",
-    ("W_kj", 0): "each column is off by its own factor: the hidden term δ_j is wrong, z_k is right",
-    ("W_kj", 1): "each row is off by its own factor: the input factor z_k is wrong, δ_j is right",
+    ("W_ji", 0): "each column is off by its own factor: the factor y_j is right, the output term δ_i is wrong",
+    ("W_ji", 1): "each row is off by its own factor: the output term δ_i is right, the factor y_j is wrong",
+    ("W_kj", 0): "each column is off by its own factor: the factor z_k is right, the hidden term "
+                 "δ_j = y_j(1−y_j) Σ_i δ_i w_ji is wrong",
+    ("W_kj", 1): "each row is off by its own factor: the hidden term δ_j is right, the factor z_k is wrong",
 }
+PATTERN_NETWORK_FACTOR = ("on this network your values are the expected ones times {factor}, but the factor is "
+                          "not the same on the other networks checked, so it is not a constant: look for a factor "
+                          "that depends on the network (a size such as I, or a sum)")
+PATTERN_DELTA_RIGHT = ("your δ_i is right (your dE/dW_ji passes), so look at the sum over i of δ_i w_ji and at "
+                       "the factor y_j(1−y_j)")
+PATTERN_OWN_DELTA = ("your hidden layer back-propagates your own δ_i correctly: the mistake is in δ_i, and fixing "
+                     "it fixes both gradients")
 PATTERN_SOME_RIGHT = "{right} of {size} entries are right, with no pattern the grader recognises"
 PATTERN_ALL_WRONG = "every entry is wrong, with no pattern the grader recognises"
 
@@ -180,4 +228,4 @@ TABLE_HEAD = "| entry | yours | expected | finite differences | difference |"
 HIDDEN_DIAGNOSIS = "{name} (on {count} of {failed} failing networks)"
 HIDDEN_DIAGNOSIS_SAMPLED = "{name} (on {count} of the {examined} failing networks examined, of {failed})"
 SUMMARY_PASSED = "**Visible tests:** {passed} of {count} passed ({score:g} of {max_score:g} points)."
-SUMMARY_HIDDEN = "{count} more tests are graded now and shown after the due date."
+SUMMARY_HIDDEN = "{count} more tests are graded now; their scores and outputs appear after the due date."

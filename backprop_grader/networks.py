@@ -11,14 +11,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reference.backprop import forward
+from reference.backprop import compute_gradients, forward
+
+from .mistakes import LAYERS_CHANGED, applies, mistake_gradients
 
 CASE_INDEX = {"sigmoid": 1, "softmax": 2}
 _SATURATION = 1e-3
+_LABELS = {"random": "random network", "fd": "finite-difference check network"}  # what students read
 MARGIN = 0.3  # every known formula mistake is off by at least this relative error on every random network
-# formula mistake -> the layers it changes (diagnosis.mistake_gradients computes each one's closed form)
-_MISTAKE_LAYERS = {"mse_factor_added": (0, 1), "missing_sigmoid_derivative": (0,), "x_derivative_for_y": (0,),
-                   "one_output_term": (0,), "transposed_weights_in_backprop": (0,)}
+# Mistakes every random network must show plainly; Σ_m t_m taken as 1 and targets reduced to a label are right on
+# one-hot targets by nature, and show on the probability targets and the general targets instead.
+_SCREENED = tuple(m for m in LAYERS_CHANGED if m not in ("sum_t_taken_as_one", "targets_to_label"))
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,19 +46,22 @@ class Network:
 
 
 def worked_example(case: str) -> Network:
-    """The fixed worked example of tests N.1 and N.2: K=3, J=4, I=2, values students can follow by hand.
+    """The fixed worked example of tests N.1 and N.2: K=2, J=4, I=3, values students can follow by hand.
 
-    Chosen (one decimal, no weight below 0.2) so that every known mistake is off by the margin here too.
+    K, J and I all differ (a transposed or swapped gradient shows in its shape), I = 3 and the case 2 target is a
+    probability vector, not one-hot: with two outputs or a one-hot target many wrong output deltas are multiples
+    of the right one. The weights (one decimal) were searched for so that every known formula mistake is off by
+    a relative 0.45 or more in each layer it changes, is no multiple of the right gradient (the mean over outputs,
+    a constant by nature, aside), and differs from every other mistake by more than a constant factor.
     """
-    z = np.array([1.0, -0.5, 2.0])
-    W_kj = np.array([[0.9, 0.5, 0.3, -0.9],
-                     [0.2, -1.4, 0.9, 1.4],
-                     [1.1, -1.3, -0.5, -0.5]])
-    W_ji = np.array([[-1.5, 0.5],
-                     [1.2, -0.7],
-                     [1.5, 1.2],
-                     [-1.5, 1.1]])
-    t = np.array([1.0, 0.0]) if case == "softmax" else np.array([0.8, 0.0])
+    z = np.array([1.0, 0.5])
+    W_kj = np.array([[0.6, -0.7, 1.0, -1.4],
+                     [0.6, 1.3, 1.3, -0.9]])
+    W_ji = np.array([[-0.9, 0.4, -0.5],
+                     [-0.3, 1.1, 1.1],
+                     [-1.3, -1.2, -0.4],
+                     [-1.3, 1.1, -0.4]])
+    t = np.array([0.2, 0.7, 0.1]) if case == "softmax" else np.array([0.8, 0.0, 0.3])
     return Network(f"worked example ({case})", case, z, t, W_kj, W_ji)
 
 
@@ -66,7 +72,7 @@ def random_networks(case: str, count: int, seed: int, min_units: int, max_units:
     networks = []
     while len(networks) < count:
         shape = _draw_shape(rng, min_units, max_units, square_allowed=len(networks) % 5 == 4)
-        net = _draw_network(rng, case, shape, f"{purpose} network {len(networks) + 1}")
+        net = _draw_network(rng, case, shape, f"{_LABELS.get(purpose, purpose)} {len(networks) + 1}")
         if not _saturated(net) and _discriminates(net):
             networks.append(net)
     return networks
@@ -145,18 +151,13 @@ def _discriminates(net: Network) -> bool:
     Units away from saturation are not enough on their own: x(1−x) and y(1−y) both sit near 1/4 there, and one
     output's term can dominate the sum over outputs, so a network is redrawn unless each mistake shows plainly.
     """
-    from reference.backprop import compute_gradients
-
-    from .diagnosis import mistake_gradients  # diagnosis imports this module
-
     right = compute_gradients(*net.arguments())
-    K, J, I = net.shape
-    for mistake, layers in _MISTAKE_LAYERS.items():
-        if mistake == "transposed_weights_in_backprop" and J != I:
+    for mistake in _SCREENED:
+        if not applies(mistake, net.case, net.shape):
             continue
-        for output in range(I) if mistake == "one_output_term" else (None,):
+        for output in range(net.shape[2]) if mistake == "one_output_term" else (None,):
             wrong = mistake_gradients(net, frozenset([mistake]), output)
-            if any(_relative_error(wrong[n], right[n]) < MARGIN for n in layers):
+            if any(_relative_error(wrong[n], right[n]) < MARGIN for n in LAYERS_CHANGED[mistake]):
                 return False
     return all(_relative_error(g.T, g) >= MARGIN for g in right if g.shape[0] == g.shape[1])
 

@@ -13,8 +13,10 @@ def all_or_nothing(grading: Grading, number: str, case: str, layer: str) -> None
     """N.1, N.2: one gradient on the worked example, full points or none."""
     verdicts = grading.verdicts(case, "worked", layer)
     if not all(v.passed for v in verdicts):
-        raise GradeFailure(feedback.layer_report(verdicts, case, layer, visible=_visible(number),
-                                                 limits=grading.config.limits, tolerance=grading.config.tolerance))
+        visible = _visible(number)
+        raise GradeFailure(feedback.layer_report(verdicts, case, layer, visible=visible,
+                                                 limits=grading.config.limits, tolerance=grading.config.tolerance,
+                                                 evidence=feedback.evidence(grading, case, layer, visible=visible)))
 
 
 def share(grading: Grading, number: str, case: str, group: str, layers: tuple, set_score) -> None:
@@ -26,7 +28,8 @@ def share(grading: Grading, number: str, case: str, group: str, layers: tuple, s
     if not all(passed):
         visible = _visible(number)
         reports = [feedback.layer_report(v, case, layer, visible=visible, limits=grading.config.limits,
-                                         tolerance=grading.config.tolerance)
+                                         tolerance=grading.config.tolerance,
+                                         evidence=feedback.evidence(grading, case, layer, visible=visible, group=group))
                    for layer, v in per_layer.items() if not all(x.passed for x in v)]
         raise GradeFailure(_share_line(passed, points) + "\n\n" + "\n\n".join(reports))
 
@@ -52,17 +55,20 @@ def finite_differences(grading: Grading, number: str, case: str, set_score) -> N
         return
     lines = [_share_line(passed, points)]
     failed = next(v for pair in pairs for v in pair if not v.passed)
-    if not _visible(number):
+    visible = _visible(number)
+    evidence = feedback.evidence(grading, case, failed.layer, visible=visible, group="fd")
+    if not visible:
         lines.append(feedback.layer_report([v for pair in pairs for v in pair if v.layer == failed.layer], case,
                                            failed.layer, visible=False, limits=grading.config.limits,
-                                           tolerance=grading.config.tolerance))
+                                           tolerance=grading.config.tolerance, evidence=evidence))
     elif failed.kind == "values":
         against = msg.FD_WRONG.format(layer=msg.LAYER_NAMES[failed.layer], network=failed.network.label,
                                       error=failed.error, where=list(failed.where))
         lines.append(feedback.verdict_report(failed, grading.config.limits, grading.config.tolerance,
-                                             against=against))
+                                             against=against, evidence=evidence))
     else:
-        lines.append(feedback.verdict_report(failed, grading.config.limits, grading.config.tolerance))
+        lines.append(feedback.verdict_report(failed, grading.config.limits, grading.config.tolerance,
+                                             evidence=evidence))
     raise GradeFailure("\n\n".join(lines))
 
 

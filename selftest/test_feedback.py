@@ -98,9 +98,10 @@ def test_hidden_reports_name_the_mistake():
 def test_visible_report_explains_with_table_diagnosis_and_recheck():
     grading = grading_of(student(factor=0.5))
     report = feedback.layer_report(grading.verdicts("sigmoid", "worked", "W_ji"), "sigmoid", "W_ji", visible=True,
-                                   limits=CONFIG.limits, tolerance=CONFIG.tolerance)
-    for text in ("case 1 (sigmoid outputs)", "dE/dW_ji (output layer)", "K, J, I = (3, 4, 2)",
-                 "your array has the right shape (4, 2)", "the largest error is", msg.TABLE_HEAD,
+                                   limits=CONFIG.limits, tolerance=CONFIG.tolerance,
+                                   evidence=feedback.evidence(grading, "sigmoid", "W_ji", visible=True))
+    for text in ("case 1 (sigmoid outputs)", "dE/dW_ji (output layer)", "K, J, I = (2, 4, 3)",
+                 "your array has the right shape (4, 3)", "the largest error is", msg.TABLE_HEAD,
                  "**Diagnosis:** off by a constant factor; your values are the expected ones times 0.5.",
                  msg.RECHECK_LABEL + " " + msg.MISTAKE_RECHECKS["constant_factor"]):
         assert text in report, (text, report)
@@ -127,7 +128,7 @@ def _record(number, status, visibility="visible", max_score=8.0, output=""):
 
 
 def test_summary_says_what_passed_and_what_to_fix_first():
-    diagnosed = ("**head**\n\nOn the worked example (K, J, I = (3, 4, 2)): ...\n\nwrong\n\n"
+    diagnosed = ("**head**\n\nOn the worked example (K, J, I = (2, 4, 3)): ...\n\nwrong\n\n"
                  f"{msg.DIAGNOSIS_LABEL} The sign is flipped.\n\n{msg.RECHECK_LABEL} Look at the sign.")
     records = [_record("0.1", "passed", max_score=0), _record("1.1", "passed"),
                _record("1.2", "failed", output=diagnosed),
@@ -216,3 +217,159 @@ def test_visible_tables_show_too_few_digits_to_copy_the_answer(tmp_path):
         for shown in (expected, estimate):
             digits = shown.strip().lstrip("-").split("e")[0].replace(".", "").lstrip("0")
             assert len(digits) <= 3, shown
+
+
+class RecordingWorker(InProcessWorker):
+    """Remembers the inputs z of every call, to tell which networks a report asked about."""
+
+    def __init__(self, function):
+        super().__init__(function)
+        self.asked = []
+
+    def call(self, arguments, case) -> Reply:
+        self.asked.append(np.array(arguments[0]))
+        return super().call(arguments, case)
+
+
+@pytest.mark.parametrize("case", ["sigmoid", "softmax"])
+def test_a_visible_diagnosis_asks_about_visible_networks_only(case):
+    worker = RecordingWorker(student(last_output_only=True))
+    grading = Grading(CONFIG, worker)
+    for layer in ("W_kj", "W_ji"):
+        report = feedback.layer_report(grading.verdicts(case, "worked", layer), case, layer, visible=True,
+                                       limits=CONFIG.limits, tolerance=CONFIG.tolerance,
+                                       evidence=feedback.evidence(grading, case, layer, visible=True))
+    assert msg.MISTAKE_NAMES["one_output_term"] in report or "one_output_term" not in report
+    hidden = [n.z for group in ("random", "edge") + ("general",) * (case == "softmax")
+              for n in grading.networks(case, group)]
+    for z in worker.asked:
+        assert not any(z.shape == h.shape and np.array_equal(z, h) for h in hidden)
+    assert len(worker.asked) == 1 + CONFIG.networks["finite_difference_count"] + 2
+
+
+def test_hidden_reports_promise_nothing_they_do_not_show_and_use_words():
+    grading = grading_of(student(sign=True))
+    report = feedback.layer_report(grading.verdicts("sigmoid", "random", "W_kj"), "sigmoid", "W_kj", visible=False,
+                                   limits=CONFIG.limits, tolerance=CONFIG.tolerance)
+    assert "after the due date" not in report and "Details appear" not in report
+    assert "wrong values:" not in report and "On all of them the values were wrong." in report
+    crashing = grading_of(_crashes)
+    report = feedback.layer_report(crashing.verdicts("sigmoid", "random", "W_kj"), "sigmoid", "W_kj",
+                                   visible=False, limits=CONFIG.limits, tolerance=CONFIG.tolerance)
+    assert "On all of them your code raised an exception." in report and "exception:" not in report
+
+
+@pytest.mark.parametrize("inside", ["plain", "``` closes a block", "````\n![x](http://e/x.png)\n````", "`a` ``b``"])
+def test_student_text_cannot_close_its_code_block(inside):
+    block = feedback.code_block(f"Traceback\n{inside}\n")
+    fence = block.split("\n", 1)[0]
+    assert set(fence) == {"`"} and len(fence) >= 3 and block.endswith("\n" + fence)
+    assert fence not in block[len(fence):-len(fence)]  # no run of backticks inside is as long as the fence
+    printed = feedback.printed_output(inside)
+    opening = re.search(r"^(`{3,})$", printed, re.M).group(1)
+    assert printed.rstrip().endswith(opening) and printed.count(opening) == 2
+
+
+def test_a_cut_headline_closes_the_block_it_cut_open():
+    text = "**head**\n\nYour code raised an exception:\n\n" + feedback.code_block("````\n" + "y" * 2000)
+    cut = feedback._headline(text, limit=300)
+    fence = re.search(r"^(`{3,})$", cut, re.M).group(1)
+    assert cut.endswith("\n" + fence) and len(fence) == 5
+
+
+def test_memory_and_missing_module_are_explained_in_the_students_terms():
+    memory = Reply(False, "exception", "MemoryError: Unable to allocate 1.00 MiB",
+                   details={"traceback": "Traceback ...\nMemoryError: Unable to allocate 1.00 MiB\n"})
+    assert f"more than the {CONFIG.limits['memory_mb']} MB of memory" in feedback.failure_text(memory, CONFIG.limits)
+    missing = Reply(False, "missing_module", "module activations is not available here",
+                    details={"names": ["numpy", "the Python standard library", "your files backprop.py, forward.py"]})
+    text = feedback.failure_text(missing, CONFIG.limits)
+    assert "your files backprop.py." in text.replace("your files backprop.py,", "your files backprop.py.")
+    assert "your files backprop.py, forward.py" not in text and msg.PROVIDED_FORWARD_NAME in text
+
+
+def _noisy(relative):
+    def compute_gradients(z, t, W_kj, W_ji, case):
+        rng = np.random.default_rng(abs(hash(z.tobytes())) % 2**32)
+        return [g * (1 + relative * rng.standard_normal(g.shape)) for g in student()(z, t, W_kj, W_ji, case)]
+    return compute_gradients
+
+
+def _long_sums_reversed(z, t, W_kj, W_ji, case):
+    """Every sum written as a loop in reverse order, as a student might: a different rounding, not an error."""
+    import math
+
+    y = np.array([1 / (1 + math.exp(-math.fsum(z[k] * W_kj[k, j] for k in reversed(range(len(z))))))
+                  for j in range(W_kj.shape[1])])
+    a = np.array([sum(y[j] * W_ji[j, i] for j in reversed(range(len(y)))) for i in range(W_ji.shape[1])])
+    x = 1 / (1 + np.exp(-a)) if case == "sigmoid" else np.exp(a - a.max()) / np.exp(a - a.max()).sum()
+    delta = x - t if case == "sigmoid" else x * sum(reversed(list(t))) - t
+    hidden = np.array([sum(delta[i] * W_ji[j, i] for i in reversed(range(len(delta)))) for j in range(len(y))])
+    return np.outer(z, hidden * y * (1 - y)), np.outer(y, delta)
+
+
+@pytest.mark.parametrize(("label", "function"), [("1e-10 relative noise", _noisy(1e-10)),
+                                                 ("1e-7 relative noise", _noisy(1e-7)),
+                                                 ("long sums in reverse order", _long_sums_reversed)])
+def test_more_analytic_work_is_never_flagged(label, function):
+    grading = grading_of(function)
+    for case in ("sigmoid", "softmax"):
+        assert grading.worked_example_passes(case), label
+        assert not grading.looks_numerical(case)["flagged"], (label, grading.looks_numerical(case))
+
+
+JARGON = ("worker", "fork", "pipe", "sandbox", "setup.sh", "simulate")
+STUDENT_VIEW = ["correct/vectorized", "malformed/empty", "malformed/returns_none", "crashes/index_error",
+                "mistakes/sign_flipped", "malformed/missing_helper"]
+
+
+@pytest.fixture(scope="module")
+def graded_examples(tmp_path_factory):
+    """Each example of STUDENT_VIEW graded once by the real command line."""
+    out = tmp_path_factory.mktemp("student_view")
+    return {name: grade(SUBMISSIONS / name, out / f"{name.replace('/', '_')}.json") for name in STUDENT_VIEW}
+
+
+def _student_texts(document) -> list[str]:
+    return [document["output"], *(t["output"] for t in document["tests"])]
+
+
+@pytest.mark.xfail(strict=False, reason="the isolation note ('Isolation is reduced ... run setup.sh, or grade with "
+                                        "`simulate`') is still in student output: issue 15 item 4, the lead's part")
+@pytest.mark.parametrize("name", STUDENT_VIEW)
+def test_no_student_visible_output_speaks_our_jargon(graded_examples, name):
+    for text in _student_texts(graded_examples[name]):
+        lowered = text.lower()
+        assert not [word for word in JARGON if word in lowered], text
+
+
+@pytest.mark.parametrize("name", STUDENT_VIEW)
+def test_no_student_output_but_the_isolation_note_speaks_our_jargon(graded_examples, name):
+    """The same, with the isolation note (removed by the lead's change) taken out first."""
+    for text in _student_texts(graded_examples[name]):
+        kept = "\n\n".join(p for p in text.split("\n\n") if not p.startswith(("Isolation is reduced",
+                                                                               "Student code ran as")))
+        assert not [word for word in JARGON if word in kept.lower()], text
+
+
+def test_an_empty_submission_is_explained_once_and_checks_say_they_could_not_run(graded_examples):
+    document = graded_examples["malformed/empty"]
+    tests = {t["number"]: t["output"] for t in document["tests"]}
+    assert sum("You submitted" in text for text in tests.values()) == 1 and "You submitted" in tests["0.1"]
+    for number in ("1.1", "1.5", "2.2"):
+        assert msg.NOT_RUN_IMPORT in tests[number] and "submission is empty" not in tests[number], tests[number]
+    for number in ("0.2", "0.3"):
+        assert tests[number] == msg.CHECK_NOT_RUN
+    assert tests["0.5"] == msg.CHECK_NUMERICAL_NOT_RUN
+    crashed = {t["number"]: t for t in graded_examples["crashes/index_error"]["tests"]}
+    assert crashed["0.2"]["output"] != "Passed." or crashed["1.1"]["status"] == "passed"
+
+
+def test_student_chosen_text_outside_code_blocks_cannot_make_markdown():
+    exited = Reply(False, "exit", "the submission called sys.exit('![x](http://e/x.png) <img src=x> `y`')")
+    text = feedback.failure_text(exited, CONFIG.limits)
+    assert not re.search(r"(?<!\\)[!\[\]<>`]", text), text  # every such character escaped
+    signature = Reply(False, "wrong_signature", 'compute_gradients(z, t, W_kj, W_ji, case="``` ![x](y)")')
+    text = feedback.failure_text(signature, CONFIG.limits)
+    span = re.search(r"(`+) (.*?) \1", text)
+    assert span and len(span.group(1)) == 4 and "![x](y)" in span.group(2)

@@ -53,11 +53,19 @@ AFFECTED = {
     "swapped_order": {"sigmoid": BOTH, "softmax": BOTH},
     "transposed_weights_in_backprop": {"sigmoid": ("W_kj",), "softmax": ("W_kj",)},
     "wrong_derivative_x_for_y": {"sigmoid": ("W_kj",), "softmax": ("W_kj",)},
+    "tanh_derivative": {"sigmoid": ("W_kj",), "softmax": ("W_kj",)},
+    "activation_for_output": {"sigmoid": BOTH, "softmax": BOTH},
+    "softmax_without_exp": {"softmax": BOTH},
+    "sigmoid_wrong_sign": {"sigmoid": BOTH, "softmax": BOTH},
+    "targets_to_label": {"softmax": BOTH},
+    "mean_over_outputs": {"sigmoid": BOTH, "softmax": BOTH},
+    "softmax_jacobian_diagonal": {"softmax": BOTH},
 }
 
 # Where a mistake shows. Σ_m t_m = 1 on every non-degenerate case 2 network by design (one-hot or probability
 # targets), so taking it as 1 is right there and shows only on the general targets of test 2.7.
-GROUPS = {"softmax_targets_sum_assumed_one": ("general",)}
+GROUPS = {"softmax_targets_sum_assumed_one": ("general",),
+          "targets_to_label": ("worked",)}  # right on one-hot targets: shows on probability targets only
 
 # Mistakes whose call raises on some networks (W_ji.T @ delta needs J == I): those calls lose both layers.
 RAISES_UNLESS_SQUARE = {"transposed_weights_in_backprop"}

@@ -21,7 +21,10 @@ def test_submission_found_and_imported(grading):
 @informational("0.2", tags=("submission",))
 def test_inputs_not_modified(grading):
     """Input arrays left unmodified"""
-    modified = [r.details.get("modified") or [] for r in grading.visible_replies() if r.details.get("modified")]
+    replies = grading.visible_replies()
+    if feedback.nothing_returned(replies):
+        raise GradeFailure(msg.CHECK_NOT_RUN)
+    modified = [r.details.get("modified") or [] for r in replies if r.details.get("modified")]
     if modified:
         names = sorted({name for names in modified for name in names})
         raise GradeFailure(msg.INFO_INPUTS_MODIFIED.format(names=", ".join(names), count=len(modified)))
@@ -30,7 +33,10 @@ def test_inputs_not_modified(grading):
 @informational("0.3", tags=("submission",))
 def test_outputs_are_finite_floats(grading):
     """Gradients are finite floats"""
-    bad = [r for r in grading.visible_replies() if r.ok and not all(np.all(np.isfinite(a)) for a in r.arrays)]
+    replies = grading.visible_replies()
+    if feedback.nothing_returned(replies):
+        raise GradeFailure(msg.CHECK_NOT_RUN)
+    bad = [r for r in replies if r.ok and not all(np.all(np.isfinite(a)) for a in r.arrays)]
     if bad:
         raise GradeFailure(msg.INFO_NOT_FINITE.format(count=len(bad)))
 
@@ -52,6 +58,8 @@ def test_not_numerically_differentiated(grading):
     """Gradients are analytic, not numerically differentiated"""
     probes = {case: grading.looks_numerical(case) for case in ("sigmoid", "softmax")}
     grading.extra["numerical_probe"] = _significant(probes)
+    if not any(feedback.probe_could_run(p) for p in probes.values()):
+        raise GradeFailure(msg.CHECK_NUMERICAL_NOT_RUN)
     if any(p["flagged"] for p in probes.values()):
         raise GradeFailure(msg.INFO_NUMERICAL)
 

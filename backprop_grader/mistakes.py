@@ -1,0 +1,99 @@
+"""The known formula mistakes, each as the gradients a student who made it would compute (SPEC section 3).
+
+A mistake is a change to one factor of the closed forms
+
+    ∂E/∂w_ji = δ_i y_j          ∂E/∂w_kj = Σ_i δ_i w_ji y_j (1 − y_j) z_k
+
+made the way students make it: a wrong output delta δ_i (the mean-squared-error factor x(1−x), Σ_m t_m taken as
+1, the activation a where x belongs, softmax without exp, the softmax Jacobian's diagonal only, targets reduced to
+a class label, a mean over outputs), a wrong sigmoid (σ(−a)), a wrong derivative in the hidden layer (missing,
+x(1−x), tanh's 1 − y²), or a wrong sum over outputs (one output's term, W_ji transposed). Slips in what is
+returned (sign, a constant factor, transposed, swapped) are not formulas: diagnosis.py adds them.
+
+This module depends only on the reference, so that networks.py can ask it which networks tell mistakes apart.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reference.backprop import log_softmax, output_delta, sigmoid
+
+FORMULA_MISTAKES = ("mse_factor_added", "sum_t_taken_as_one", "activation_for_output", "softmax_without_exp",
+                    "softmax_jacobian_diagonal", "targets_to_label", "mean_over_outputs", "sigmoid_wrong_sign",
+                    "missing_sigmoid_derivative", "x_derivative_for_y", "tanh_derivative_for_y",
+                    "transposed_weights_in_backprop", "one_output_term")
+# Mistakes that replace the same factor: a student makes at most one of each group.
+EXCLUSIVE = ({"missing_sigmoid_derivative", "x_derivative_for_y", "tanh_derivative_for_y"},
+             {"transposed_weights_in_backprop", "one_output_term"},
+             {"activation_for_output", "softmax_without_exp"},
+             {"softmax_jacobian_diagonal", "mse_factor_added", "sum_t_taken_as_one"})
+# formula mistake -> the layers it changes (0: dE/dW_kj, 1: dE/dW_ji)
+LAYERS_CHANGED = {"mse_factor_added": (0, 1), "sum_t_taken_as_one": (0, 1), "activation_for_output": (0, 1),
+                  "softmax_without_exp": (0, 1), "softmax_jacobian_diagonal": (0, 1), "targets_to_label": (0, 1),
+                  "mean_over_outputs": (0, 1), "sigmoid_wrong_sign": (0, 1), "missing_sigmoid_derivative": (0,),
+                  "x_derivative_for_y": (0,), "tanh_derivative_for_y": (0,), "transposed_weights_in_backprop": (0,),
+                  "one_output_term": (0,)}
+_SOFTMAX_ONLY = {"sum_t_taken_as_one", "softmax_without_exp", "softmax_jacobian_diagonal", "targets_to_label"}
+
+
+def applies(mistake: str, case: str, shape: tuple) -> bool:
+    """Whether a student could make this mistake on a network of this case and shape and still return arrays."""
+    K, J, I = shape
+    if mistake in _SOFTMAX_ONLY:
+        return case == "softmax"
+    if mistake == "transposed_weights_in_backprop":
+        return J == I  # W_ji.T @ δ needs J == I; elsewhere the student's code raises
+    if mistake in ("one_output_term", "mean_over_outputs"):
+        return I > 1
+    return True
+
+
+def compatible(formula) -> bool:
+    """No two mistakes of the same EXCLUSIVE group."""
+    return all(len(set(formula) & group) < 2 for group in EXCLUSIVE)
+
+
+def mistake_gradients(network, formula, output: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(dE/dW_kj, dE/dW_ji) as a student who made the `formula` mistakes would compute them.
+
+    `output` is the output whose term replaces the sum over i (one_output_term). Values may be infinite (softmax
+    without exp divides by Σ_m a_m); the caller ignores such variants.
+    """
+    z, t, W_kj, W_ji, case = network.arguments()
+    I = W_ji.shape[1]
+    sign = -1.0 if "sigmoid_wrong_sign" in formula else 1.0  # σ(−a): 1 / (1 + e^(+a))
+    y = sigmoid(sign * (z @ W_kj))  # (J,)
+    a = y @ W_ji  # (I,)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if case == "sigmoid":
+            x = sigmoid(sign * a)
+        elif "softmax_without_exp" in formula:
+            x = a / np.sum(a)  # "normalised" without the exponential
+        else:
+            x = np.exp(log_softmax(a))
+        if "targets_to_label" in formula and np.any(t):
+            t = np.eye(I)[int(np.argmax(t))]  # probabilities reduced to the most likely class
+        seen = a if "activation_for_output" in formula else x  # (I,)
+        if "softmax_jacobian_diagonal" in formula:
+            delta = t * (x - 1)  # Σ_m ∂E/∂x_m ∂x_m/∂a_i with only m = i kept
+        elif "sum_t_taken_as_one" in formula:
+            delta = seen - t
+        else:
+            delta = output_delta(seen, t, case)
+        if "mse_factor_added" in formula:
+            delta = delta * x * (1 - x)
+        if "mean_over_outputs" in formula:
+            delta = delta / I
+        sent_back = delta * x * (1 - x) if "x_derivative_for_y" in formula else delta  # (I,)
+        if "transposed_weights_in_backprop" in formula:
+            hidden = W_ji.T @ sent_back  # (J,), only when J == I
+        elif "one_output_term" in formula:
+            hidden = W_ji[:, output] * sent_back[output]  # (J,) one term of Σ_i
+        else:
+            hidden = W_ji @ sent_back  # (J,)
+        if "tanh_derivative_for_y" in formula:
+            hidden = hidden * (1 - y ** 2)
+        elif not set(formula) & {"missing_sigmoid_derivative", "x_derivative_for_y"}:
+            hidden = hidden * y * (1 - y)
+        return np.outer(z, hidden), np.outer(y, delta)
