@@ -242,6 +242,10 @@ def _comparable(document: dict) -> dict:
     name paths)."""
     document = json.loads(json.dumps(document))
     document.pop("execution_time")
+    for probe in document["extra_data"].get("numerical_probe", {}).values():  # the student's own rounding (float32
+        probe.pop("relative_errors", None)  # work differs by kernel), never a grade: whether it flagged is compared
+        probe.pop("output_layer_error", None)
+        probe.pop("spread", None)
     for key in ("submission_file", "worker_start", "isolation", "confinement"):  # which pool user: whichever was free
         document["extra_data"].pop(key, None)
     for test in document["tests"]:
@@ -378,8 +382,10 @@ def _student(folder: Path, source: str) -> Path:
 
 
 def _hanging(folder: Path, pid_file: Path) -> Path:
+    # Best effort: where student code has a view of its own folder only, the test's folder is out of its reach.
     return _student(folder, "import os\n\ndef compute_gradients(z, t, W_kj, W_ji, case):\n"
-                            f"    open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+                            f"    try:\n        open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+                            "    except OSError:\n        pass\n"
                             "    while True:\n        pass\n")
 
 
@@ -416,6 +422,15 @@ def test_a_hung_grader_is_an_autograder_error_and_the_batch_goes_on(tmp_path):
         assert not _alive(int(pid_file.read_text()))
 
 
+def _student_has_a_view() -> bool:
+    from backprop_grader.isolation import view
+    from backprop_grader.sandbox import isolated_path
+
+    return view.probe(isolated_path(), PROJECT) == view.NAMESPACES
+
+
+@pytest.mark.skipif(_student_has_a_view(), reason="student code cannot write the pid files this test reads: its "
+                    "view holds its own folder only (the daemon is still ended: kill_descendants, test_worker.py)")
 def test_what_a_job_killed_outright_left_running_is_ended(tmp_path):
     """A job killed outright (SIGKILL: after a time-out it ignored, or by the OOM killer) cannot end its worker's
     background processes; batch adopts them (a subreaper) and ends them, and the batch goes on."""
