@@ -199,9 +199,9 @@ class Grading:
             return
         self.visible_replies()
         self.hidden_phase = True
-        if self.worker is not None:
+        if self.worker is not None and self._hidden_worker is not None:  # (none: an in-process test double)
             self.worker.close()
-            self.worker = self._hidden_worker() if self._hidden_worker else None
+            self.worker = self._hidden_worker()
         self._timeouts = {"sigmoid": 0, "softmax": 0}  # a new worker, new budgets: the visible phase's calls
         self._deaths = {"sigmoid": 0, "softmax": 0}    # (what it cost) never shape the hidden ones, nor the
         self._spent = {"sigmoid": 0.0, "softmax": 0.0}  # reverse

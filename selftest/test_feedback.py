@@ -38,6 +38,9 @@ class InProcessWorker:
             return Reply(False, "exception", f"IndexError: {exc}", details={"traceback": f"IndexError: {exc}\n"})
         return Reply(True, arrays=tuple(np.asarray(a, dtype=float) for a in result))
 
+    def close(self) -> None:
+        """Nothing to end: the function runs in this process."""
+
     def call_many(self, calls, case, seconds) -> list[Reply]:
         return [self.call(arguments, case) for arguments in calls]
 
