@@ -63,7 +63,7 @@ NOT_RUN_IMPORT = "Not run: your submission could not be imported, so no test cou
 MEMORY_LIMIT = "Your code used more than the {memory_mb} MB of memory it may use, so the allocation failed."
 PROVIDED_FORWARD_NAME = "the kit's forward.py (the grader provides it)"
 GATED = ("This test counts only when {first} and {second} (the worked example) pass and both gradients are right "
-         "on at least 80% of this case's random networks, so that only a derivation that is right in general "
+         "on at least four in five of this case's random networks, so that only a derivation that is right in general "
          "earns these special networks, never a wrong formula that happens to give zeros here. That is not the "
          "case yet.")
 FD_WRONG = ("{layer} disagrees with central finite differences of E (the grader's forward pass) on {network}: "
