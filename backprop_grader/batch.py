@@ -109,13 +109,12 @@ def _require_extras() -> None:
 def _finish(entries, students: dict, batch, args, started: float, interrupted: bool) -> None:
     """Write grades.csv and report.md from what was graded (also after Ctrl-C), and say where they are."""
     from . import report
+    from .cli import shown
 
     context = {"input": f"`{args.input}`", "version": __version__, "config": batch.config_path.name,
                "jobs": batch.jobs, "wall_seconds": time.monotonic() - started, "interrupted": interrupted,
                "newly_graded": batch.newly_graded, "skipped": batch.skipped,
                "pending": len(batch.submissions) - len(entries), "isolation": getattr(batch, "isolation", "")}
-    from .cli import shown
-
     done = [e for e in entries if e.document is not None]
     graded = {e.submission for e in done}
     # after Ctrl-C, the rest are listed too, so that the spreadsheet shows who still needs grading
