@@ -12,7 +12,8 @@ softmax uses the log-sum-exp shift.
 x − t, taken when y or x is within a rounding of 1, keeps none of the digits of the tiny true result. So the
 gradients never subtract to get 1 − y or 1 − x: 1 − σ(u) is σ(−u), and 1 − x_i for the softmax is Σ_{m≠i} x_m.
 The output delta is then a difference of two non-negative terms that only cancel where x_i is close to the
-target in the middle of the range, where the inputs' own rounding moves the gradient as much.
+target in the middle of the range, where the inputs' own rounding moves the gradient as much. Its sums are
+added in one fixed order (weighted_sum), so a network gives the same bits in every process on every machine.
 """
 
 from __future__ import annotations
