@@ -12,7 +12,8 @@ softmax uses the log-sum-exp shift.
 x − t, taken when y or x is within a rounding of 1, keeps none of the digits of the tiny true result. So the
 gradients never subtract to get 1 − y or 1 − x: 1 − σ(u) is σ(−u), and 1 − x_i for the softmax is Σ_{m≠i} x_m.
 The output delta is then a difference of two non-negative terms that only cancel where x_i is close to the
-target in the middle of the range, where the inputs' own rounding moves the gradient as much.
+target in the middle of the range, where the inputs' own rounding moves the gradient as much. Its sums are
+added in one fixed order (weighted_sum), so a network gives the same bits in every process on every machine.
 """
 
 from __future__ import annotations
@@ -41,11 +42,25 @@ def log_softmax(a: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.sum(np.exp(shifted)))
 
 
+def weighted_sum(v: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Σ_n v_n W[n, :], that is v @ W, added up row after row in the order n = 0, 1, ...
+
+    The same bits in every process on every machine. `@` hands the sum to BLAS, whose kernel, and so whose
+    rounding, depends on the processor and the environment (OPENBLAS_CORETYPE gave one rounding apart between a
+    batch job and a lone `grade`); and the reference is what every student's numbers are compared with.
+    """
+    W = np.asarray(W, dtype=float)
+    total = np.zeros(W.shape[1])
+    for v_n, row in zip(np.asarray(v, dtype=float), W):
+        total = total + v_n * row
+    return total
+
+
 def forward(z, W_kj, W_ji, case):
     """Return (y, a, x): hidden units (J,), output activations (I,) and outputs (I,)."""
     _check_case(case)
-    y = sigmoid(z @ W_kj)  # (J,)   y_j = σ(Σ_k w_kj z_k)
-    a = y @ W_ji  # (I,)   a_i = Σ_j w_ji y_j
+    y = sigmoid(weighted_sum(z, W_kj))  # (J,)   y_j = σ(Σ_k w_kj z_k)
+    a = weighted_sum(y, W_ji)  # (I,)   a_i = Σ_j w_ji y_j
     x = sigmoid(a) if case == "sigmoid" else np.exp(log_softmax(a))  # (I,)
     return y, a, x
 
@@ -84,8 +99,8 @@ def output_delta_from_activations(a, t, case):
     if case == "sigmoid":
         return sigmoid(a) * (1.0 - t) - t * sigmoid(-a)
     x = np.exp(log_softmax(a))  # (I,)
-    others = 1.0 - np.eye(a.size)  # (I, I)  others[i, m] = 1 where m ≠ i: row i sums over m ≠ i
-    return x * (others @ t) - t * (others @ x)
+    others = 1.0 - np.eye(a.size)  # (I, I)  others[m, i] = 1 where m ≠ i: column i sums over m ≠ i
+    return x * weighted_sum(t, others) - t * weighted_sum(x, others)
 
 
 def compute_gradients(z, t, W_kj, W_ji, case):
@@ -98,13 +113,13 @@ def compute_gradients(z, t, W_kj, W_ji, case):
     """
     _check_case(case)
     z, t, W_kj, W_ji = (np.asarray(v, dtype=float) for v in (z, t, W_kj, W_ji))
-    s = z @ W_kj  # (J,)   s_j = Σ_k w_kj z_k
+    s = weighted_sum(z, W_kj)  # (J,)   s_j = Σ_k w_kj z_k
     y = sigmoid(s)  # (J,)
     one_minus_y = sigmoid(-s)  # (J,)   1 − y_j, exact even where y_j rounds to 1
-    a = y @ W_ji  # (I,)   a_i = Σ_j w_ji y_j
+    a = weighted_sum(y, W_ji)  # (I,)   a_i = Σ_j w_ji y_j
     delta_i = output_delta_from_activations(a, t, case)  # (I,)
     dE_dW_ji = np.outer(y, delta_i)  # (J, I)
-    delta_j = (W_ji @ delta_i) * y * one_minus_y  # (J,)
+    delta_j = weighted_sum(delta_i, W_ji.T) * y * one_minus_y  # (J,)   Σ_i δ_i w_ji y_j (1 − y_j)
     dE_dW_kj = np.outer(z, delta_j)  # (K, J)
     return dE_dW_kj, dE_dW_ji
 

@@ -11,8 +11,9 @@ lines:
   for every network. sympy's `diff` differentiates under the sums, producing Kronecker deltas δ_kk₀; a sum
   Σ_{k=1}^{k₀+K′} δ_kk₀ f(k) collapses to f(k₀) only because sympy can decide 1 ≤ k₀ ≤ k₀ + K′ from these
   assumptions (were it unable to, a Piecewise would remain and the difference would not reduce to 0). Then
-  `_normal_form` brings both sides to one form using only what holds for sums of any length: linearity
-  (Σ_i (c f_i + g_i) = c Σ_i f_i + Σ_i g_i when c does not depend on i) and renaming the summation index. What
+  `_normal_form` brings both sides to one form using only what holds for sums of any length: algebra on each
+  term, linearity (Σ_i (c f_i + g_i) = c Σ_i f_i + Σ_i g_i when c does not depend on i), Σ_{i=1}^{n} 1 = n, and
+  renaming the summation index. What
   is left is a rational function in which each remaining sum and each σ(…) is an unknown; if it cancels to 0
   with the unknowns independent, it is 0 for the actual values too.
 - **Fixed sizes.** The same error for a few explicit networks (`SHAPES`), with one symbol per weight, every

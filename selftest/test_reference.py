@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from reference import derivation
-from reference.backprop import CASES, compute_gradients, error, forward, log_sigmoid, log_softmax, sigmoid
+from reference.backprop import CASES, compute_gradients, error, forward, log_sigmoid, log_softmax, sigmoid, weighted_sum
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -354,6 +354,21 @@ def test_stable_functions_are_exact_at_the_extremes():
         assert np.array_equal(log_softmax(np.array([1000.0, 0.0, -1000.0])), [0.0, -1000.0, -2000.0])
         assert np.allclose(log_softmax(np.array([-1000.0, -1000.0])), -np.log(2.0), rtol=1e-15, atol=0)
         assert np.allclose(log_softmax(np.array([800.0, 800.0])), -np.log(2.0), rtol=1e-15, atol=0)
+
+
+def test_weighted_sum_adds_row_after_row_whatever_the_shape_or_layout():
+    """The reference's sums have one documented order, so the same network gives the same bits in every process
+    and on every machine; `@` (BLAS) does not (its kernel depends on the processor), nor does np.sum (pairwise
+    over 8 or more terms in one column)."""
+    rng = np.random.default_rng(4)
+    for _ in range(300):
+        K, J = (int(n) for n in rng.integers(1, 13, 2))
+        v, W = rng.normal(0.0, 1.0, K), rng.normal(0.0, 1.0, (K, J))
+        expected = np.zeros(J)
+        for k in range(K):
+            expected = expected + v[k] * W[k]
+        for layout in (W, np.asfortranarray(W), np.repeat(W, 2, axis=1)[:, ::2]):
+            assert weighted_sum(v, layout).tobytes() == expected.tobytes(), (K, J)
 
 
 # ---------------------------------------------------------------------------------------------------------------
