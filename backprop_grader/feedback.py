@@ -55,6 +55,8 @@ def layer_report(verdicts: list[Verdict], case: str, layer: str, *, visible: boo
     head = f"**{msg.CASE_NAMES[case]}, {msg.LAYER_NAMES[layer]}**"
     if not failed:
         return f"{head}\n\n{msg.PASSED_ALL.format(count=len(verdicts))}"
+    if any(v.reply is not None and v.reply.kind in STARTUP_KINDS for v in failed):
+        return f"{head}\n\n{msg.NOT_RUN_IMPORT}"  # nothing was imported: test 0.1 says why, once
     if not visible:
         return "\n\n".join([head, msg.HIDDEN_FAILED.format(failed=len(failed), count=len(verdicts)) + _kinds(failed),
                             *hidden_diagnoses(failed, tolerance, [*verdicts, *evidence])])

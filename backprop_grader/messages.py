@@ -55,7 +55,8 @@ HIDDEN_KINDS = {"values": "the values were wrong", "shape": "the shape was wrong
                 "timeout": "your code took too long", "died": "your code's process ended",
                 "skipped": "your code was not run (an earlier limit was reached)",
                 "not_implemented": "compute_gradients is not implemented yet (it raises NotImplementedError)",
-                "returned_none": "your code returned None", "exit": "your code called exit"}
+                "returned_none": "your code returned None", "exit": "your code called exit",
+                "forbidden_import": "your code tried to import a library this assignment does not allow"}
 HIDDEN_KIND_OTHER = "your code returned something that is not a usable gradient"
 HIDDEN_KINDS_ALL = "On all of them {what}."
 HIDDEN_KIND_COUNT = "on {count} of them {what}"
