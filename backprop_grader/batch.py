@@ -114,7 +114,7 @@ def _finish(entries, students: dict, batch, args, started: float, interrupted: b
     context = {"input": f"`{args.input}`", "version": __version__, "config": batch.config_path.name,
                "jobs": batch.jobs, "wall_seconds": time.monotonic() - started, "interrupted": interrupted,
                "newly_graded": batch.newly_graded, "skipped": batch.skipped,
-               "pending": len(batch.submissions) - len(entries), "isolation": getattr(batch, "isolation", "")}
+               "pending": len(batch.submissions) - len(entries), "isolation": batch.isolation}
     done = [e for e in entries if e.document is not None]
     graded = {e.submission for e in done}
     # after Ctrl-C, the rest are listed too, so that the spreadsheet shows who still needs grading
@@ -236,6 +236,7 @@ class Batch:
         _keep_private(out)
         self._free_users = list(users or [SANDBOX_USER] * jobs)[:jobs]
         self.jobs, self.timeout = len(self._free_users), timeout
+        self.isolation = ""  # what announce_isolation said before grading, for report.md
         self.newly_graded = self.skipped = 0
         self._config_hash = _sha256(config_path.read_bytes())
         self._running: dict[str, _Job] = {}

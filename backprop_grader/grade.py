@@ -128,12 +128,9 @@ def start_worker(found, identity, limits: Limits | None = None, forbidden: tuple
 
 def hidden_worker(found, identity, config, parked=None, zygote=None):
     """What gives the hidden phase its worker (grading.Grading): the fork parked before anything secret was
-    loaded, now given its limits; else one from the zygote or a fresh Python. With start=False, it only ends
-    the parked one."""
-    def make(start: bool = True):
-        if not start or found.path is None:
-            if parked is not None:
-                parked.close()
+    loaded, now given its limits; else one from the zygote or a fresh Python. (Whoever parked it ends it.)"""
+    def make():
+        if found.path is None:
             return None
         if parked is not None:
             parked.configure(Limits(**config.limits), config.forbidden_imports)

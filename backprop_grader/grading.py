@@ -207,12 +207,9 @@ class Grading:
         self._spent = {"sigmoid": 0.0, "softmax": 0.0}  # reverse
 
     def close(self) -> None:
-        """End the workers of the run, the hidden phase's too when it was never needed."""
+        """End the run's current worker (a hidden phase's worker parked and never needed is its parker's)."""
         if self.worker is not None:
             self.worker.close()
-        if not self.hidden_phase and self._hidden_worker is not None:
-            self.hidden_phase = True
-            self._hidden_worker(start=False)
 
     def verdicts(self, case: str, group: str, layer: str) -> list[Verdict]:
         """One layer's verdict on each network of the group, against the reference."""

@@ -317,8 +317,29 @@ class Worker:
         shutil.rmtree(self._scratch, ignore_errors=True)
 
     def _receive(self, seconds: float, during: str, max_data: int = 0, limit: float | None = None) -> Reply:
-        """Read one reply within `seconds`, checking its framing and sizes (at most max_data bytes of numbers);
-        a time-out names `limit`, the whole limit of which `seconds` may be the rest."""
+        """Read one reply within `seconds` (at most max_data bytes of numbers); a time-out names `limit`, the
+        whole limit of which `seconds` may be the rest."""
+        message = self._receive_message(seconds, during, max_data, limit)
+        if isinstance(message, Reply):
+            return message
+        return _reply_from(*message, 2 if during == "call" else 0)
+
+    def _receive_confinement(self, seconds: float) -> Reply | None:
+        """Read the report the worker sends before any student code runs (how it was confined); None when it
+        came, else the failure. The first report is kept for the instructor."""
+        message = self._receive_message(seconds, "start")
+        if isinstance(message, Reply):
+            return message
+        header = message[0]
+        if header.get("op") != "confined":
+            raise GraderError(f"the worker could not be confined: {str(header.get('refused', header))[:300]}")
+        if self.isolation is None:
+            self.isolation = {k: str(header.get(k, "")) for k in ("view", "network", "user")}
+        return None
+
+    def _receive_message(self, seconds: float, during: str, max_data: int = 0,
+                         limit: float | None = None) -> tuple[dict, list] | Reply:
+        """One message (header, arrays) within `seconds`, its framing and sizes checked; else the failure."""
         deadline = time.monotonic() + seconds
         try:
             frame = self._read(protocol._FRAME.size, deadline)
@@ -326,7 +347,7 @@ class Worker:
             if head_size > protocol.MAX_HEADER or data_size > max_data:
                 return Reply(False, "protocol", f"the worker sent an oversized message during the {during}")
             body = self._read(head_size + data_size, deadline)  # one read for both parts
-            header, arrays = protocol.decode(body[:head_size], body[head_size:])
+            return protocol.decode(body[:head_size], body[head_size:])
         except TimeoutError:
             return _no_answer(limit or seconds, during)
         except EOFError:
@@ -334,28 +355,6 @@ class Worker:
         except (ValueError, UnicodeDecodeError, RecursionError, MemoryError) as exc:  # forged frames included
             return Reply(False, "protocol", f"the worker sent malformed data during the {during}: "
                          f"{type(exc).__name__}"[:300])
-        return _reply_from(header, arrays, 2 if during == "call" else 0)
-
-    def _receive_confinement(self, seconds: float) -> Reply | None:
-        """Read the report the worker sends before any student code runs (how it was confined); None when it
-        came, else the failure. The first report is kept for the instructor."""
-        deadline = time.monotonic() + seconds
-        try:
-            head_size, data_size = protocol._FRAME.unpack(self._read(protocol._FRAME.size, deadline))
-            if head_size > 4096 or data_size:
-                raise ValueError("oversized")
-            header, _ = protocol.decode(self._read(head_size, deadline), b"")
-        except TimeoutError:
-            return _no_answer(seconds, "start")
-        except EOFError:
-            return self._died("start")
-        except (ValueError, UnicodeDecodeError) as exc:
-            return Reply(False, "protocol", f"the worker sent malformed data during the start: {type(exc).__name__}")
-        if header.get("op") != "confined":
-            raise GraderError(f"the worker could not be confined: {str(header.get('refused', header))[:300]}")
-        if self.isolation is None:
-            self.isolation = {k: str(header.get(k, "")) for k in ("view", "network", "user")}
-        return None
 
     def _read(self, size: int, deadline: float) -> bytes:
         """Exactly size bytes from the worker before the deadline."""
