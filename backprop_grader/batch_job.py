@@ -96,7 +96,7 @@ class SubmissionLoop:
             hidden = grade.hidden_worker(found, self.identity, self.config, zygote=self.zygote)
             grading = Grading(self.config, worker, unavailable, hidden)
             grading.share_networks(self.shared)
-            notes = grade.notes_for(found, self.identity)
+            notes = grade.notes_for(found)
             self.plugin.begin(grading, notes=notes, extra=grade.extra_for(found, notes, submitter))
             try:
                 _run_tests(session.items)

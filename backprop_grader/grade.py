@@ -139,7 +139,7 @@ def hidden_worker(found, identity, config, parked=None, zygote=None):
     return make
 
 
-def notes_for(found, identity=None) -> list[str]:
+def notes_for(found) -> list[str]:
     """The notes the student's output ends with: how the file was found, when not by the first rule. (How student
     code was isolated is for the instructor: extra_data and the console.)"""
     return [msg.NOTE_DISCOVERY.format(note=found.note)] if found.note else []
@@ -155,7 +155,7 @@ def extra_for(found, notes: list[str], submitter: dict) -> dict:
 
 def _run_suite(config, found, identity, submitter: dict, early=None, hidden=None) -> dict:
     """Start the worker (unless started early), run the graded suite, and always end the worker."""
-    notes = notes_for(found, identity)
+    notes = notes_for(found)
     worker, unavailable = early or start_worker(found, identity, Limits(**config.limits), config.forbidden_imports)
     try:
         return _run_pytest(config, found, worker, unavailable, notes, submitter,
