@@ -537,7 +537,8 @@ def confine(fd_out: int, workdir: Path, mountpoint: Path, identity) -> None:
     report of what held goes to the grader first thing on the reply pipe.
 
     Without a view, the sandbox user must be able to run our Python from where it lies (setup.sh's environment
-    is); otherwise student code does not run at all: never as root, never with a broken interpreter."""
+    is); otherwise student code does not run at all: never as root, never with a broken interpreter. (The grader
+    checks this before it starts, claim_identity; here it is checked again, in case the view failed only now.)"""
     seen, net = view.enter(workdir, mountpoint, isolated_path(), _PROJECT)
     if identity and seen == view.NONE and not _python_reachable_by_others():
         _report(fd_out, {"op": "refused", "refused": REFUSED.format(python=sys.executable)})
@@ -547,7 +548,7 @@ def confine(fd_out: int, workdir: Path, mountpoint: Path, identity) -> None:
         os.setgroups([])
         os.setgid(identity[1])
         os.setuid(identity[0])
-        user = pwd.getpwuid(identity[0]).pw_name if _known_uid(identity[0]) else str(identity[0])
+        user = _user_name(identity[0])
     if net == view.NONE:
         net = network.refuse_internet()
     _report(fd_out, {"op": "confined", "view": seen, "network": net, "user": user})
@@ -561,12 +562,12 @@ def _report(fd_out: int, header: dict) -> None:
         payload = payload[os.write(fd_out, payload):]
 
 
-def _known_uid(uid: int) -> bool:
+def _user_name(uid: int) -> str:
+    """The name of a user, or its number when it has none."""
     try:
-        pwd.getpwuid(uid)
+        return pwd.getpwuid(uid).pw_name
     except KeyError:
-        return False
-    return True
+        return str(uid)
 
 
 def _python_reachable_by_others() -> bool:
