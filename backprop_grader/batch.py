@@ -35,7 +35,6 @@ from .discovery import unzip
 from .errors import GraderError
 from .isolation import view
 from .report import ERROR, GRADED, Entry
-from .sandbox import SANDBOX_USER
 
 METADATA = "submission_metadata.yml"
 RESULTS, FINGERPRINT, LOG = "results.json", "fingerprint.json", "grader.log"
@@ -87,8 +86,8 @@ def run(args) -> int:
             raise GraderError(f"no submissions found in {args.input}: expected a folder per submission")
         students = read_metadata(root / METADATA) if (root / METADATA).is_file() else {}
         isolation = announce_isolation()
-        batch = Batch(submissions, args.out.resolve(), config_path, jobs=args.jobs, timeout=args.timeout,
-                      users=sandbox_users(min(args.jobs, len(submissions))))
+        batch = Batch(submissions, args.out.resolve(), config_path, jobs=min(args.jobs, len(submissions)),
+                      timeout=args.timeout)
         batch.isolation = isolation
         entries, interrupted = batch.grade_all(force=args.force)
     for entry in entries:
@@ -229,13 +228,13 @@ def _visible(folder: Path) -> list[Path]:
 class Batch:
     """Grades submissions in parallel grading jobs, keeping each result as soon as it is written."""
 
-    def __init__(self, submissions: dict[str, Path], out: Path, config_path: Path, *, jobs: int, timeout: float,
-                 users: list[str] | None = None):
-        """users: the sandbox user of each parallel job (see sandbox_users); there are no more jobs than users."""
+    def __init__(self, submissions: dict[str, Path], out: Path, config_path: Path, *, jobs: int, timeout: float):
+        """jobs: how many grade at once. As root, each claims a sandbox user of its own when it starts (isolation/
+        users.py: a pool shared safely by every grading on the machine), so that one student's code can neither
+        signal nor read a classmate graded at the same moment."""
         self.submissions, self.out, self.config_path = submissions, out, config_path
         _keep_private(out)
-        self._free_users = list(users or [SANDBOX_USER] * jobs)[:jobs]
-        self.jobs, self.timeout = len(self._free_users), timeout
+        self.jobs, self.timeout = jobs, timeout  # the thread pool of grade_all runs at most `jobs` at once
         self.isolation = ""  # what announce_isolation said before grading, for report.md
         self.newly_graded = self.skipped = 0
         self._config_hash = _sha256(config_path.read_bytes())
@@ -314,7 +313,7 @@ class Batch:
         with self._lock:
             if self._stopping.is_set():
                 return None
-            job = self._idle.pop() if self._idle else _Job(self._context, self.config_path, self._free_users.pop())
+            job = self._idle.pop() if self._idle else _Job(self._context, self.config_path)
             self._running[submission] = job
         finished = timed_out = reusable = False
         try:
@@ -327,8 +326,6 @@ class Batch:
                 self._running.pop(submission, None)
                 if reusable:
                     self._idle.append(job)
-                else:
-                    self._free_users.append(job.user)  # for the job that takes its place
         if self._stopping.is_set():
             results_path.unlink(missing_ok=True)  # half-graded: graded again next time
             return None
@@ -391,10 +388,9 @@ class Batch:
 class _Job:
     """A grading job (batch_job.serve, in a process from the fork server) and our end of its connection."""
 
-    def __init__(self, context, config_path: Path, user: str):
-        self.user = user
+    def __init__(self, context, config_path: Path):
         self.connection, theirs = context.Pipe()
-        self.process = context.Process(target=batch_job.serve, args=(theirs, str(config_path), user))
+        self.process = context.Process(target=batch_job.serve, args=(theirs, str(config_path)))
         with _server_environment():  # the fork server is started again if it died
             self.process.start()
         theirs.close()
@@ -427,13 +423,6 @@ class _Job:
             if not self.connection.closed:
                 _end(self.process)
                 self.connection.close()
-
-
-def sandbox_users(jobs: int) -> list[str]:
-    """One slot per parallel job. As root, each job claims a sandbox user of its own when it starts (isolation/
-    users.py: a pool shared safely by every grading on the machine, users created as setup.sh creates the
-    first), so that one student's code can neither signal nor read a classmate graded at the same moment."""
-    return [SANDBOX_USER] * jobs
 
 
 def announce_isolation() -> str:

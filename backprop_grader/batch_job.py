@@ -23,14 +23,14 @@ import pytest
 
 from . import grade
 from .plugin import GradescopePlugin
-from .sandbox import SANDBOX_USER, Limits, claim_identity
+from .sandbox import Limits, claim_identity
 from .zygote import Zygote
 
 
-def serve(connection, config_path: str, user: str = SANDBOX_USER) -> None:
+def serve(connection, config_path: str) -> None:
     """A job's life: its zygote, then one pytest session grading each submission sent until None arrives.
     As root, its student code runs as a sandbox user that it claims for itself: no other job or grading running
-    on the machine at the same time uses it (`user` is kept for the caller's bookkeeping only)."""
+    on the machine at the same time uses it."""
     os.setsid()  # its own process group: a time-out ends the job and its zygote together
     sys.stdout = open(1, "w", buffering=1, closefd=False)
     sys.stderr = open(2, "w", buffering=1, closefd=False)
