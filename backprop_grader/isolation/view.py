@@ -22,7 +22,8 @@ NONE = "none"
 NAMESPACES = "namespaces"
 OFF_SWITCH = "BACKPROP_SANDBOX_VIEW"  # "off": no namespaces, to test (or reproduce) a container that refuses them
 _SYSTEM = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
-_ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf", "passwd", "group")
+_ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf", "passwd", "group",
+        "fonts")  # fonts: matplotlib (fontconfig) complains on every plot without its configuration
 _DEVICES = ("null", "zero", "full", "random", "urandom")
 _TMP_SIZE = "size=64m,nr_inodes=16384,mode=1777"  # a private /tmp: in memory, gone with the worker
 _RO = ns.MS_BIND | ns.MS_REMOUNT | ns.MS_RDONLY | ns.MS_NOSUID | ns.MS_NODEV
