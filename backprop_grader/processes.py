@@ -134,12 +134,17 @@ def kill_descendants() -> None:
         _reap()
         if not alive:
             return
-        for pid in alive:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill_all(alive)
         time.sleep(0.001)
+
+
+def kill_all(pids: list[int]) -> None:
+    """SIGKILL each of these processes (those already gone are no error)."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def _process_tree() -> tuple[dict[int, list[int]], set[int]]:

@@ -15,14 +15,13 @@ import fcntl
 import os
 import pwd
 import shutil
-import signal
 import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import GraderError
-from ..processes import processes_of
+from ..processes import kill_all, processes_of
 
 BASE_NAME = "backprop-student"
 POOL_SIZE = 64  # more concurrent gradings than this on one machine is a mistake, not a load
@@ -92,11 +91,7 @@ def clear_leftovers(user: SandboxUser) -> None:
         alive = processes_of(user.uid)
         if not alive:
             break
-        for pid in alive:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill_all(alive)
     remove_files_of(user.uid)
 
 
