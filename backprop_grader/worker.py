@@ -187,17 +187,12 @@ def _is_standard(top):
 def _forget_libraries(rules):
     """A worker forked from the grader starts with the grader's modules loaded (pytest, nbformat, ...), which an
     import would find without asking the guard. Forget every one that a fresh worker would not have, that is
-    every module but the standard library's and numpy's (loaded early on purpose, and needing nothing else).
-    A package with a compiled extension loaded stays: its extension cannot be loaded twice in one process, so
-    forgetting it would only break its next import (the grader forks with numpy alone; a test process may hold
-    scipy or matplotlib)."""
+    every module but the standard library's and numpy's (loaded early on purpose, and needing nothing else)."""
     if not any(r.startswith(ALLOWED_MARK) for r in rules):
         return
-    compiled = {name.partition(".")[0] for name, module in list(sys.modules.items())
-                if str(getattr(module, "__file__", None) or "").endswith((".so", ".pyd"))}
     for name in list(sys.modules):
         top = name.partition(".")[0]
-        if not _is_standard(top) and top not in ("numpy", "__main__") and top not in compiled:
+        if not _is_standard(top) and top not in ("numpy", "__main__"):
             del sys.modules[name]
 
 
