@@ -8,16 +8,16 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
-from helpers import SUBMISSIONS, expected_of, grade, run_grader
+from helpers import PROJECT, SUBMISSIONS, expected_of, grade, run_grader
 
 from backprop_grader import simulate
 from backprop_grader.config import load_config
-from backprop_grader.sandbox import Limits, Worker
-from backprop_grader.zygote import Zygote
+from backprop_grader.sandbox import Limits, Reply, Worker
 
 CONFIG = load_config()
 LIMITS = Limits(**dict(CONFIG.limits, import_seconds=60.0))
@@ -28,30 +28,53 @@ EXAMPLES = [SUBMISSIONS / "discovery" / "notebook_with_plots", SUBMISSIONS / "co
             SUBMISSIONS / "hostile" / "removes_the_import_guard"]
 
 
-@pytest.fixture(scope="module")
-def zygote():
-    started = Zygote.start()
-    yield started
-    started.close()
-
-
 @pytest.fixture(params=["fresh python", "fork", "zygote"])
-def start(request, zygote):
-    """How the worker starts, as in test_worker: a fresh Python, a fork of this process (which has pytest and
-    the grader loaded), or a fork from a zygote."""
-    return {"fresh python": {"fork": False}, "fork": {"fork": True}, "zygote": {"zygote": zygote}}[request.param]
+def start(request):
+    """How the worker starts, as in production: a fresh Python, a fork of a grader that holds numpy alone (as
+    run_autograder's grader does when it forks), or a fork from a zygote (as a batch job's). The forks are taken
+    in a clean process of their own: this test process holds whatever earlier tests imported (scipy, PIL, yaml),
+    which no grader holds when it forks."""
+    return request.param
 
 
-def _startup(tmp_path, source: str, start: dict, rules: tuple = RULES, **files: str):
+# A grader as it forks its worker: numpy loaded, nothing else of the student's list; prints the reply as JSON.
+_FORKING_GRADER = """
+import json, sys
+from pathlib import Path
+import numpy  # noqa: F401
+from backprop_grader.sandbox import Limits, Worker
+from backprop_grader.zygote import Zygote
+mode, program, rules, limits = sys.argv[1], Path(sys.argv[2]), tuple(json.loads(sys.argv[3])), json.loads(sys.argv[4])
+zygote = Zygote.start() if mode == "zygote" else None
+worker = Worker(program, Limits(**limits), rules, None, fork=mode == "fork", zygote=zygote)
+try:
+    reply = worker.start()
+finally:
+    worker.close()
+    if zygote is not None:
+        zygote.close()
+print(json.dumps({"ok": reply.ok, "kind": reply.kind, "message": reply.message, "details": reply.details,
+                  "output": reply.output}))
+"""
+
+
+def _startup(tmp_path, source: str, start: str, rules: tuple = RULES, **files: str) -> Reply:
     """The reply to importing `source` as backprop.py (with other files beside it) in a real worker."""
     (tmp_path / "backprop.py").write_text(source, encoding="utf-8")
     for name, text in files.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
-    worker = Worker(tmp_path / "backprop.py", LIMITS, rules, None, **start)
-    try:
-        return worker.start()
-    finally:
-        worker.close()
+    if start == "fresh python":
+        worker = Worker(tmp_path / "backprop.py", LIMITS, rules, None)
+        try:
+            return worker.start()
+        finally:
+            worker.close()
+    done = subprocess.run([sys.executable, "-c", _FORKING_GRADER, start, str(tmp_path / "backprop.py"),
+                           json.dumps(rules), json.dumps(LIMITS.__dict__)], cwd=PROJECT, capture_output=True,
+                          text=True, timeout=120, env={"PATH": os.environ["PATH"], "PYTHONPATH": str(PROJECT),
+                                                       "OPENBLAS_NUM_THREADS": "1", "LANG": "C.UTF-8"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    return Reply(**json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 @pytest.mark.parametrize("statement, module", [
