@@ -10,6 +10,7 @@ by the job (a child subreaper): the job can then wait for it and kill it like an
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -78,6 +79,8 @@ class Zygote:
 
 def _serve(channel: socket.socket, fresh: frozenset | None) -> None:
     """The zygote's loop: fork a worker per message until the job closes the socket."""
+    gc.freeze()  # Python's advice for a process that forks: its objects stay out of the collector's passes, whose
+    # writes would copy their pages into every worker (two per submission since the hidden phase has its own)
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
