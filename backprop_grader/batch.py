@@ -18,18 +18,18 @@ import contextlib
 import hashlib
 import json
 import multiprocessing
+import multiprocessing.connection
 import multiprocessing.forkserver
 import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 import zipfile
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
-from . import __version__, batch_job, processes, sandbox
+from . import __version__, batch_job, processes, sandbox, scratch
 from .config import DEFAULT_CONFIG, PROJECT_ROOT, load_config
 from .discovery import unzip
 from .errors import GraderError
@@ -70,7 +70,16 @@ def register(commands) -> None:
 
 
 def run(args) -> int:
-    """Grade every submission, then write grades.csv and report.md; exit 130 when interrupted."""
+    """Grade every submission, then write grades.csv and report.md; exit 130 when interrupted (143 by SIGTERM)."""
+    try:
+        return _run(args)
+    except KeyboardInterrupt:  # before grading began: nothing to keep
+        print("Interrupted before grading began: nothing was graded.", file=sys.stderr)
+        return 130
+
+
+def _run(args) -> int:
+    """run(), but for an interruption before grading began."""
     _require_extras()
     if args.jobs < 1 or args.timeout <= 0:
         raise GraderError("--jobs must be at least 1 and --timeout positive")
@@ -79,8 +88,11 @@ def run(args) -> int:
     config_path = (args.config or DEFAULT_CONFIG).resolve()
     load_config(config_path)  # a bad configuration stops here, once, not in every submission
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="backprop-batch-") as scratch:
-        root = _input_root(args.input.resolve(), Path(scratch))
+    scratch.remove_abandoned()  # copies of student code that a batch killed outright left behind
+    _stop_on_signals()
+    unpacked = scratch.make("batch")
+    try:
+        root = _input_root(args.input.resolve(), unpacked)
         submissions = find_submissions(root, exclude=args.out.resolve())
         if not submissions:
             raise GraderError(f"no submissions found in {args.input}: expected a folder per submission")
@@ -90,10 +102,29 @@ def run(args) -> int:
                       timeout=args.timeout)
         batch.isolation = isolation
         entries, interrupted = batch.grade_all(force=args.force)
+    finally:
+        scratch.remove(unpacked)
     for entry in entries:
         entry.students = students.get(entry.submission, [])
     _finish(entries, students, batch, args, started, interrupted)
-    return 130 if interrupted else 0
+    return 128 + _STOPPED_BY[0] if interrupted else 0
+
+
+_STOPPED_BY = [signal.SIGINT]  # the signal that stopped the batch: its exit status is 128 + its number
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C (SIGINT) or SIGTERM stops the batch at once, whatever its jobs are doing: the first one raises
+    KeyboardInterrupt in the main thread, and any later one is ignored, so that grades.csv and report.md are
+    always written with what was graded (the rest listed as not graded)."""
+    def stop(number, _frame):
+        for each in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(each, signal.SIG_IGN)
+        _STOPPED_BY[0] = number
+        raise KeyboardInterrupt
+
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, stop)
 
 
 def _require_extras() -> None:
@@ -247,6 +278,7 @@ class Batch:
         processes.become_subreaper()  # see _end_orphans
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._wake = os.pipe()  # written once when stopping: wakes every thread waiting on a job
 
     def grade_all(self, *, force: bool) -> tuple[list[Entry], bool]:
         """Grade what is not graded yet (everything with force); (entries, whether Ctrl-C stopped it)."""
@@ -280,25 +312,31 @@ class Batch:
         bar = tqdm(total=len(todo), desc="grading", unit="submission", file=sys.stderr, dynamic_ncols=True)
         pool = ThreadPoolExecutor(max_workers=max(1, min(self.jobs, len(todo))))
         futures = [pool.submit(self._grade_one, submission, *job) for submission, job in todo.items()]
+        pending = set(futures)
         try:
-            for future in as_completed(futures):
-                entry = future.result()
-                if entry is not None:
-                    entries.append(entry)
-                    self.newly_graded += 1
-                    bar.set_postfix(errors=sum(e.status == ERROR for e in entries), refresh=False)
-                bar.update(1)
+            while pending:  # short waits: a signal is handled within a fraction of a second, whatever the jobs do
+                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                for future in done:
+                    entry = future.result()
+                    if entry is not None:
+                        entries.append(entry)
+                        self.newly_graded += 1
+                        bar.set_postfix(errors=sum(e.status == ERROR for e in entries), refresh=False)
+                    bar.update(1)
         except KeyboardInterrupt:
             self._stopping.set()
+            os.write(self._wake[1], b"x")  # every job's thread waiting for an answer returns at once
             pool.shutdown(wait=False, cancel_futures=True)
             self._stop_running()
-            entries.extend(e for f in futures if f.done() and not f.cancelled() and (e := f.result()) is not None
-                           and e not in entries)
+            pool.shutdown(wait=True)
+            entries.extend(e for f in futures if f.done() and not f.cancelled() and f.exception() is None
+                           and (e := f.result()) is not None and e not in entries)
             return True
         finally:
             pool.shutdown(wait=True)
             self._close_idle()
             self._end_orphans()
+            scratch.remove_abandoned()  # what the jobs ended outright kept in the temporary folder
             bar.close()
         return False
 
@@ -317,9 +355,11 @@ class Batch:
             self._running[submission] = job
         finished = timed_out = reusable = False
         try:
-            finished, timed_out, reusable = job.grade(path, results_path, folder / LOG, self.timeout)
+            finished, timed_out, reusable = job.grade(path, results_path, folder / LOG, self.timeout, self._wake[0])
         finally:
             if not reusable:  # it hung, died or retired: a new job takes the next submission
+                if self._stopping.is_set():
+                    job.kill()  # no grace: the batch is stopping
                 job.close() if finished else job.end()
                 self._end_orphans()
             with self._lock:
@@ -364,10 +404,13 @@ class Batch:
         return Entry(submission, document=document)
 
     def _stop_running(self) -> None:
-        """End every job (Ctrl-C): each one cleans up its worker before it goes."""
+        """End every job now (Ctrl-C, SIGTERM): killed outright, all at once, so that none keeps us waiting; the
+        workers they leave, re-parented to us, are ended next (_end_orphans)."""
         with self._lock:
             running = list(self._running.values()) + self._idle
             self._idle = []
+        for job in running:
+            job.kill()
         for job in running:
             job.end()
 
@@ -390,19 +433,26 @@ class _Job:
 
     def __init__(self, context, config_path: Path):
         self.connection, theirs = context.Pipe()
-        self.process = context.Process(target=batch_job.serve, args=(theirs, str(config_path)))
+        lifeline, self._lifeline = context.Pipe(duplex=False)  # we only hold it: it closes when we die
+        self.process = context.Process(target=batch_job.serve, args=(theirs, str(config_path), lifeline))
         with _server_environment():  # the fork server is started again if it died
             self.process.start()
         theirs.close()
+        lifeline.close()
         self._ending = threading.Lock()  # Ctrl-C may end a job while its own thread ends it too
 
-    def grade(self, submission: Path, results: Path, log: Path, timeout: float) -> tuple[bool, bool, bool]:
+    def grade(self, submission: Path, results: Path, log: Path, timeout: float,
+              wake: int) -> tuple[bool, bool, bool]:
         """Have the job grade one submission: (whether it finished, whether it ran out of time, whether it may
-        grade another: not after a fault that left its pytest session unsound)."""
+        grade another: not after a fault that left its pytest session unsound). A byte on `wake` (the batch
+        is stopping) ends the wait at once, as unfinished."""
         try:
             self.connection.send((str(submission), str(results), str(log)))
-            if not self.connection.poll(timeout):
+            ready = multiprocessing.connection.wait([self.connection, wake], timeout)
+            if not ready:
                 return False, True, False
+            if self.connection not in ready:
+                return False, False, False
             answer = self.connection.recv()
         except (EOFError, OSError):  # the job died
             return False, False, False
@@ -417,12 +467,17 @@ class _Job:
         self.process.join(timeout=10)
         self.end()
 
+    def kill(self) -> None:
+        """SIGKILL the job and its process group (its zygote), without waiting."""
+        processes.kill_group(self.process.pid)
+
     def end(self) -> None:
         """End the job and its process group now (see _end); once, whichever thread asks first."""
         with self._ending:
             if not self.connection.closed:
                 _end(self.process)
                 self.connection.close()
+                self._lifeline.close()
 
 
 def announce_isolation() -> str:
@@ -489,6 +544,8 @@ def _server_environment():
     saved = dict(os.environ)
     os.environ.clear()
     os.environ.update(_SERVER_ENVIRONMENT, TMPDIR=saved.get("TMPDIR", "/tmp"))
+    if view.OFF_SWITCH in saved:  # the jobs' workers are confined as the instructor asked (a container's way)
+        os.environ[view.OFF_SWITCH] = saved[view.OFF_SWITCH]
     try:
         yield
     finally:

@@ -17,17 +17,18 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
-from . import grade
+from . import grade, sandbox, scratch
 from .plugin import GradescopePlugin
 from .sandbox import Limits, claim_identity
 from .zygote import Zygote
 
 
-def serve(connection, config_path: str) -> None:
+def serve(connection, config_path: str, lifeline=None) -> None:
     """A job's life: its zygote, then one pytest session grading each submission sent until None arrives.
     As root, its student code runs as a sandbox user that it claims for itself: no other job or grading running
     on the machine at the same time uses it."""
@@ -35,6 +36,8 @@ def serve(connection, config_path: str) -> None:
     sys.stdout = open(1, "w", buffering=1, closefd=False)
     sys.stderr = open(2, "w", buffering=1, closefd=False)
     zygote = Zygote.start() if grade.can_fork() else None  # else each worker is a fresh Python
+    if lifeline is not None:
+        _leave_with_the_batch(lifeline)  # a thread: only once the zygote is forked (it must be forked alone)
     try:
         from .config import load_config
 
@@ -44,6 +47,23 @@ def serve(connection, config_path: str) -> None:
     finally:
         if zygote is not None:
             zygote.close()
+
+
+def _leave_with_the_batch(lifeline) -> None:
+    """If batch is killed outright, our end of its lifeline (a pipe that it alone holds open) reads end-of-file:
+    a watching thread then ends our workers with all they started, removes our copies of student code, and
+    leaves. Nothing of a student outlives the batch, however it ends. (Not the parent-death signal: our parent
+    is the fork server, which lives on while any job holds its own lifeline open.)"""
+    def watch():
+        try:
+            lifeline.recv()
+        except (EOFError, OSError):
+            pass
+        sandbox.end_all_workers()
+        scratch.remove_all()
+        os._exit(143)
+
+    threading.Thread(target=watch, name="lifeline", daemon=True).start()
 
 
 class SubmissionLoop:

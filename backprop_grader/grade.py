@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import tempfile
 import threading
 import time
 import traceback
 from pathlib import Path
 
-from . import __version__, results
+from . import __version__, results, scratch
 from . import config as config_module
 from . import messages as msg
 from .config import PROJECT_ROOT, load_config
@@ -50,6 +48,7 @@ def guarded(submission: Path, results_path: Path, grade_found) -> dict:
     started = time.monotonic()
     document = None
     unpacked = None
+    scratch.remove_abandoned()  # copies of student code that a run killed outright left behind
     try:
         results.reserve(results_path)  # before any student code runs: a full disk cannot stop it then
         folder, unpacked = _as_folder(Path(submission))
@@ -61,7 +60,7 @@ def guarded(submission: Path, results_path: Path, grade_found) -> dict:
                                                      execution_time=time.monotonic() - started)
     finally:
         if unpacked:
-            shutil.rmtree(unpacked, ignore_errors=True)
+            scratch.remove(unpacked)
         if document is None:
             document = results.autograder_error_document(reason="interrupted", traceback_text="",
                                                          execution_time=time.monotonic() - started)
@@ -213,6 +212,7 @@ def _as_folder(submission: Path) -> tuple[Path, Path | None]:
         return submission, None
     if not submission.exists():
         raise GraderError(f"the submission {submission} does not exist")
-    temporary = Path(tempfile.mkdtemp(prefix="backprop-submission-"))
-    unpack_into(submission, temporary)
-    return temporary, temporary
+    temporary = scratch.make("submission")  # removed at the next start if we are killed
+    (temporary / "submission").mkdir()
+    unpack_into(submission, temporary / "submission")
+    return temporary / "submission", temporary

@@ -1,20 +1,28 @@
-"""Processes below the grader: forking a child safely, adopting orphans, and ending every leftover by ancestry.
+"""Processes below the grader: forking a child safely, each worker in a PID namespace of its own, and ending
+every leftover.
 
-The grader is a child subreaper, so that whatever a worker starts and abandons (setsid, double fork) is re-parented
-to it and can still be found and killed; processes are found by ancestry in /proc, never by user, so that graders
-running side by side never touch each other's workers. batch's jobs also spare their zygote (zygote.py).
+Where the machine allows it (root, and no container that refuses namespaces), every worker is the first process
+of a PID namespace of its own: killing it makes the kernel kill everything it started, whatever state that shows
+(a process whose main thread left by the raw exit call looks like a zombie in /proc, yet its other threads run).
+Elsewhere, leftovers are found by ancestry (the grader is a child subreaper, so whatever a worker abandons is
+re-parented to it) and by user (isolation/users.py), and no sweep skips a process for the state it shows.
+batch's jobs also spare their zygote (zygote.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import resource
 import signal
 import subprocess
+import sys
 import time
 import traceback
 from pathlib import Path
+
+from .isolation import namespaces, view
 
 _SPARED: set[int] = set()  # our children that are not workers' leftovers (a zygote): never killed as such
 
@@ -27,6 +35,31 @@ def spare(pid: int) -> None:
 def unspare(pid: int) -> None:
     """That child has gone: its pid, once reused, is nobody to spare."""
     _SPARED.discard(pid)
+
+
+@contextlib.contextmanager
+def own_pid_namespace():
+    """Meanwhile, the next child this thread forks is the first process of a new PID namespace (yields True), when
+    the machine allows it (root, outside a container that refuses unshare); else an ordinary child (False).
+
+    unshare(CLONE_NEWPID) changes only the namespace of the caller's future children, so this thread is put back
+    into its own afterwards (setns), ready for the next worker's namespace."""
+    if os.geteuid() != 0 or os.environ.get(view.OFF_SWITCH) == "off":  # off: as a container that refuses it
+        yield False
+        return
+    own = os.open("/proc/thread-self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        try:
+            namespaces.unshare(namespaces.CLONE_NEWPID)
+        except OSError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            namespaces.setns(own, namespaces.CLONE_NEWPID)
+    finally:
+        os.close(own)
 
 
 def become_subreaper() -> None:
@@ -52,10 +85,15 @@ class Forked:
     def __init__(self, pid: int):
         self.pid, self.returncode = pid, None
 
+    namespaced = False  # whether it is the first process of a PID namespace of its own
+
     @classmethod
     def start(cls, become) -> Forked:
-        """Fork; the child runs become() (see fork_child)."""
-        return cls(fork_child(become))
+        """Fork, into a PID namespace of its own where allowed; the child runs become() (see fork_child)."""
+        with own_pid_namespace() as namespaced:
+            forked = cls(fork_child(become))
+        forked.namespaced = namespaced
+        return forked
 
     def wait(self, timeout: float | None = None) -> int:
         """The exit code (negative: killed by that signal), as Popen.wait gives it."""
@@ -100,15 +138,19 @@ def close_all_but(keep: tuple[int, ...]) -> None:
 
 
 def kill_group(pid: int) -> None:
-    """SIGKILL the worker's session group."""
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    """SIGKILL the worker and its session group (the worker itself even before it made that group: a worker
+    stopped at once may not have reached setsid yet). Where it leads a PID namespace, the kernel then ends
+    everything in it."""
+    for kill in (os.kill, os.killpg):
+        try:
+            kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def processes_of(uid: int) -> list[int]:
-    """Pids of the living processes owned by uid (zombies excluded)."""
+    """Pids of the processes that run as uid (real, effective or saved), those that show as zombies but still
+    have a running thread included; only the truly finished ones, which can do nothing, are left out."""
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -117,9 +159,16 @@ def processes_of(uid: int) -> list[int]:
             except OSError:
                 continue
             fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-            if fields.get("Uid", "").split()[:1] == [str(uid)] and not fields.get("State", "").strip().startswith("Z"):
+            if str(uid) in fields.get("Uid", "").split()[:3] and _running(fields):
                 pids.append(int(entry.name))
     return pids
+
+
+def _running(fields: dict) -> bool:
+    """Whether a process (its /proc status fields) still has a thread that runs: a finished one is a zombie with
+    its leader alone left; a leader that left by the raw exit call is a zombie too, with its threads still there."""
+    zombie = fields.get("State", "").strip()[:1] in ("Z", "X")
+    return not zombie or fields.get("Threads", "1").strip() != "1"
 
 
 def kill_descendants() -> None:
@@ -136,6 +185,7 @@ def kill_descendants() -> None:
             return
         kill_all(alive)
         time.sleep(0.001)
+    print(f"processes {alive} did not end", file=sys.stderr)
 
 
 def kill_all(pids: list[int]) -> None:
@@ -148,7 +198,8 @@ def kill_all(pids: list[int]) -> None:
 
 
 def _process_tree() -> tuple[dict[int, list[int]], set[int]]:
-    """Parent pid -> child pids, and the zombies, from one scan of /proc."""
+    """Parent pid -> child pids, and the finished processes (zombies with no thread left running), from one
+    scan of /proc."""
     children: dict[int, list[int]] = {}
     zombies = set()
     for entry in Path("/proc").iterdir():
@@ -158,7 +209,7 @@ def _process_tree() -> tuple[dict[int, list[int]], set[int]]:
             except (OSError, IndexError):
                 continue
             children.setdefault(int(fields[1]), []).append(int(entry.name))
-            if fields[0] in ("Z", "X"):
+            if fields[0] in ("Z", "X") and int(fields[17]) <= 1:  # num_threads: 1 is the dead leader alone
                 zombies.add(int(entry.name))
     return children, zombies
 
@@ -170,7 +221,8 @@ def children_of(parent: int, *, zombies: bool = False) -> list[int]:
 
 
 def descendants(ancestor: int) -> list[int]:
-    """Living (non-zombie) descendants of a process, but those spared (and theirs), from one scan of /proc."""
+    """Descendants of a process that still run a thread (a zombie-looking leader whose threads run included), but
+    those spared (and theirs), from one scan of /proc."""
     children, zombies = _process_tree()
     found, stack = [], [pid for pid in children.get(ancestor, []) if pid not in _SPARED]
     while stack:

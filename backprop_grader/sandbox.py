@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import shadowing
+from . import scratch, shadowing
 from . import worker as protocol
 from .errors import GraderError
 from .isolation import network, users, view
@@ -35,6 +35,7 @@ from .processes import (
     close_all_but,
     kill_descendants,
     kill_group,
+    own_pid_namespace,
     prefer_for_the_oom_killer,
     spare,
     unspare,
@@ -51,6 +52,16 @@ _PASSED_THROUGH = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # needed by numpy o
 REFUSED = ("student code never runs as root, and the sandbox user cannot run the Python {python} (it lies where "
            "other users cannot read, and this machine refuses the mount namespace that would show it): grade with "
            "the environment setup.sh makes, or with a Python that other users can read")
+
+
+_LIVE: set[int] = set()  # pids of this process's workers that may still run (end_all_workers)
+
+
+def end_all_workers() -> None:
+    """Kill every worker of this process at once, each with what it started (a batch job whose batch has gone)."""
+    for pid in list(_LIVE):
+        kill_group(pid)
+    kill_descendants()
 
 
 @dataclass
@@ -101,7 +112,9 @@ def isolation_note(state: dict | None) -> str:
            network.SECCOMP: "no internet sockets (a seccomp filter; no network namespace could be made)"}.get(
         state.get("network"), "THE NETWORK (neither a network namespace nor a seccomp filter was available)")
     reduced = "" if state.get("user") else " Isolation is reduced: not run as root, so no separate user."
-    return f"Student code ran {who}, in a separate process with limits, with {seen}, and {net}.{reduced}"
+    ended = (" (a PID namespace of its own: whatever it started ended with it)" if state.get("processes") ==
+             "namespace" else "")
+    return f"Student code ran {who}, in a separate process with limits{ended}, with {seen}, and {net}.{reduced}"
 
 
 class Worker:
@@ -126,7 +139,7 @@ class Worker:
         self._spawned_at = 0.0
         self.startup: Reply | None = None
         self.isolation: dict | None = None  # how the first worker was confined, as it reported before student code
-        self._scratch = Path(tempfile.mkdtemp(prefix="backprop-grader-"))  # root's when root
+        self._scratch = scratch.make("worker")  # root's when root; removed at the next start if we are killed
         os.chmod(self._scratch, 0o711)  # the worker may pass through to its own folder inside, list nothing
         self._mountpoint = self._scratch / "view"  # the root of each worker's view, in its own namespace only
         self._mountpoint.mkdir()
@@ -286,6 +299,7 @@ class Worker:
             shutil.rmtree(workdir, ignore_errors=True)
             return Reply(False, "died", f"the process for your code could not start ({exc.strerror})")
         os.close(requests[0]), os.close(replies[1]), log.close()
+        _LIVE.add(self._process.pid)
         if self._awaiting_settings:
             spare(self._process.pid)  # parked: no other worker's end may take it for a leftover and kill it
         self.first_start = self.first_start or ("fork" if isinstance(self._process, Forked) else "fresh python")
@@ -296,7 +310,13 @@ class Worker:
         return None
 
     def stop(self) -> None:
-        """End the worker and every process it started (its session, and its user's when isolated)."""
+        """End the worker and everything it started or left.
+
+        In a PID namespace of its own, killing the worker ends every process it started (the kernel kills the
+        namespace with its first process), and its IPC objects and temporary folders were its namespaces' own.
+        Elsewhere its user's processes are ended from a process of that user, and its IPC objects and files in
+        the folders anyone may write are removed: the next worker of that user finds nothing of this one.
+        """
         if self._process is None:
             return
         for fd in self._fds:
@@ -304,17 +324,18 @@ class Worker:
         unspare(self._process.pid)
         kill_group(self._process.pid)
         self._process.wait()
+        _LIVE.discard(self._process.pid)
         kill_descendants()
         self._log.close()
         shutil.rmtree(self._workdir, ignore_errors=True)
-        if self.identity:  # what it left in /tmp, /var/tmp or /dev/shm when it had no private ones
-            users.remove_files_of(self.identity[0])
+        if self.identity and not getattr(self._process, "sealed", False):
+            users.clear_leftovers(users.SandboxUser("", *self.identity), keep=(self._scratch,))
         self._process, self._fds = None, None
 
     def close(self) -> None:
         """Stop the worker and remove its files."""
         self.stop()
-        shutil.rmtree(self._scratch, ignore_errors=True)
+        scratch.remove(self._scratch)
 
     def _receive(self, seconds: float, during: str, max_data: int = 0, limit: float | None = None) -> Reply:
         """Read one reply within `seconds` (at most max_data bytes of numbers); a time-out names `limit`, the
@@ -333,8 +354,10 @@ class Worker:
         header = message[0]
         if header.get("op") != "confined":
             raise GraderError(f"the worker could not be confined: {str(header.get('refused', header))[:300]}")
+        self._process.sealed = self._process.namespaced and header.get("view") == view.NAMESPACES
         if self.isolation is None:
             self.isolation = {k: str(header.get(k, "")) for k in ("view", "network", "user")}
+            self.isolation["processes"] = "namespace" if self._process.namespaced else "user"
         return None
 
     def _receive_message(self, seconds: float, during: str, max_data: int = 0,
@@ -407,22 +430,28 @@ class Worker:
             return Forked.start(lambda: become_worker(fd_in, fd_out, self._workdir, log.fileno(), self._program,
                                                        self.identity, self.limits, self.forbidden, fresh,
                                                        self._mountpoint))
-        return subprocess.Popen(
-            [sys.executable, "-I", "-B", "-c", WORKER_SOURCE,
-             *worker_arguments(fd_in, fd_out, self._program, self.limits, self.forbidden)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=self._workdir, env=worker_environment(self._workdir),
-            pass_fds=(fd_in, fd_out), start_new_session=True,
-            preexec_fn=lambda: _before_exec(fd_out, self._workdir, self._mountpoint, self.identity, self.limits))
+        with own_pid_namespace() as namespaced:
+            process = subprocess.Popen(
+                [sys.executable, "-I", "-B", "-c", WORKER_SOURCE,
+                 *worker_arguments(fd_in, fd_out, self._program, self.limits, self.forbidden)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=self._workdir,
+                env=worker_environment(self._workdir), pass_fds=(fd_in, fd_out), start_new_session=True,
+                preexec_fn=lambda: _before_exec(fd_out, self._workdir, self._mountpoint, self.identity, self.limits))
+        process.namespaced = namespaced
+        return process
 
     def _from_zygote(self, fd_in: int, fd_out: int, log: int):
         """A worker forked by the zygote, or None when the zygote has gone (a fresh Python is started instead)."""
         try:
-            return Forked(self.zygote.fork_worker((fd_in, fd_out, log), self._workdir, self._program, self.identity,
-                                                   self.limits, self.forbidden, self._mountpoint))
+            pid, namespaced = self.zygote.fork_worker((fd_in, fd_out, log), self._workdir, self._program,
+                                                      self.identity, self.limits, self.forbidden, self._mountpoint)
         except OSError as exc:
             print(f"the zygote could not fork a worker ({exc}); starting a fresh Python", file=sys.stderr)
             self.zygote = None
             return None
+        forked = Forked(pid)
+        forked.namespaced = namespaced
+        return forked
 
     @property
     def _program(self) -> Path:

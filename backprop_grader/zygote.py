@@ -52,16 +52,17 @@ class Zygote:
         return cls(pid, ours)
 
     def fork_worker(self, fds: tuple[int, int, int], workdir: Path, program: Path, identity, limits: Limits,
-                    forbidden: tuple, mountpoint: Path) -> int:
+                    forbidden: tuple, mountpoint: Path) -> tuple[int, bool]:
         """A new worker (requests read end, replies write end, log) that runs `program`, its view mounted on
-        mountpoint; OSError if the zygote is gone. Its pid is returned once it is our child."""
+        mountpoint; OSError if the zygote is gone. Its pid, once it is our child, and whether it is the first
+        process of a PID namespace of its own."""
         settings = {"workdir": str(workdir), "program": str(program), "identity": identity,
                     "limits": limits.__dict__, "forbidden": list(forbidden), "mountpoint": str(mountpoint)}
         socket.send_fds(self._channel, [json.dumps(settings).encode()], list(fds))
-        answer = self._channel.recv(64)
-        if not answer.isdigit():
-            raise OSError(f"the zygote could not fork a worker: {answer[:64]!r}")
-        return int(answer)
+        answer = self._channel.recv(64).split()
+        if len(answer) != 2 or not all(part.isdigit() for part in answer):
+            raise OSError(f"the zygote could not fork a worker: {b' '.join(answer)[:64]!r}")
+        return int(answer[0]), answer[1] == b"1"
 
     def close(self) -> None:
         """End the zygote: it leaves when its socket closes (it is killed if it does not)."""
@@ -90,7 +91,8 @@ def _serve(channel: socket.socket, fresh: frozenset | None) -> None:
         if not message:
             return
         try:
-            channel.send(str(_fork_worker(json.loads(message), fds, fresh)).encode())
+            pid, namespaced = _fork_worker(json.loads(message), fds, fresh)
+            channel.send(f"{pid} {int(namespaced)}".encode())
         except (OSError, ValueError, KeyError, TypeError) as exc:
             channel.send(f"error: {exc}".encode()[:64])
         finally:
@@ -98,8 +100,9 @@ def _serve(channel: socket.socket, fresh: frozenset | None) -> None:
                 os.close(fd)
 
 
-def _fork_worker(settings: dict, fds: list[int], fresh: frozenset | None) -> int:
-    """Fork a child that forks the worker and leaves at once; the worker's pid, once its parent has gone."""
+def _fork_worker(settings: dict, fds: list[int], fresh: frozenset | None) -> tuple[int, bool]:
+    """Fork a child that forks the worker, into a PID namespace of its own where allowed, and leaves at once;
+    the worker's pid, once its parent has gone, and whether it has that namespace."""
     if len(fds) != 3:
         raise ValueError(f"expected 3 descriptors, got {len(fds)}")
     fd_in, fd_out, log = fds
@@ -109,13 +112,14 @@ def _fork_worker(settings: dict, fds: list[int], fresh: frozenset | None) -> int
     middle = os.fork()
     if middle == 0:
         os.close(read_end)
-        worker = processes.fork_child(lambda: sandbox.become_worker(
-            fd_in, fd_out, Path(settings["workdir"]), log, Path(settings["program"]), identity, limits,
-            tuple(settings["forbidden"]), fresh, Path(settings["mountpoint"])))
-        os.write(write_end, str(worker).encode())
+        with processes.own_pid_namespace() as namespaced:  # the middle leaves next: no need to set it back
+            worker = processes.fork_child(lambda: sandbox.become_worker(
+                fd_in, fd_out, Path(settings["workdir"]), log, Path(settings["program"]), identity, limits,
+                tuple(settings["forbidden"]), fresh, Path(settings["mountpoint"])))
+        os.write(write_end, f"{worker} {int(namespaced)}".encode())
         os._exit(0)
     os.close(write_end)
     with os.fdopen(read_end, "rb") as pipe:
-        answer = pipe.read()
+        answer = pipe.read().split()
     os.waitpid(middle, 0)  # once it is reaped, the worker has been handed to the job (the subreaper)
-    return int(answer)
+    return int(answer[0]), answer[1] == b"1"

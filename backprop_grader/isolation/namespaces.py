@@ -14,6 +14,7 @@ CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 CLONE_NEWIPC = 0x08000000
+CLONE_NEWPID = 0x20000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
@@ -31,6 +32,11 @@ def _check(result: int, what: str) -> None:
 def unshare(flags: int) -> None:
     """Move this process into new namespaces of the given kinds."""
     _check(_libc.unshare(ctypes.c_int(flags)), "unshare")
+
+
+def setns(fd: int, flags: int) -> None:
+    """Move this thread into the namespace that fd refers to (for a PID namespace: that of its next children)."""
+    _check(_libc.setns(ctypes.c_int(fd), ctypes.c_int(flags)), "setns")
 
 
 def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:

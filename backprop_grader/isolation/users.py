@@ -5,28 +5,36 @@ student code as the same user: one student's code could then signal, read or rew
 A run claims a user from the pool backprop-student, backprop-student-2, ... by taking an exclusive lock on a file
 named for it in a folder that only root can write; the lock lasts as long as the run's process (the kernel drops
 it however the process ends). A user missing from the machine is created as setup.sh creates the first one.
-Claiming a user also ends what an earlier run, killed outright, left running as that user, and removes its files
-from the shared temporary folders.
+Claiming a user also ends what an earlier run, killed outright, left running as that user, removes its IPC
+objects and its files from the folders anyone may write, and checks that nothing of it remains: a user is never
+handed to another submission while something of its last one may still run or wait there.
 """
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import os
 import pwd
 import shutil
+import signal
 import stat
 import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import GraderError
-from ..processes import kill_all, processes_of
+from ..processes import processes_of
 
 BASE_NAME = "backprop-student"
 POOL_SIZE = 64  # more concurrent gradings than this on one machine is a mistake, not a load
 _LOCKS = Path("/run/backprop-grader") if Path("/run").is_dir() else Path("/var/lock/backprop-grader")
-SHARED_TEMPORARY = ("/tmp", "/var/tmp", "/dev/shm")
+# The folders anyone may write to, where a worker without a view of its own could leave files (nested too).
+SHARED_TEMPORARY = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue")
+_IPC = {"shm": (7, 9), "msg": (7, 9), "sem": (4, 6)}  # /proc/sysvipc/<kind>: the columns of uid and cuid
+_ENDING_SECONDS = 10.0  # a user whose processes do not all end within this time is not handed out again
 _HELD: dict[str, int] = {}  # user name -> the descriptor whose lock this process holds
 
 
@@ -70,9 +78,12 @@ def claim(*, skip: tuple[str, ...] = ()) -> SandboxUser:
             os.close(fd)
             problems.append(str(exc))
             break
-        _HELD[name] = fd
         user = SandboxUser(name, entry.pw_uid, entry.pw_gid)
-        clear_leftovers(user)
+        if not clear_leftovers(user):
+            os.close(fd)
+            problems.append(f"what an earlier run left as {name} could not be ended")
+            continue
+        _HELD[name] = fd
         return user
     raise GraderError("no sandbox user could be claimed for student code, which never runs as root"
                       + (f": {problems[0]}" if problems else f" (all {POOL_SIZE} are in use)"))
@@ -85,37 +96,96 @@ def release(user: SandboxUser) -> None:
         os.close(fd)
 
 
-def clear_leftovers(user: SandboxUser) -> None:
-    """End every process of the user and remove its files from the shared temporary folders."""
-    for _ in range(50):
-        alive = processes_of(user.uid)
-        if not alive:
-            break
-        kill_all(alive)
-    remove_files_of(user.uid)
+def clear_leftovers(user: SandboxUser, *, keep: tuple = ()) -> bool:
+    """End every process of the user, remove its IPC objects and its files from the folders anyone may write
+    (but those in keep); True when nothing of it is left running."""
+    ended = end_processes_of(user)
+    remove_ipc_of(user.uid)
+    remove_files_of(user.uid, keep=keep)
+    return ended
 
 
-def remove_files_of(uid: int) -> list[str]:
-    """Remove what uid owns at the top of the shared temporary folders (never following a link); the names."""
-    removed = []
-    for folder in SHARED_TEMPORARY:
+def end_processes_of(user: SandboxUser) -> bool:
+    """End every process that runs as the user, whatever state it shows, until /proc lists none; True then.
+
+    The killing is done by a helper that has become the user: kill(-1) from it reaches every process of the
+    user and nothing else, in every PID namespace below ours, without a scan that a process could slip through
+    (one that forks as it is found, or whose leader looks like a zombie while its threads run)."""
+    deadline = time.monotonic() + _ENDING_SECONDS
+    while processes_of(user.uid):
+        if time.monotonic() > deadline:
+            print(f"processes of {user.name or user.uid} did not end: {processes_of(user.uid)}", file=sys.stderr)
+            return False
+        _kill_everything_as(user.uid, user.gid)
+    return True
+
+
+def _kill_everything_as(uid: int, gid: int) -> None:
+    """SIGKILL every process of uid, from a child that has become uid (only its own processes are reachable)."""
+    pid = os.fork()
+    if pid == 0:
         try:
-            entries = list(os.scandir(folder))
+            os.setgroups([])
+            os.setresgid(gid, gid, gid)
+            os.setresuid(uid, uid, uid)
+            for _ in range(3):
+                os.kill(-1, signal.SIGKILL)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    time.sleep(0.001)  # the kernel finishes the killed processes' exit
+
+
+def remove_ipc_of(uid: int) -> list[str]:
+    """Remove the System V shared memory segments, message queues and semaphores the user owns or made (where
+    the worker had no IPC namespace of its own, they outlive it); what was removed, as "shm 123"."""
+    removed = []
+    libc = ctypes.CDLL(None, use_errno=True)
+    remove = {"shm": lambda i: libc.shmctl(i, 0, None), "msg": lambda i: libc.msgctl(i, 0, None),
+              "sem": lambda i: libc.semctl(i, 0, 0)}  # IPC_RMID is 0
+    for kind, (uid_column, creator_column) in _IPC.items():
+        try:
+            rows = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]
         except OSError:
             continue
-        for entry in entries:
-            try:
-                info = entry.stat(follow_symlinks=False)
-                if info.st_uid != uid:
-                    continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) > creator_column and str(uid) in (fields[uid_column], fields[creator_column]):
+                if remove[kind](int(fields[1])) == 0:
+                    removed.append(f"{kind} {fields[1]}")
+    return removed
+
+
+def remove_files_of(uid: int, *, keep: tuple = ()) -> list[str]:
+    """Remove what uid owns in the folders anyone may write, however deep (never following a link, never in
+    keep); the paths removed. Only folders that others may enter are searched: uid could reach no other."""
+    removed: list[str] = []
+    for folder in SHARED_TEMPORARY:
+        _remove_below(folder, uid, {str(k) for k in keep}, removed, depth=0)
+    return removed
+
+
+def _remove_below(folder: str, uid: int, keep: set, removed: list, depth: int) -> None:
+    """remove_files_of in one folder, and in the folders below it that others may enter."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.path in keep:
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if info.st_uid == uid:
                 if stat.S_ISDIR(info.st_mode):
                     shutil.rmtree(entry.path)  # safe against links swapped in while it runs (rmtree's fd walk)
                 else:
                     os.unlink(entry.path)
                 removed.append(entry.path)
-            except OSError:
-                continue
-    return removed
+            elif stat.S_ISDIR(info.st_mode) and info.st_mode & 0o001 and depth < 32:
+                _remove_below(entry.path, uid, keep, removed, depth + 1)
+        except OSError:
+            continue
 
 
 def _lock_folder() -> Path:

@@ -1,0 +1,352 @@
+"""Each student is sealed in: nothing a submission starts or leaves reaches the next grading, and batch stops cleanly.
+
+Each test attacks as a student would, then grades another submission after it, on this machine, as root, both
+with the worker's namespaces and in the fallback that a container refusing them gives (BACKPROP_SANDBOX_VIEW=off):
+a process that looks like a zombie while its threads run, a courier of hidden networks through /proc/PID/root,
+shared memory and the folders anyone may write, and a batch stopped by Ctrl-C, SIGTERM or SIGKILL while a job
+hangs. Processes and files are recognised by a name made for each test, never by user: other gradings may run
+at the same time as the same pool users. Every wait is for an event, bounded.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from helpers import PROJECT, SUBMISSIONS
+
+from backprop_grader import simulate as simulate_module
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox users and namespaces need root")
+
+CORRECT = SUBMISSIONS / "correct" / "vectorized"
+SURVIVOR = SUBMISSIONS / "hostile" / "zombie_leader_survivor"
+MODES = {"namespaces": {}, "fallback": {"BACKPROP_SANDBOX_VIEW": "off"}}
+
+_NAMED = """import ctypes
+ctypes.CDLL(None).prctl(15, {marker!r}, 0, 0, 0)  # PR_SET_NAME: what this process and its children are called
+"""
+_COURIER = _NAMED + """import glob, os
+import numpy as np
+from survivor import compute_gradients as _correct  # leaves a zombie-looking survivor that holds our namespaces
+
+MARK = {marker!r}.decode()
+FILES = [f"/tmp/{{MARK}}", f"/var/tmp/{{MARK}}", f"/dev/shm/{{MARK}}", f"/run/lock/{{MARK}}",
+         f"/tmp/{{MARK}}-open/inner/{{MARK}}"]
+KEY = int.from_bytes(MARK.encode()[-4:], "big") & 0x7FFFFFFF
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.shmat.restype = ctypes.c_void_p
+
+
+def _shared_memory(create):
+    segment = _libc.shmget(KEY, 4096, 0o1666 if create else 0)  # IPC_CREAT | 0666
+    if segment < 0:
+        return None
+    address = _libc.shmat(segment, None, 0)
+    return None if address in (None, ctypes.c_void_p(-1).value) else address
+
+
+def _found():
+    paths = FILES + [p for f in FILES for p in glob.glob(f"/proc/[0-9]*/root{{f}}")]
+    for path in paths:
+        try:
+            print(f"FOUND: {{path}}: {{open(path).read()[:200]}}")
+        except OSError:
+            pass
+    address = _shared_memory(False)
+    if address is not None and ctypes.string_at(address, 5) == b"SEEN ":
+        print(f"FOUND: shared memory: {{ctypes.string_at(address, 200)}}")
+
+
+def _leave(text):
+    for path in FILES:
+        try:
+            os.makedirs(os.path.dirname(path), mode=0o777, exist_ok=True)
+            with open(path, "a") as f:
+                f.write(text)
+            os.chmod(path, 0o666)
+        except OSError:
+            pass
+    address = _shared_memory(True)
+    if address is not None:
+        ctypes.memmove(address, text.encode()[:4000], min(len(text), 4000))
+
+
+_found()
+_leave(f"SEEN {{MARK}} at import\\n")
+
+
+def compute_gradients(z, t, W_kj, W_ji, case):
+    _leave(f"SEEN {{MARK}} network {{float(np.sum(W_kj)):.12f}}\\n")
+    return _correct(z, t, W_kj, W_ji, case)
+"""
+_HANGING = _NAMED + """import os, time
+if os.fork() == 0:  # a child that sleeps on, bounded
+    time.sleep(600)
+    os._exit(0)
+
+
+def compute_gradients(z, t, W_kj, W_ji, case):
+    while True:
+        pass
+"""
+
+
+def _marker() -> bytes:
+    """A process name of 15 characters at most, unique to this test run."""
+    return f"sealed{secrets.token_hex(4)}".encode()
+
+
+def _named(marker: bytes) -> list[int]:
+    """Pids of the processes any of whose threads is called marker, whatever their state or user."""
+    found = []
+    for comm in Path("/proc").glob("[0-9]*/task/[0-9]*/comm"):
+        try:
+            if comm.read_bytes().strip() == marker:
+                found.append(int(comm.parts[2]))
+        except OSError:
+            continue
+    return sorted(set(found))
+
+
+def _alive_named(marker: bytes) -> list[int]:
+    """As _named, finished zombies (nothing left running) left out."""
+    alive = []
+    for pid in _named(marker):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] not in ("Z", "X") or int(fields[17]) > 1:
+            alive.append(pid)
+    return alive
+
+
+def _survivor_submission(folder: Path, marker: bytes, source: str | None = None) -> Path:
+    """A submission that names its processes `marker` and imports the zombie-leader survivor example."""
+    folder.mkdir(parents=True)
+    shutil.copy(SURVIVOR / "backprop.py", folder / "survivor.py")
+    (folder / "backprop.py").write_text(source or _NAMED.format(marker=marker) + "from survivor import *  # noqa\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """The upload installed as on Gradescope (setup.sh's environment, which the sandbox user can run): the
+    fallback, with no view of its own, needs a Python that other users may read, which a checkout may not be."""
+    root = Path(tempfile.mkdtemp(prefix="backprop-sealed-test-"))
+    zip_path = tmp_path_factory.mktemp("upload") / "autograder.zip"
+    subprocess.run([sys.executable, "-m", "backprop_grader", "build", "--out", str(zip_path)], cwd=PROJECT,
+                   check=True, capture_output=True)
+    simulate_module._install(zip_path, root)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _clean_environment(root: Path, mode: str) -> dict:
+    return {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": str(root / "source"),
+            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", **MODES[mode]}
+
+
+def _grade(submission: Path, results: Path, mode: str, request) -> dict:
+    """Grade one submission: from the checkout with the namespaces, from the installed upload in the fallback."""
+    if mode == "namespaces":
+        argv, env = [sys.executable, "-m", "backprop_grader", "grade", str(submission), "--quiet"], None
+    else:
+        root = request.getfixturevalue("installed")
+        argv, env = [str(root / "run_autograder"), "--submission", str(submission)], _clean_environment(root, mode)
+    done = subprocess.run([*argv, "--results", str(results)], cwd=PROJECT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(results.read_text())
+
+
+_JOB_DRIVER = """
+import multiprocessing, sys
+from pathlib import Path
+from backprop_grader import batch_job
+
+config, out, submissions = sys.argv[1], Path(sys.argv[2]), sys.argv[3:]
+ours, theirs = multiprocessing.Pipe()
+job = multiprocessing.get_context("fork").Process(target=batch_job.serve, args=(theirs, config))
+job.start()
+theirs.close()
+for submission in submissions:
+    ours.send((submission, str(out / Path(submission).name / "results.json"), str(out / "job.log")))
+    ours.recv()
+ours.send(None)
+job.join()
+"""
+
+
+def _graded_by_one_job(classroom: Path, out: Path, mode: str, request) -> dict[str, str]:
+    """Each submission of the class graded in turn by one batch job, as one sandbox user: the total of each.
+    With the namespaces, by batch itself; in the fallback, by a job of the installed upload driven as batch
+    drives it (the upload has no instructor extras)."""
+    submissions = sorted(classroom.iterdir())
+    if mode == "namespaces":
+        done = subprocess.run([sys.executable, "-m", "backprop_grader", "batch", str(classroom), "--out", str(out),
+                               "--jobs", "1"], cwd=PROJECT, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return _totals(out)
+    root = request.getfixturevalue("installed")
+    for submission in submissions:
+        (out / submission.name).mkdir(parents=True)
+    (out / "driver.py").write_text(_JOB_DRIVER)
+    done = subprocess.run([str(root / "venv" / "bin" / "python"), str(out / "driver.py"),
+                           str(root / "source" / "autograder.toml"), str(out), *map(str, submissions)],
+                          cwd=root / "source", env=_clean_environment(root, mode), capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return {s.name: f"{json.loads((out / s.name / 'results.json').read_text())['score']:g}" for s in submissions}
+
+
+def _totals(out: Path) -> dict[str, str]:
+    with open(out / "grades.csv", newline="", encoding="utf-8") as f:
+        return {row["submission"]: row["total"] for row in csv.DictReader(f)}
+
+
+def _wait_for(condition, seconds: float = 120, what: str = "") -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {seconds:g} s for {what}"
+        time.sleep(0.05)
+
+
+def _copies_of_student_code(marker: bytes) -> list[str]:
+    """Files in the grader's temporary folders that hold the student's code (its marker)."""
+    found = []
+    for folder in Path(os.environ.get("TMPDIR", "/tmp")).glob("backprop-grader-*"):
+        for path in folder.rglob("*.py"):
+            try:
+                if marker in path.read_bytes():
+                    found.append(str(path))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_cant_outlive_grading_as_a_zombie_looking_process(tmp_path, mode, request):
+    marker = _marker()
+    submission = _survivor_submission(tmp_path / "survivor", marker)
+    assert _grade(submission, tmp_path / "survivor.json", mode, request)["score"] == 100
+    assert _alive_named(marker) == [], "a process of the submission survived its grading"
+    assert _grade(CORRECT, tmp_path / "next.json", mode, request)["score"] == 100
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_cant_zero_the_next_students_of_a_batch_job(tmp_path, mode, request):
+    """One job grades the three in turn, as one sandbox user: the survivor must not reach the two after it."""
+    marker = _marker()
+    classroom = tmp_path / "class"
+    _survivor_submission(classroom / "a_survivor", marker)
+    for name in ("b_next", "c_last"):
+        shutil.copytree(CORRECT, classroom / name)
+    totals = _graded_by_one_job(classroom, tmp_path / "out", mode, request)
+    assert totals == {"a_survivor": "100", "b_next": "100", "c_last": "100"}
+    assert _alive_named(marker) == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_cant_carry_hidden_networks_to_the_next_grading(tmp_path, mode, request):
+    """Two couriers graded in turn by one job: the first leaves every network it is asked (hidden ones too) in
+    its /tmp, kept alive by a survivor, in the folders anyone may write and in System V shared memory; the
+    second looks for them everywhere, /proc/PID/root included, and prints what it finds into its visible output."""
+    marker = _marker()
+    classroom = tmp_path / "class"
+    for name in ("a_courier", "b_courier"):
+        _survivor_submission(classroom / name, marker, _COURIER.format(marker=marker))
+    totals = _graded_by_one_job(classroom, tmp_path / "out", mode, request)
+    second = (tmp_path / "out" / "b_courier" / "results.json").read_text()
+    assert "FOUND:" not in second, re.findall(r"FOUND:[^\\]*", second)[:5]
+    assert totals == {"a_courier": "100", "b_courier": "100"}
+    assert _alive_named(marker) == []
+    key = int.from_bytes(marker[-4:], "big") & 0x7FFFFFFF
+    segments = [line.split() for line in Path("/proc/sysvipc/shm").read_text().splitlines()[1:]]
+    assert key not in [int(fields[0]) for fields in segments], "the shared memory segment outlived its grading"
+    left = [path for path in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
+            if any(p.name.startswith(marker.decode()) for p in Path(path).iterdir())]
+    assert left == [], "files of the submission outlived its grading"
+
+
+def test_the_courier_finds_what_it_left_in_its_own_worker(tmp_path):
+    """The positive control of the courier: within one worker, what it leaves it finds (so the test above would
+    see a leak)."""
+    marker = _marker()
+    source = _COURIER.format(marker=marker).replace("_found()\n_leave(", "_leave(") + "\n_found()\n"
+    submission = _survivor_submission(tmp_path / "courier", marker, source)
+    document = _grade(submission, tmp_path / "r.json", "namespaces", None)
+    assert "FOUND:" in json.dumps(document)
+
+
+def _hanging_batch(tmp_path: Path, marker: bytes) -> tuple[subprocess.Popen, Path]:
+    """A batch of a correct submission, one that hangs (with a sleeping child) and one more, with one job,
+    started in a session of its own; returned once the hanging one is being graded."""
+    classroom = tmp_path / "class"
+    shutil.copytree(CORRECT, classroom / "a_first")
+    (classroom / "b_hangs").mkdir(parents=True)
+    (classroom / "b_hangs" / "backprop.py").write_text(_HANGING.format(marker=marker))
+    shutil.copytree(CORRECT, classroom / "c_last")
+    config = (PROJECT / "autograder.toml").read_text(encoding="utf-8")
+    config = re.sub(r"(?m)^call_seconds = .*$", "call_seconds = 120", config)
+    (tmp_path / "slow.toml").write_text(config, encoding="utf-8")
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "backprop_grader", "batch", str(classroom), "--out", str(out),
+                                "--jobs", "1", "--config", str(tmp_path / "slow.toml")], cwd=PROJECT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    _wait_for(lambda: len(_alive_named(marker)) >= 2 or process.poll() is not None, what="the hanging submission")
+    assert process.poll() is None, process.communicate()[1][-3000:]
+    return process, out
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_cant_keep_batch_from_stopping(tmp_path, how):
+    """One Ctrl-C (SIGINT to the whole process group) or SIGTERM to batch alone, while a job hangs: batch
+    stops, writes grades.csv with what was graded, and leaves no student process and no copy of student code."""
+    marker = _marker()
+    process, out = _hanging_batch(tmp_path, marker)
+    if how == "ctrl-c":
+        os.killpg(process.pid, signal.SIGINT)
+    else:
+        process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == (130 if how == "ctrl-c" else 143), stderr[-3000:]
+    totals = _totals(out)
+    assert totals["a_first"] == "100" and totals["b_hangs"] == "" and totals["c_last"] == "", totals
+    assert _alive_named(marker) == []
+    assert _copies_of_student_code(marker) == []
+
+
+def test_a_second_ctrl_c_never_loses_grades_csv(tmp_path):
+    marker = _marker()
+    process, out = _hanging_batch(tmp_path, marker)
+    os.killpg(process.pid, signal.SIGINT)
+    os.killpg(process.pid, signal.SIGINT)
+    process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert _totals(out)["a_first"] == "100"
+    assert _alive_named(marker) == []
+
+
+def test_cant_outlive_a_batch_killed_outright(tmp_path):
+    """SIGKILL to batch: its jobs notice (their lifeline to it closes) and end their workers; the copies of student
+    code they could not remove are removed when the next grading starts."""
+    marker = _marker()
+    process, _ = _hanging_batch(tmp_path, marker)
+    process.kill()
+    process.communicate(timeout=60)
+    _wait_for(lambda: _alive_named(marker) == [], 60, "the hanging submission's processes to end")
+    _grade(CORRECT, tmp_path / "next.json", "namespaces", None)
+    assert _copies_of_student_code(marker) == []
