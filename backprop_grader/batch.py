@@ -387,7 +387,10 @@ class Batch:
             return Entry(submission, document=document)
         from . import results
 
-        log = (folder / LOG).read_text(encoding="utf-8", errors="replace")[-8000:]
+        try:
+            log = (folder / LOG).read_text(encoding="utf-8", errors="replace")[-8000:]
+        except OSError:  # the job was ended before it began this submission's log
+            log = ""
         document = results.autograder_error_document(reason=reason, traceback_text=log, execution_time=seconds)
         results.write_results(document, folder / RESULTS)
         return Entry(submission, document=document, status=ERROR, reason=reason)
