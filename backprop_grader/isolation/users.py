@@ -157,8 +157,10 @@ def remove_ipc_of(uid: int) -> list[str]:
 
 
 def remove_files_of(uid: int, *, keep: tuple = ()) -> list[str]:
-    """Remove what uid owns in the folders anyone may write, however deep (never following a link, never in
-    keep); the paths removed. Only folders that others may enter are searched: uid could reach no other."""
+    """Remove what uid owns in the folders anyone may write and in those below them that anyone may write too,
+    however deep (never following a link, never in keep); the paths removed. A folder of uid's own goes whole.
+    Only folders that anyone may write are searched, since uid could leave nothing elsewhere: searching every
+    folder others may merely enter would read whole virtual environments left in /tmp, for each worker."""
     removed: list[str] = []
     for folder in SHARED_TEMPORARY:
         _remove_below(folder, uid, {str(k) for k in keep}, removed, depth=0)
@@ -166,7 +168,7 @@ def remove_files_of(uid: int, *, keep: tuple = ()) -> list[str]:
 
 
 def _remove_below(folder: str, uid: int, keep: set, removed: list, depth: int) -> None:
-    """remove_files_of in one folder, and in the folders below it that others may enter."""
+    """remove_files_of in one folder, and in the folders below it that anyone may write."""
     try:
         entries = list(os.scandir(folder))
     except OSError:
@@ -182,7 +184,7 @@ def _remove_below(folder: str, uid: int, keep: set, removed: list, depth: int) -
                 else:
                     os.unlink(entry.path)
                 removed.append(entry.path)
-            elif stat.S_ISDIR(info.st_mode) and info.st_mode & 0o001 and depth < 32:
+            elif stat.S_ISDIR(info.st_mode) and info.st_mode & 0o003 == 0o003 and depth < 32:
                 _remove_below(entry.path, uid, keep, removed, depth + 1)
         except OSError:
             continue
