@@ -11,4 +11,11 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.getc
 
 from .cli import main  # noqa: E402  (after the import path is made safe)
 
-sys.exit(main())
+code = main()
+if sys.argv[1:2] == ["grade"]:
+    # results.json is written and the worker ended with all it started: Python's own shutdown (freeing every
+    # object of numpy, pytest and the suite, tens of milliseconds) would change nothing, so leave at once.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+sys.exit(code)

@@ -598,9 +598,10 @@ def test_ctrl_c_keeps_what_was_graded(tmp_path):
     options = ["--out", str(out), "--config", str(_slow_config(tmp_path))]
     argv = [sys.executable, "-m", "backprop_grader", "batch", str(classroom), *options, "--jobs", "1"]
     process = subprocess.Popen(argv, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not (tmp_path / "b.pid").exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    deadline = time.monotonic() + 120
+    while not (out / "b_hangs").is_dir() and process.poll() is None:  # made as b_hangs is sent to the job
+        assert time.monotonic() < deadline, "b_hangs was never sent to a job"
+        time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr[-3000:]
