@@ -47,7 +47,7 @@ def own_pid_namespace():
     if os.geteuid() != 0 or os.environ.get(view.OFF_SWITCH) == "off":  # off: as a container that refuses it
         yield False
         return
-    own = os.open("/proc/thread-self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    own, forker = os.open("/proc/thread-self/ns/pid", os.O_RDONLY | os.O_CLOEXEC), os.getpid()
     try:
         try:
             namespaces.unshare(namespaces.CLONE_NEWPID)
@@ -57,7 +57,8 @@ def own_pid_namespace():
         try:
             yield True
         finally:
-            namespaces.setns(own, namespaces.CLONE_NEWPID)
+            if os.getpid() == forker:  # never in the child, who is in the new namespace and stays there
+                namespaces.setns(own, namespaces.CLONE_NEWPID)
     finally:
         os.close(own)
 

@@ -10,6 +10,7 @@ Prints, each a median over several runs on this machine:
   4. batch throughput over 100 submissions with 1 job and with all cores (when `batch` exists);
   5. peak memory (resident) of grader plus worker during one grading;
   6. one run_autograder (checkout) on a notebook that plots with matplotlib, against the same code as a .py file;
+  7. what sealing a worker costs: a fork into a PID namespace of its own against a plain fork (root only);
 then the ratios 2/1 and 2/3, so results compare across machines. The commands behind each ratio run in turn,
 round after round, so that a machine whose speed drifts (shared machines do) moves both sides of it alike.
 
@@ -19,9 +20,11 @@ Usage: .venv/bin/python bench/benchmark.py [--runs N] [--skip-batch] [--plots-on
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -142,6 +145,36 @@ def plots(runs: int, results_file: Path) -> list[tuple[str, str]]:
             ("ratio notebook / .py file", f"{measured['notebook'][0] / measured['script'][0]:.2f}")]
 
 
+def boundary(rounds: int = 60) -> list[tuple[str, str]]:
+    """Rows 7: what sealing a worker costs: a fork into a PID namespace of its own, ended with all it started,
+    against a plain fork (each forked from this process with numpy loaded, then killed and collected)."""
+    import numpy  # noqa: F401  (a worker is forked from a process that holds it)
+
+    from backprop_grader.processes import own_pid_namespace
+
+    def fork_and_end(sealed: bool) -> float:
+        started = time.perf_counter()
+        with own_pid_namespace() if sealed else contextlib.nullcontext():
+            pid = os.fork()
+            if pid == 0:
+                time.sleep(60)
+                os._exit(0)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        return time.perf_counter() - started
+
+    if os.geteuid() != 0:
+        return [("7. the boundary (PID namespace per worker)", "n/a (not root)")]
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for _ in range(rounds):
+        for sealed in (False, True):
+            times[sealed].append(fork_and_end(sealed))
+    plain, sealed = (statistics.median(times[k]) * 1000 for k in (False, True))
+    return [("7. a worker forked and ended, plain", f"{plain:.2f} ms"),
+            ("7. the same in a PID namespace of its own", f"{sealed:.2f} ms"),
+            ("7. the boundary's cost per worker (target <= 5 ms)", f"{sealed - plain:+.2f} ms")]
+
+
 def _print(rows: list[tuple[str, str]], runs: int) -> None:
     width = max(len(r[0]) for r in rows)
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, median of {runs} runs")
@@ -155,8 +188,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--skip-batch", action="store_true")
     parser.add_argument("--plots-only", action="store_true", help="measure only rows 6")
+    parser.add_argument("--boundary-only", action="store_true", help="measure only rows 7")
     args = parser.parse_args()
     results_file = Path(tempfile.mkdtemp()) / "results.json"
+    if args.boundary_only:
+        _print(boundary(), 60)
+        return
     if args.plots_only:
         _print(plots(args.runs, results_file), args.runs)
         return
@@ -201,6 +238,7 @@ def main() -> None:
         ("ratio 2/3 (target <= 1.5)", f"{grading / baseline:.2f}"),
         ("ratio 2 / 3 bare checks", f"{grading / bare:.2f}"),
         *plots(args.runs, results_file),
+        *boundary(),
     ]
     _print(rows, args.runs)
 
