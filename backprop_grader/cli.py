@@ -17,6 +17,7 @@ COMMANDS = {
     "build": "build",
     "simulate": "simulate",
     "student-kit": "student_kit",
+    "cleanup": "cleanup",
 }
 
 

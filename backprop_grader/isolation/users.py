@@ -66,7 +66,7 @@ def claim(*, skip: tuple[str, ...] = ()) -> SandboxUser:
     for name in pool_names():
         if name in skip or name in _HELD:
             continue
-        fd = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        fd = lock_file(name, folder)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -87,6 +87,12 @@ def claim(*, skip: tuple[str, ...] = ()) -> SandboxUser:
         return user
     raise GraderError("no sandbox user could be claimed for student code, which never runs as root"
                       + (f": {problems[0]}" if problems else f" (all {POOL_SIZE} are in use)"))
+
+
+def lock_file(name: str, folder: Path | None = None) -> int:
+    """An open descriptor of the user's lock file (root's folder), to flock: who holds its lock uses the user."""
+    folder = folder or _lock_folder()
+    return os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
 
 
 def release(user: SandboxUser) -> None:
