@@ -14,7 +14,9 @@ in `submissions/correct/` must match the reference closely on the same networks.
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
+import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -95,9 +97,12 @@ def _compute_gradients(folder: Path):
     before = set(sys.modules)
     sys.path.insert(0, str(folder))
     sys.path.insert(1, str(PROVIDED_FORWARD.parent))  # the grader provides the kit's forward.py too
+    here = os.getcwd()
+    os.chdir(tempfile.mkdtemp(prefix="selftest-import-"))  # what it writes (a plot) lands there, not in the checkout
     try:
         spec.loader.exec_module(module)
     finally:
+        os.chdir(here)
         sys.path.remove(str(folder))
         sys.path.remove(str(PROVIDED_FORWARD.parent))
         for helper in set(sys.modules) - before:  # a helper such as mymath.py must not leak into other imports
