@@ -16,6 +16,7 @@ from reference.backprop import compute_gradients
 from . import messages as msg
 from .diagnosis import Diagnosis, diagnose
 from .grading import LAYERS, NUMERICAL_CEILING, Verdict, finite_differences
+from .markup import code_block, escape
 
 DEFAULT_TOLERANCE = {"rtol": 1e-4, "atol_scale": 1e-6, "finite_difference_step": 1e-6}
 # The networks a visible test's diagnosis may use (SPEC section 3): nothing visible depends on a hidden network.
@@ -143,18 +144,21 @@ def failure_text(reply, limits: dict) -> str:
     traceback = reply.details.get("traceback", reply.message)
     message = reply.message
     if reply.kind == "wrong_signature":
-        message = inline_code(message)  # the student's parameter list, defaults and all
+        message = escape(message, code=True)  # the student's parameter list, defaults and all
     elif reply.kind in _STUDENT_TEXT_KINDS:
-        message = plain(message)
+        message = escape(" ".join(str(message).split()))
     text = template.format(message=message, traceback=code_block(traceback),
-                           memory_mb=limits.get("memory_mb", "?"), names=", ".join(names) or "no functions")
+                           memory_mb=limits.get("memory_mb", "?"),
+                           names=escape(", ".join(names)) if names else "no functions")
     if reply.kind == "exception" and "MemoryError" in traceback:
         text = msg.MEMORY_LIMIT.format(memory_mb=limits.get("memory_mb", "?")) + "\n\n" + text
     return text
 
 
 # Failures whose message quotes something the student chose (a repr, a type's or an exception's text).
-_STUDENT_TEXT_KINDS = ("non_numeric", "exit", "not_a_pair", "wrong_count", "too_large")
+# (File and module names too: the worker writes them into its sentences as it found them.)
+_STUDENT_TEXT_KINDS = ("non_numeric", "exit", "not_a_pair", "wrong_count", "too_large", "not_utf8", "syntax_error",
+                       "missing_module", "forbidden_import", "died", "protocol")
 
 
 def _without_provided_forward(names: list[str]) -> list[str]:
@@ -170,28 +174,6 @@ def _without_provided_forward(names: list[str]) -> list[str]:
         else:
             shown.append(entry)
     return shown
-
-
-def plain(text: str) -> str:
-    """Text that may hold student-chosen characters (a repr, an exception message), kept to one line with the
-    characters that would start Markdown of its own (links, images, HTML, code, tables) escaped."""
-    return re.sub(r"([`\[\]<>!*|\\])", r"\\\1", " ".join(str(text).split()))
-
-
-def inline_code(text: str) -> str:
-    """Text as inline code delimited by a run of backticks longer than any inside it (CommonMark code spans)."""
-    text = " ".join(str(text).split())
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    ticks = "`" * (longest + 1)
-    return f"{ticks} {text} {ticks}" if longest else f"`{text}`"
-
-
-def code_block(text: str) -> str:
-    """Text shown verbatim in a Markdown code block whose fence is longer than any run of backticks in it, so that
-    student text cannot close the block and add Markdown of its own (images, links, fake results)."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}\n{text.rstrip(chr(10))}\n{fence}"
 
 
 def worst_entries_table(verdict: Verdict, step: float = 1e-6, rows: int = 5) -> str:

@@ -309,7 +309,7 @@ def _undecodable(path):
         line = data.count(b"\n", 0, exc.start) + 1
         utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:200]
         guess = "UTF-16 (\"Unicode\" in Notepad)" if utf16 else "Windows-1252 or Latin-1"
-        return _failure("not_utf8", f"`{os.path.basename(path)}` is not saved as UTF-8: byte 0x{data[exc.start]:02x} "
+        return _failure("not_utf8", f"{os.path.basename(path)} is not saved as UTF-8: byte 0x{data[exc.start]:02x} "
                         f"on line {line} is not valid UTF-8 (it looks like {guess})", line=line)
 
 

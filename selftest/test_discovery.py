@@ -107,7 +107,7 @@ def test_an_unreadable_notebook_gets_a_clear_problem(tmp_path, content, expected
     _write(tmp_path, {"backprop.ipynb": content})
     found = find_submission(tmp_path)
     assert found.path is None
-    assert found.problem.startswith(expected.format(file="backprop.ipynb"))
+    assert found.problem.startswith(expected.format(file="`backprop.ipynb`"))
     assert "- `backprop.ipynb`" in explain_not_found(found)
 
 
