@@ -71,7 +71,7 @@ def layer_report(verdicts: list[Verdict], case: str, layer: str, *, visible: boo
 def verdict_report(verdict: Verdict, limits: dict, tolerance: dict, *, against: str = "",
                    evidence: list[Verdict] = ()) -> str:
     """Everything a visible test says about one failing gradient: where, how wrong, the table, the diagnosis."""
-    where = msg.ON_NETWORK.format(network=verdict.network.label, shape=verdict.network.shape)
+    where = on_network(verdict.network)
     if verdict.student is None:  # no array came back: what went wrong comes first, then where
         if verdict.reply is not None and verdict.reply.kind in STARTUP_KINDS:
             return msg.NOT_RUN_IMPORT  # test 0.1 says why, once
@@ -83,6 +83,17 @@ def verdict_report(verdict: Verdict, limits: dict, tolerance: dict, *, against: 
     if found is not None:
         paragraphs += diagnosis_paragraphs(found, visible=True)
     return "\n\n".join(paragraphs)
+
+
+def on_network(network) -> str:
+    """"On the worked example (sigmoid; K, J, I = 2, 4, 3)": one pair of parentheses, whether the network's
+    name ends in its own parenthesis or not."""
+    K, J, I = network.shape
+    sizes = msg.NETWORK_SIZES.format(K=K, J=J, I=I)
+    name, opened, said = network.label.partition(" (")
+    if opened and said.endswith(")"):
+        return msg.ON_NETWORK.format(network=name, details=f"{said[:-1]}; {sizes}")
+    return msg.ON_NETWORK.format(network=network.label, details=sizes)
 
 
 SHOWN_DIGITS = 3  # significant figures of expected values in visible tables

@@ -220,7 +220,8 @@ NOTEBOOK_INVALID = ("The notebook {file} could not be read: it does not follow t
 
 # Failing-test reports and the summary (backprop_grader.feedback).
 ON_NETWORK_START = "On the "
-ON_NETWORK = ON_NETWORK_START + "{network} (K, J, I = {shape})"
+ON_NETWORK = ON_NETWORK_START + "{network} ({details})"  # details: what the network's name says, and its sizes
+NETWORK_SIZES = "K, J, I = {K}, {J}, {I}"
 SHAPES = ": your array has shape {got}, expected {expected}."
 SHAPES_RIGHT = ": your array has the right shape {shape}."
 FAILED_ON = "Failed on {failed} of {count} networks."

@@ -103,7 +103,7 @@ def test_visible_report_explains_with_table_diagnosis_and_recheck():
     report = feedback.layer_report(grading.verdicts("sigmoid", "worked", "W_ji"), "sigmoid", "W_ji", visible=True,
                                    limits=CONFIG.limits, tolerance=CONFIG.tolerance,
                                    evidence=feedback.evidence(grading, "sigmoid", "W_ji", visible=True))
-    for text in ("case 1 (sigmoid outputs)", "dE/dW_ji (output layer)", "K, J, I = (2, 4, 3)",
+    for text in ("case 1 (sigmoid outputs)", "dE/dW_ji (output layer)", "worked example (sigmoid; K, J, I = 2, 4, 3)",
                  "your array has the right shape (4, 3)", "the largest error is", msg.TABLE_HEAD,
                  "**Diagnosis:** off by a constant factor; your values are the expected ones times 0.5.",
                  msg.RECHECK_LABEL + " " + msg.MISTAKE_RECHECKS["constant_factor"]):
