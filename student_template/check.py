@@ -48,7 +48,7 @@ FD_STEP = 1e-5
 RTOL, ATOL = 1e-4, 1e-5  # passes when |yours - finite differences| <= RTOL |fd| + ATOL max(1, max |fd|)
 IMPORT_SECONDS, CALL_SECONDS = 10, 5
 # Case 2's targets here sum to 1, as on the graded tests you see before the due date, so that both judge the same
-# networks (x - t is right on them); a graded test seen afterwards uses targets that do not sum to 1.
+# networks; a graded test seen after the due date uses targets that do not sum to 1.
 GENERAL_TARGETS_NOTE = ("note: in case 2 these checks use targets that sum to 1; the graded tests also use targets "
                         "that do not, and your formula must hold for those too (see README.md).")
 # What your code may import besides the standard library, where it is graded (your instructor's list).
