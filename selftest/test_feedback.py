@@ -9,7 +9,7 @@ import re
 
 import numpy as np
 import pytest
-from helpers import SUBMISSIONS, grade
+from helpers import PROJECT, SUBMISSIONS, grade
 from test_diagnosis import student
 
 from backprop_grader import feedback
@@ -365,3 +365,17 @@ def test_student_chosen_text_outside_code_blocks_cannot_make_markdown():
     text = feedback.failure_text(signature, CONFIG.limits)
     span = re.search(r"(`+) (.*?) \1", text)
     assert span and len(span.group(1)) == 4 and "![x](y)" in span.group(2)
+
+
+def test_a_time_limit_reads_as_the_limit_not_the_time_that_was_left(tmp_path):
+    """An endless loop at import is stopped by the import limit, and the student reads that limit ("within 3 s"),
+    not what remained of it when the grader started waiting (2.97542 s)."""
+    config = tmp_path / "autograder.toml"
+    config.write_text(re.sub(r"(?m)^import_seconds = .*$", "import_seconds = 3",
+                             (PROJECT / "autograder.toml").read_text(encoding="utf-8")), encoding="utf-8")
+    submission = tmp_path / "loops"
+    submission.mkdir()
+    (submission / "backprop.py").write_text("while True:\n    pass\n", encoding="utf-8")
+    document = grade(submission, tmp_path / "results.json", "--config", str(config))
+    found = next(t for t in document["tests"] if t["number"] == "0.1")
+    assert "no answer within 3 s during the import" in found["output"], found["output"]
