@@ -154,7 +154,9 @@ def failure_text(reply, limits: dict) -> str:
         names = _without_provided_forward(names)
     traceback = reply.details.get("traceback", reply.message)
     message = reply.message
-    if reply.kind == "wrong_signature":
+    if reply.kind == "missing_function" and "file" in reply.details:
+        message = _missing_function(reply.details)
+    elif reply.kind == "wrong_signature":
         message = escape(message, code=True)  # the student's parameter list, defaults and all
     elif reply.kind in _STUDENT_TEXT_KINDS:
         message = escape(" ".join(str(message).split()))
@@ -166,10 +168,20 @@ def failure_text(reply, limits: dict) -> str:
     return text
 
 
+def _missing_function(details: dict) -> str:
+    """What the file defines instead of compute_gradients, its names (the student's) escaped."""
+    file = escape(details["file"], code=True)
+    if details.get("what"):
+        text = msg.NOT_A_FUNCTION.format(file=file, what=escape(details["what"]))
+    else:
+        text = msg.MISSING_FUNCTION.format(file=file)
+    return text + (msg.DID_YOU_MEAN.format(close=escape(details["close"], code=True)) if details.get("close") else "")
+
+
 # Failures whose message quotes something the student chose (a repr, a type's or an exception's text).
 # (File and module names too: the worker writes them into its sentences as it found them.)
 _STUDENT_TEXT_KINDS = ("non_numeric", "exit", "not_a_pair", "wrong_count", "too_large", "not_utf8", "syntax_error",
-                       "missing_module", "forbidden_import", "died", "protocol")
+                       "missing_module", "forbidden_import", "died", "protocol", "missing_function")
 
 
 def _without_provided_forward(names: list[str]) -> list[str]:

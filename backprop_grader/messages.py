@@ -40,6 +40,11 @@ FAILURE = {
     "not_found": "{message}",
 }
 
+# The start of a missing_function failure, the file's and function's names escaped (markup.escape).
+MISSING_FUNCTION = "{file} does not define `compute_gradients`"
+NOT_A_FUNCTION = "In {file}, `compute_gradients` is a {what}, not a function"
+DID_YOU_MEAN = " (did you mean {close}? rename it)"
+
 WRONG_SHAPE = ("{layer} has shape {got}, expected {expected}: return it with {axes} "
                "(the shape of {layer_matrix}).")
 NOT_FINITE = "{layer} contains NaN or infinity at {count} of {size} entries (first at {where})."

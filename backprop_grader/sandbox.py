@@ -590,7 +590,7 @@ def apply_limits(limits: Limits, identity) -> None:
         resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
 
 
-_TEXT_FIELDS = {"traceback": 4000, "text": 300, "module": 100}
+_TEXT_FIELDS = {"traceback": 4000, "text": 300, "module": 100, "file": 300, "close": 100, "what": 100}
 _LIST_FIELDS = ("forbidden", "modified", "names", "dtypes")
 _NUMBER_FIELDS = ("line", "position", "count", "returncode", "printed")
 

@@ -345,13 +345,14 @@ def _entry_point(module, path):
         failure = _signature_failure(function)
         return (None, failure) if failure else (function, None)
     defined = _defined_callables(module, path)
-    message = f"`{os.path.basename(path)}` does not define `compute_gradients`"
+    message = f"{os.path.basename(path)} does not define compute_gradients"  # feedback rebuilds it from the fields
     if function is not None:
-        message = f"In `{os.path.basename(path)}`, `compute_gradients` is a {type(function).__name__}, not a function"
+        message = f"In {os.path.basename(path)}, compute_gradients is a {type(function).__name__}, not a function"
     close = _closest(defined)
     if close:
-        message += f" (did you mean `{close}`? rename it)"
-    return None, _failure("missing_function", message, names=defined[:40])
+        message += f" (did you mean {close}? rename it)"
+    return None, _failure("missing_function", message, names=defined[:40], file=os.path.basename(path), close=close,
+                          what=type(function).__name__ if function is not None else "")
 
 
 def _defined_callables(module, path):

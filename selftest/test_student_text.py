@@ -142,6 +142,17 @@ def test_hostile_file_names_in_the_listing_and_a_hostile_notebook_name(tmp_path)
         assert_no_student_markup(_permissive(output), headings=False)
     assert msg.NOTEBOOK_NOT_JSON.split("{")[0] in document["tests"][0]["output"]
 
+    (notebook / (HOSTILE + ".ipynb")).write_text(json.dumps(_NOTEBOOK), encoding="utf-8")
+    document = _grade(notebook, tmp_path / "defines_nothing.json")  # its name in the missing-function message
+    for output in _outputs(document):
+        assert_no_student_markup(_permissive(output), headings=False)
+    assert "does not define" in document["tests"][0]["output"]
+
+
+_NOTEBOOK = {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+             "cells": [{"cell_type": "code", "id": "a1", "metadata": {}, "execution_count": None, "outputs": [],
+                        "source": "def compute_gradient(z, t, W_kj, W_ji, case):\n    return None\n"}]}
+
 
 @pytest.fixture(scope="module")
 def hostile_class(tmp_path_factory) -> dict:
