@@ -46,10 +46,12 @@ def probe_could_run(probe: dict) -> bool:
 
 
 def layer_report(verdicts: list[Verdict], case: str, layer: str, *, visible: bool, limits: dict,
-                 tolerance: dict | None = None, evidence: list[Verdict] = ()) -> str:
+                 tolerance: dict | None = None, evidence: list[Verdict] = (), first: bool = True) -> str:
     """The output of a layer test (N.1 to N.4, the edge cases): the first failure explained, or counts if hidden.
 
     `evidence` are the other verdicts of this layer the diagnosis may check its explanation on (see evidence()).
+    `first`: whether this is the first layer reported in its test; a later one does not say again why a hidden
+    test shows only counts.
     """
     tolerance = tolerance or DEFAULT_TOLERANCE
     failed = [v for v in verdicts if not v.passed]
@@ -59,7 +61,9 @@ def layer_report(verdicts: list[Verdict], case: str, layer: str, *, visible: boo
     if any(v.reply is not None and v.reply.kind in STARTUP_KINDS for v in failed):
         return f"{head}\n\n{msg.NOT_RUN_IMPORT}"  # nothing was imported: test 0.1 says why, once
     if not visible:
-        return "\n\n".join([head, msg.HIDDEN_FAILED.format(failed=len(failed), count=len(verdicts)) + _kinds(failed),
+        counts = msg.HIDDEN_FAILED.format(failed=len(failed), count=len(verdicts))
+        why = " " + msg.HIDDEN_UNPUBLISHED if first else ""
+        return "\n\n".join([head, counts + why + _kinds(failed),
                             *hidden_diagnoses(failed, tolerance, [*verdicts, *evidence])])
     worst = failed[0]
     paragraphs = [head, verdict_report(worst, limits, tolerance, evidence=[*verdicts, *evidence])]

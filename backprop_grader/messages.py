@@ -52,9 +52,9 @@ WRONG_VALUES = "{layer} is wrong: the largest error is {error:.3g} at {where}."
 PASSED = "Passed."
 PASSED_ALL = "Passed on all {count} networks."
 PASSED_SHARE = "Passed on {passed} of {count} networks: {points:g} of {max_points:g} points."
-HIDDEN_FAILED = ("Failed on {failed} of {count} networks. These networks stay unpublished, so this test shows only "
-                 "how many failed, how, and any mistake the grader recognised; the visible tests show worked "
-                 "numbers.")
+HIDDEN_FAILED = "Failed on {failed} of {count} networks."
+HIDDEN_UNPUBLISHED = ("These networks stay unpublished, so this test shows only how many failed, how, and any mistake "
+                      "the grader recognised; the visible tests show worked numbers.")  # once per test
 HIDDEN_KINDS = {"values": "the values were wrong", "shape": "the shape was wrong",
                 "not_finite": "your code returned NaN or infinity", "exception": "your code raised an exception",
                 "timeout": "your code took too long", "died": "your code's process ended",

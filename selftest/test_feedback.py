@@ -323,7 +323,7 @@ def test_more_analytic_work_is_never_flagged(label, function):
 
 JARGON = ("worker", "fork", "pipe", "sandbox", "setup.sh", "simulate")
 STUDENT_VIEW = ["correct/vectorized", "malformed/empty", "malformed/returns_none", "crashes/index_error",
-                "mistakes/sign_flipped", "malformed/missing_helper"]
+                "mistakes/sign_flipped", "malformed/missing_helper", "mistakes/softmax_targets_sum_assumed_one"]
 
 
 @pytest.fixture(scope="module")
@@ -335,6 +335,20 @@ def graded_examples(tmp_path_factory):
 
 def _student_texts(document) -> list[str]:
     return [document["output"], *(t["output"] for t in document["tests"])]
+
+
+@pytest.mark.parametrize("name", STUDENT_VIEW)
+def test_no_output_gives_the_same_advice_twice(graded_examples, name):
+    """A test that reports two layers (2.7 here: hidden, both failing) says once why it shows only counts, and no
+    output or summary repeats a sentence of what to re-check."""
+    for text in _student_texts(graded_examples[name]):
+        assert text.count(msg.HIDDEN_UNPUBLISHED) <= 1, text
+        advice = [s for p in text.split("\n\n") if p.startswith(msg.RECHECK_LABEL)
+                  for s in p[len(msg.RECHECK_LABEL):].split(". ") if s.strip()]
+        assert len(advice) == len(set(advice)), text
+    if name == "mistakes/softmax_targets_sum_assumed_one":
+        output = next(t["output"] for t in graded_examples[name]["tests"] if t["number"] == "2.7")
+        assert output.count(msg.HIDDEN_UNPUBLISHED) == 1 and output.count("**case 2") == 2, output
 
 
 @pytest.mark.parametrize("name", STUDENT_VIEW)
