@@ -320,11 +320,29 @@ def _headline(output: str, limit: int = 900) -> str:
 
 
 def _cut(text: str, limit: int) -> str:
-    """The text cut to about `limit` characters, with any code block it cuts open closed by its own fence."""
-    cut = text[:limit].rstrip() + " …"
+    """The text cut to about `limit` characters, with any code block it cuts open closed by its own fence, and
+    never inside a code span: a span cut open would show its backticks and render the student's name after them
+    as Markdown (an image, a link), so the cut goes before it."""
+    cut = text[:limit].rstrip()
     open_fence = ""
     for line in cut.split("\n"):
         fence = re.fullmatch(r"(`{3,})\s*", line)
         if fence and (not open_fence or fence.group(1) == open_fence):
             open_fence = "" if open_fence else fence.group(1)
+    if not open_fence:
+        last = cut.rfind("\n") + 1
+        cut = cut[:last + _before_open_span(cut[last:])].rstrip()
+    cut += " …"
     return cut + "\n" + open_fence if open_fence else cut
+
+
+def _before_open_span(line: str) -> int:
+    """Where a code span left open in this line starts (its length when none is): CommonMark closes a span with
+    the next run of as many backticks as opened it."""
+    opened = None
+    for run in re.finditer(r"`+", line):
+        if opened is None:
+            opened = run
+        elif len(run.group(0)) == len(opened.group(0)):
+            opened = None
+    return len(line) if opened is None else opened.start()

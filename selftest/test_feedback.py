@@ -16,6 +16,7 @@ from backprop_grader import feedback
 from backprop_grader import messages as msg
 from backprop_grader.config import load_config
 from backprop_grader.grading import Grading
+from backprop_grader.markup import escape
 from backprop_grader.sandbox import Reply
 from reference.backprop import error
 
@@ -271,6 +272,16 @@ def test_student_text_cannot_close_its_code_block(inside):
     printed = feedback.printed_output(inside)
     opening = re.search(r"^(`{3,})$", printed, re.M).group(1)
     assert printed.rstrip().endswith(opening) and printed.count(opening) == 2
+
+
+def test_a_cut_headline_never_cuts_a_code_span_open():
+    """A long headline cut inside a student's name in a code span would render the rest of the name as
+    Markdown: the cut goes before the span."""
+    name = escape("x" * 50 + " ![ok](https:evil.example,p.png) `", code=True)
+    text = "**head**\n\nYour code raised an exception: " + "y " * 100 + name + " and more."
+    for limit in range(len(text) - len(name), len(text)):
+        cut = feedback._headline(text, limit=limit)
+        assert "evil" not in cut or name in cut, (limit, cut)
 
 
 def test_a_cut_headline_closes_the_block_it_cut_open():
