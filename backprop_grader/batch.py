@@ -97,6 +97,7 @@ def _run(args) -> int:
         if not submissions:
             raise GraderError(f"no submissions found in {args.input}: expected a folder per submission")
         students = read_metadata(root / METADATA) if (root / METADATA).is_file() else {}
+        warnings = metadata_warnings(submissions, students) if (root / METADATA).is_file() else []
         isolation = announce_isolation()
         batch = Batch(submissions, args.out.resolve(), config_path, jobs=min(args.jobs, len(submissions)),
                       timeout=args.timeout)
@@ -106,7 +107,7 @@ def _run(args) -> int:
         scratch.remove(unpacked)
     for entry in entries:
         entry.students = students.get(entry.submission, [])
-    _finish(entries, students, batch, args, started, interrupted)
+    _finish(entries, students, batch, args, started, interrupted, warnings)
     return 128 + _STOPPED_BY[0] if interrupted else 0
 
 
@@ -136,30 +137,47 @@ def _require_extras() -> None:
             raise GraderError(MISSING_EXTRAS.format(missing=module)) from None
 
 
-def _finish(entries, students: dict, batch, args, started: float, interrupted: bool) -> None:
+def _finish(entries, students: dict, batch, args, started: float, interrupted: bool, warnings=()) -> None:
     """Write grades.csv and report.md from what was graded (also after Ctrl-C), and say where they are."""
-    from . import report
+    from . import pages, report
     from .cli import shown
 
-    context = {"input": f"`{args.input}`", "version": __version__, "config": batch.config_path.name,
+    context = {"input": str(args.input), "version": __version__, "config": batch.config_path.name,
                "jobs": batch.jobs, "wall_seconds": time.monotonic() - started, "interrupted": interrupted,
                "newly_graded": batch.newly_graded, "skipped": batch.skipped,
-               "pending": len(batch.submissions) - len(entries), "isolation": batch.isolation}
+               "pending": len(batch.submissions) - len(entries), "isolation": batch.isolation,
+               "warnings": list(warnings)}
     done = [e for e in entries if e.document is not None]
     graded = {e.submission for e in done}
     # after Ctrl-C, the rest are listed too, so that the spreadsheet shows who still needs grading
     pending = [Entry(name, students=students.get(name, []), status=report.NOT_GRADED)
                for name in batch.submissions if name not in graded]
     report.write_grades_csv(done + pending, batch.out / report.CSV_NAME)
-    report.write_report(done, batch.out, context=context)
+    report.write_lms_csv(done, batch.out / report.LMS_NAME)
+    pages.write_pages(done, batch.out, report.write_report(done + pending, batch.out, context=context))
     errors = sum(e.status == ERROR for e in done)
     print(f"{len(done)} of {_count(len(batch.submissions), 'submission')} graded ({batch.skipped} kept from an "
           f"earlier run, {_count(errors, 'autograder error')}) in {context['wall_seconds']:.1f} s with "
           f"{_count(batch.jobs, 'job')}.\n"
-          f"Grades: {shown(batch.out / report.CSV_NAME)}\nReport: {shown(batch.out / report.REPORT_NAME)}")
+          f"Grades: {shown(batch.out / report.CSV_NAME)}\nReport: {shown(batch.out / report.REPORT_NAME)}\n"
+          f"Pages: {shown(batch.out / report.INDEX_PAGE)}")
     if interrupted:
         print(f"Interrupted: {_count(len(pending), 'submission')} not graded (listed in grades.csv as "
               f"\"{report.NOT_GRADED}\"): run the same command again to grade the rest.", file=sys.stderr)
+
+
+def metadata_warnings(submissions: dict, students: dict) -> list[str]:
+    """A warning (Markdown, names escaped) for each submission folder the export's metadata does not list, and
+    each entry of the metadata with no folder; printed on the console and kept for report.md."""
+    from .markup import escape
+
+    warnings = [f"the folder {escape(name, code=True)} has no entry in {METADATA}: graded without a student name"
+                for name in submissions if name not in students]
+    warnings += [f"{METADATA} lists {escape(name, code=True)}, but the export has no such folder: not graded"
+                 for name in students if name not in submissions]
+    for warning in warnings:
+        print(f"batch: warning: {warning}", file=sys.stderr)
+    return warnings
 
 
 def _count(number: int, noun: str) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 from . import messages as msg
 from .config import submission_caps
 from .errors import GraderError
+from .markup import escape
 from .notebook import UnreadableNotebook, module_source, neutralise, read_code_cells
 
 EXPECTED = "backprop.py"
@@ -79,13 +80,13 @@ def find_submission(folder: Path, caps: Caps | None = None) -> Found:
         return Found(folder / EXPECTED)
     nested = [f for f in files if f.name == EXPECTED]
     if len(nested) == 1:
-        return Found(nested[0], note=msg.NOTE_NESTED.format(file=_relative(nested[0], folder)))
+        return Found(nested[0], note=msg.NOTE_NESTED.format(file=_shown(nested[0], folder)))
     notebook = _the_notebook(files)
     if notebook is not None:
         return _from_notebook(notebook, folder, files)
     defining = [f for f in files if f.suffix == ".py" and defines_function(f)]
     if len(defining) == 1:
-        return Found(defining[0], note=msg.NOTE_OTHER_NAME.format(file=_relative(defining[0], folder)))
+        return Found(defining[0], note=msg.NOTE_OTHER_NAME.format(file=_shown(defining[0], folder)))
     return Found(None, problem=_why_nothing_fits(folder, files, nested), listing=_listing(folder, files))
 
 
@@ -192,7 +193,7 @@ def _from_notebook(notebook: Path, folder: Path, files: list[Path]) -> Found:
         source = module_source(notebook)
     except UnreadableNotebook as exc:
         return Found(None, problem=str(exc), listing=_listing(folder, files))
-    return Found(notebook, source_text=source, note=msg.NOTE_NOTEBOOK.format(file=_relative(notebook, folder)))
+    return Found(notebook, source_text=source, note=msg.NOTE_NOTEBOOK.format(file=_shown(notebook, folder)))
 
 
 def _why_nothing_fits(folder: Path, files: list[Path], nested: list[Path]) -> str:
@@ -200,12 +201,12 @@ def _why_nothing_fits(folder: Path, files: list[Path], nested: list[Path]) -> st
     if not files:
         return msg.DISCOVERY_EMPTY
     if len(nested) > 1:
-        where = ", ".join(f"`{_relative(f, folder)}`" for f in nested)
-        return msg.DISCOVERY_AMBIGUOUS.format(count=len(nested), name=EXPECTED, where=where)
+        where = ", ".join(_shown(f, folder) for f in nested)
+        return msg.DISCOVERY_AMBIGUOUS.format(count=len(nested), name=escape(EXPECTED, code=True), where=where)
     notebooks = [f for f in files if f.name == NOTEBOOK]
     if len(notebooks) > 1:
-        where = ", ".join(f"`{_relative(f, folder)}`" for f in notebooks)
-        return msg.DISCOVERY_AMBIGUOUS.format(count=len(notebooks), name=NOTEBOOK, where=where)
+        where = ", ".join(_shown(f, folder) for f in notebooks)
+        return msg.DISCOVERY_AMBIGUOUS.format(count=len(notebooks), name=escape(NOTEBOOK, code=True), where=where)
     hints = [_near_miss(f, folder) for f in files if f.suffix == ".py"]
     return " ".join([msg.DISCOVERY_NOTHING, *[h for h in hints if h]][:3])
 
@@ -217,12 +218,14 @@ def _near_miss(path: Path, folder: Path) -> str:
     except (SyntaxError, ValueError):
         return ""
     close = difflib.get_close_matches(FUNCTION, sorted(names), n=1, cutoff=0.75)
-    return msg.DISCOVERY_NEAR_MISS.format(file=_relative(path, folder), defined=close[0]) if close else ""
+    if not close:
+        return ""
+    return msg.DISCOVERY_NEAR_MISS.format(file=_shown(path, folder), defined=escape(close[0], code=True))
 
 
 def _listing(folder: Path, files: list[Path]) -> list[str]:
     """Markdown list items naming what was submitted, at most MAX_LISTED of them."""
-    items = [f"- `{_relative(f, folder)}`" for f in files[:MAX_LISTED]]
+    items = [f"- {_shown(f, folder)}" for f in files[:MAX_LISTED]]
     if len(files) > MAX_LISTED:
         items.append(msg.DISCOVERY_LISTING_MORE.format(count=len(files) - MAX_LISTED))
     return items
@@ -231,6 +234,11 @@ def _listing(folder: Path, files: list[Path]) -> list[str]:
 def _relative(path: Path, folder: Path) -> str:
     """path as the student named it inside their submission."""
     return path.relative_to(folder).as_posix()
+
+
+def _shown(path: Path, folder: Path) -> str:
+    """path as the student named it, as a code span that no name can break out of (markup.escape)."""
+    return escape(_relative(path, folder), code=True)
 
 
 def _files(folder: Path) -> list[Path]:

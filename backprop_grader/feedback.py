@@ -16,6 +16,7 @@ from reference.backprop import compute_gradients
 from . import messages as msg
 from .diagnosis import Diagnosis, diagnose
 from .grading import LAYERS, NUMERICAL_CEILING, Verdict, finite_differences
+from .markup import code_block, escape
 
 DEFAULT_TOLERANCE = {"rtol": 1e-4, "atol_scale": 1e-6, "finite_difference_step": 1e-6}
 # The networks a visible test's diagnosis may use (SPEC section 3): nothing visible depends on a hidden network.
@@ -45,10 +46,12 @@ def probe_could_run(probe: dict) -> bool:
 
 
 def layer_report(verdicts: list[Verdict], case: str, layer: str, *, visible: bool, limits: dict,
-                 tolerance: dict | None = None, evidence: list[Verdict] = ()) -> str:
+                 tolerance: dict | None = None, evidence: list[Verdict] = (), first: bool = True) -> str:
     """The output of a layer test (N.1 to N.4, the edge cases): the first failure explained, or counts if hidden.
 
     `evidence` are the other verdicts of this layer the diagnosis may check its explanation on (see evidence()).
+    `first`: whether this is the first layer reported in its test; a later one does not say again why a hidden
+    test shows only counts.
     """
     tolerance = tolerance or DEFAULT_TOLERANCE
     failed = [v for v in verdicts if not v.passed]
@@ -58,7 +61,9 @@ def layer_report(verdicts: list[Verdict], case: str, layer: str, *, visible: boo
     if any(v.reply is not None and v.reply.kind in STARTUP_KINDS for v in failed):
         return f"{head}\n\n{msg.NOT_RUN_IMPORT}"  # nothing was imported: test 0.1 says why, once
     if not visible:
-        return "\n\n".join([head, msg.HIDDEN_FAILED.format(failed=len(failed), count=len(verdicts)) + _kinds(failed),
+        counts = msg.HIDDEN_FAILED.format(failed=len(failed), count=len(verdicts))
+        why = " " + msg.HIDDEN_UNPUBLISHED if first else ""
+        return "\n\n".join([head, counts + why + _kinds(failed),
                             *hidden_diagnoses(failed, tolerance, [*verdicts, *evidence])])
     worst = failed[0]
     paragraphs = [head, verdict_report(worst, limits, tolerance, evidence=[*verdicts, *evidence])]
@@ -70,7 +75,7 @@ def layer_report(verdicts: list[Verdict], case: str, layer: str, *, visible: boo
 def verdict_report(verdict: Verdict, limits: dict, tolerance: dict, *, against: str = "",
                    evidence: list[Verdict] = ()) -> str:
     """Everything a visible test says about one failing gradient: where, how wrong, the table, the diagnosis."""
-    where = msg.ON_NETWORK.format(network=verdict.network.label, shape=verdict.network.shape)
+    where = on_network(verdict.network)
     if verdict.student is None:  # no array came back: what went wrong comes first, then where
         if verdict.reply is not None and verdict.reply.kind in STARTUP_KINDS:
             return msg.NOT_RUN_IMPORT  # test 0.1 says why, once
@@ -82,6 +87,17 @@ def verdict_report(verdict: Verdict, limits: dict, tolerance: dict, *, against: 
     if found is not None:
         paragraphs += diagnosis_paragraphs(found, visible=True)
     return "\n\n".join(paragraphs)
+
+
+def on_network(network) -> str:
+    """"On the worked example (sigmoid; K, J, I = 2, 4, 3)": one pair of parentheses, whether the network's
+    name ends in its own parenthesis or not."""
+    K, J, I = network.shape
+    sizes = msg.NETWORK_SIZES.format(K=K, J=J, I=I)
+    name, opened, said = network.label.partition(" (")
+    if opened and said.endswith(")"):
+        return msg.ON_NETWORK.format(network=name, details=f"{said[:-1]}; {sizes}")
+    return msg.ON_NETWORK.format(network=network.label, details=sizes)
 
 
 SHOWN_DIGITS = 3  # significant figures of expected values in visible tables
@@ -142,19 +158,34 @@ def failure_text(reply, limits: dict) -> str:
         names = _without_provided_forward(names)
     traceback = reply.details.get("traceback", reply.message)
     message = reply.message
-    if reply.kind == "wrong_signature":
-        message = inline_code(message)  # the student's parameter list, defaults and all
+    if reply.kind == "missing_function" and "file" in reply.details:
+        message = _missing_function(reply.details)
+    elif reply.kind == "wrong_signature":
+        message = escape(message, code=True)  # the student's parameter list, defaults and all
     elif reply.kind in _STUDENT_TEXT_KINDS:
-        message = plain(message)
+        message = escape(" ".join(str(message).split()))
     text = template.format(message=message, traceback=code_block(traceback),
-                           memory_mb=limits.get("memory_mb", "?"), names=", ".join(names) or "no functions")
+                           memory_mb=limits.get("memory_mb", "?"),
+                           names=escape(", ".join(names)) if names else "no functions")
     if reply.kind == "exception" and "MemoryError" in traceback:
         text = msg.MEMORY_LIMIT.format(memory_mb=limits.get("memory_mb", "?")) + "\n\n" + text
     return text
 
 
+def _missing_function(details: dict) -> str:
+    """What the file defines instead of compute_gradients, its names (the student's) escaped."""
+    file = escape(details["file"], code=True)
+    if details.get("what"):
+        text = msg.NOT_A_FUNCTION.format(file=file, what=escape(details["what"]))
+    else:
+        text = msg.MISSING_FUNCTION.format(file=file)
+    return text + (msg.DID_YOU_MEAN.format(close=escape(details["close"], code=True)) if details.get("close") else "")
+
+
 # Failures whose message quotes something the student chose (a repr, a type's or an exception's text).
-_STUDENT_TEXT_KINDS = ("non_numeric", "exit", "not_a_pair", "wrong_count", "too_large")
+# (File and module names too: the worker writes them into its sentences as it found them.)
+_STUDENT_TEXT_KINDS = ("non_numeric", "exit", "not_a_pair", "wrong_count", "too_large", "not_utf8", "syntax_error",
+                       "missing_module", "forbidden_import", "died", "protocol", "missing_function")
 
 
 def _without_provided_forward(names: list[str]) -> list[str]:
@@ -170,28 +201,6 @@ def _without_provided_forward(names: list[str]) -> list[str]:
         else:
             shown.append(entry)
     return shown
-
-
-def plain(text: str) -> str:
-    """Text that may hold student-chosen characters (a repr, an exception message), kept to one line with the
-    characters that would start Markdown of its own (links, images, HTML, code, tables) escaped."""
-    return re.sub(r"([`\[\]<>!*|\\])", r"\\\1", " ".join(str(text).split()))
-
-
-def inline_code(text: str) -> str:
-    """Text as inline code delimited by a run of backticks longer than any inside it (CommonMark code spans)."""
-    text = " ".join(str(text).split())
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    ticks = "`" * (longest + 1)
-    return f"{ticks} {text} {ticks}" if longest else f"`{text}`"
-
-
-def code_block(text: str) -> str:
-    """Text shown verbatim in a Markdown code block whose fence is longer than any run of backticks in it, so that
-    student text cannot close the block and add Markdown of its own (images, links, fake results)."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}\n{text.rstrip(chr(10))}\n{fence}"
 
 
 def worst_entries_table(verdict: Verdict, step: float = 1e-6, rows: int = 5) -> str:
@@ -311,11 +320,29 @@ def _headline(output: str, limit: int = 900) -> str:
 
 
 def _cut(text: str, limit: int) -> str:
-    """The text cut to about `limit` characters, with any code block it cuts open closed by its own fence."""
-    cut = text[:limit].rstrip() + " …"
+    """The text cut to about `limit` characters, with any code block it cuts open closed by its own fence, and
+    never inside a code span: a span cut open would show its backticks and render the student's name after them
+    as Markdown (an image, a link), so the cut goes before it."""
+    cut = text[:limit].rstrip()
     open_fence = ""
     for line in cut.split("\n"):
         fence = re.fullmatch(r"(`{3,})\s*", line)
         if fence and (not open_fence or fence.group(1) == open_fence):
             open_fence = "" if open_fence else fence.group(1)
+    if not open_fence:
+        last = cut.rfind("\n") + 1
+        cut = cut[:last + _before_open_span(cut[last:])].rstrip()
+    cut += " …"
     return cut + "\n" + open_fence if open_fence else cut
+
+
+def _before_open_span(line: str) -> int:
+    """Where a code span left open in this line starts (its length when none is): CommonMark closes a span with
+    the next run of as many backticks as opened it."""
+    opened = None
+    for run in re.finditer(r"`+", line):
+        if opened is None:
+            opened = run
+        elif len(run.group(0)) == len(opened.group(0)):
+            opened = None
+    return len(line) if opened is None else opened.start()

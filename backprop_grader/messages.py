@@ -40,6 +40,11 @@ FAILURE = {
     "not_found": "{message}",
 }
 
+# The start of a missing_function failure, the file's and function's names escaped (markup.escape).
+MISSING_FUNCTION = "{file} does not define `compute_gradients`"
+NOT_A_FUNCTION = "In {file}, `compute_gradients` is a {what}, not a function"
+DID_YOU_MEAN = " (did you mean {close}? rename it)"
+
 WRONG_SHAPE = ("{layer} has shape {got}, expected {expected}: return it with {axes} "
                "(the shape of {layer_matrix}).")
 NOT_FINITE = "{layer} contains NaN or infinity at {count} of {size} entries (first at {where})."
@@ -47,9 +52,9 @@ WRONG_VALUES = "{layer} is wrong: the largest error is {error:.3g} at {where}."
 PASSED = "Passed."
 PASSED_ALL = "Passed on all {count} networks."
 PASSED_SHARE = "Passed on {passed} of {count} networks: {points:g} of {max_points:g} points."
-HIDDEN_FAILED = ("Failed on {failed} of {count} networks. These networks stay unpublished, so this test shows only "
-                 "how many failed, how, and any mistake the grader recognised; the visible tests show worked "
-                 "numbers.")
+HIDDEN_FAILED = "Failed on {failed} of {count} networks."
+HIDDEN_UNPUBLISHED = ("These networks stay unpublished, so this test shows only how many failed, how, and any mistake "
+                      "the grader recognised; the visible tests show worked numbers.")  # once per test
 HIDDEN_KINDS = {"values": "the values were wrong", "shape": "the shape was wrong",
                 "not_finite": "your code returned NaN or infinity", "exception": "your code raised an exception",
                 "timeout": "your code took too long", "died": "your code's process ended",
@@ -193,17 +198,17 @@ PATTERN_ALL_WRONG = "every entry is wrong, with no pattern the grader recognises
 EXPECTED_SUBMISSION = ("Expected: a file `backprop.py` that defines `compute_gradients(z, t, W_kj, W_ji, case)` "
                        "(or a notebook `backprop.ipynb` with it in a code cell).")
 DISCOVERY_EMPTY = "Your submission is empty: upload `backprop.py`."
-DISCOVERY_AMBIGUOUS = ("Your submission has {count} files named `{name}` ({where}), and the grader cannot tell "
+DISCOVERY_AMBIGUOUS = ("Your submission has {count} files named {name} ({where}), and the grader cannot tell "
                        "which one to grade: keep exactly one.")
 DISCOVERY_NOTHING = "No `backprop.py` was found in your submission."
-DISCOVERY_NEAR_MISS = ("`{file}` defines `{defined}`, not `compute_gradients`: rename the function and the file "
+DISCOVERY_NEAR_MISS = ("{file} defines {defined}, not `compute_gradients`: rename the function and the file "
                        "(`backprop.py`).")
 DISCOVERY_LISTING = "{problem}\n\n{expected}\n\nYou submitted:\n\n{listing}"
 DISCOVERY_LISTING_MORE = "- … and {count} more"
-NOTE_NESTED = "graded `{file}`, found below the top level of your submission."
-NOTE_NOTEBOOK = ("graded the code cells of the notebook `{file}`, in order, with IPython magics and shell lines "
+NOTE_NESTED = "graded {file}, found below the top level of your submission."
+NOTE_NOTEBOOK = ("graded the code cells of the notebook {file}, in order, with IPython magics and shell lines "
                  "(`%…`, `!…`) skipped; cell numbers in messages count every cell from the top.")
-NOTE_OTHER_NAME = ("graded `{file}`, the only Python file that defines `compute_gradients`; name it `backprop.py` "
+NOTE_OTHER_NAME = ("graded {file}, the only Python file that defines `compute_gradients`; name it `backprop.py` "
                    "next time.")
 SUBMISSION_TOO_LARGE_START = "Your submission is too large to grade"
 SUBMISSION_TOO_LARGE = (SUBMISSION_TOO_LARGE_START + ": {what}. Upload only `backprop.py` (or your notebook) and the "
@@ -211,16 +216,17 @@ SUBMISSION_TOO_LARGE = (SUBMISSION_TOO_LARGE_START + ": {what}. Upload only `bac
 TOO_MANY_FILES = "it holds {count} files and folders, and at most {limit} are accepted"
 TOO_MANY_BYTES = "it holds {size} unpacked, and at most {limit} are accepted"
 NOTEBOOK_TOO_DEEP = "it is nested too deeply to read"
-NOTEBOOK_NOT_UTF8 = ("The notebook `{file}` could not be read: it is not UTF-8 text ({detail}). Open it in "
+NOTEBOOK_NOT_UTF8 = ("The notebook {file} could not be read: it is not UTF-8 text ({detail}). Open it in "
                      "Jupyter, save it, and upload it again.")
-NOTEBOOK_NOT_JSON = ("The notebook `{file}` could not be read: it is not a notebook file ({detail}). Download it "
+NOTEBOOK_NOT_JSON = ("The notebook {file} could not be read: it is not a notebook file ({detail}). Download it "
                      "again from Jupyter (File, Download, .ipynb) and upload that.")
-NOTEBOOK_INVALID = ("The notebook `{file}` could not be read: it does not follow the notebook format ({detail}). "
+NOTEBOOK_INVALID = ("The notebook {file} could not be read: it does not follow the notebook format ({detail}). "
                     "Open it in Jupyter, save it, and upload it again.")
 
 # Failing-test reports and the summary (backprop_grader.feedback).
 ON_NETWORK_START = "On the "
-ON_NETWORK = ON_NETWORK_START + "{network} (K, J, I = {shape})"
+ON_NETWORK = ON_NETWORK_START + "{network} ({details})"  # details: what the network's name says, and its sizes
+NETWORK_SIZES = "K, J, I = {K}, {J}, {I}"
 SHAPES = ": your array has shape {got}, expected {expected}."
 SHAPES_RIGHT = ": your array has the right shape {shape}."
 FAILED_ON = "Failed on {failed} of {count} networks."

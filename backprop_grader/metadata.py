@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .markup import escape
+
 METADATA_NAME = "submission_metadata.json"
 MAX_BYTES = 1 << 20
 
@@ -41,6 +43,6 @@ def log_line(submitter: dict) -> str:
     """One line for the instructor-facing log (stdout on Gradescope), or "" when nobody is known."""
     if not submitter:
         return ""
-    who = ", ".join(submitter["names"])
+    who = ", ".join(escape(name, code=True) for name in submitter["names"])  # a newline cannot forge a log line
     number = f" (submission {submitter['submission_id']})" if "submission_id" in submitter else ""
     return f"Grading the submission of {who}{number}."

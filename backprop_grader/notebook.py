@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 from . import messages as msg
+from .markup import escape
 
 # Cell magics whose body is Python: the body runs, only the %% line goes. Any other cell magic (%%bash,
 # %%writefile, %%html, ...) holds something else, and the whole cell is neutralised.
@@ -32,12 +33,18 @@ def cell_name(notebook: str, number: int) -> str:
     return f"{notebook}, cell {number}"
 
 
+def _unreadable(template: str, path: Path, detail: str) -> str:
+    """The student's message for an unreadable notebook: its name and the parser's words are theirs to choose
+    (a cell's text can be quoted in the parser's error), so both are escaped."""
+    return template.format(file=escape(path.name, code=True), detail=escape(detail))
+
+
 def read_code_cells(path: Path) -> list[tuple[int, str]]:
     """(number from the top, source) of each code cell, after checking the notebook against its schema."""
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UnreadableNotebook(msg.NOTEBOOK_NOT_UTF8.format(file=path.name, detail=exc.reason)) from exc
+        raise UnreadableNotebook(_unreadable(msg.NOTEBOOK_NOT_UTF8, path, exc.reason)) from exc
     import nbformat  # only when a notebook is graded: it costs a tenth of a second to import
 
     try:
@@ -48,11 +55,11 @@ def read_code_cells(path: Path) -> list[tuple[int, str]]:
             notebook = nbformat.reads(text, as_version=4)
             nbformat.validate(notebook)
     except nbformat.ValidationError as exc:
-        raise UnreadableNotebook(msg.NOTEBOOK_INVALID.format(file=path.name, detail=_first_line(exc))) from exc
+        raise UnreadableNotebook(_unreadable(msg.NOTEBOOK_INVALID, path, _first_line(exc))) from exc
     except (ValueError, TypeError, AttributeError, KeyError) as exc:
-        raise UnreadableNotebook(msg.NOTEBOOK_NOT_JSON.format(file=path.name, detail=_first_line(exc))) from exc
+        raise UnreadableNotebook(_unreadable(msg.NOTEBOOK_NOT_JSON, path, _first_line(exc))) from exc
     except RecursionError:  # JSON nested thousands of levels deep: no notebook is, and the parser gives up
-        raise UnreadableNotebook(msg.NOTEBOOK_NOT_JSON.format(file=path.name, detail=msg.NOTEBOOK_TOO_DEEP)) from None
+        raise UnreadableNotebook(_unreadable(msg.NOTEBOOK_NOT_JSON, path, msg.NOTEBOOK_TOO_DEEP)) from None
     return [(number, cell.source) for number, cell in enumerate(notebook.cells, start=1)
             if cell.cell_type == "code"]
 

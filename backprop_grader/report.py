@@ -13,11 +13,16 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from . import messages as msg
+from .markup import escape
 
 GRADED, ERROR, NOT_GRADED = "graded", "autograder error", "not graded"  # NOT_GRADED: left by Ctrl-C
 CSV_NAME, REPORT_NAME, SCORES_PNG, TESTS_PNG = "grades.csv", "report.md", "scores.png", "tests.png"
+FEEDBACK_PAGE, INDEX_PAGE = "feedback.html", "index.html"
+LMS_NAME = "lms.csv"  # one row per student: name, email, sid, score (for a gradebook upload; see README.md)
+MISTAKES_COLUMN = "mistakes"  # grades.csv: the named mistakes of a submission, "; " between them
 TOP_DIAGNOSES = 15  # the report lists this many of the most common diagnoses
 _SPREADSHEET_FORMULA = ("=", "+", "-", "@", "\t", "\r")  # a cell starting with one of these runs as a formula
 
@@ -52,13 +57,45 @@ def write_grades_csv(entries: list[Entry], path: Path) -> None:
     tests = graded_tests(entries)
     with open(path, "w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
-        writer.writerow(["submission", "name", "email", "sid", "total", "status", *[t[0] for t in tests]])
+        writer.writerow(["submission", "name", "email", "sid", "total", "status", *[t[0] for t in tests],
+                         MISTAKES_COLUMN])
         for entry in sorted(entries, key=lambda e: e.submission):
             scores = {t["number"]: t["score"] for t in (entry.document or {}).get("tests", [])}
             total = (entry.document or {}).get("score", 0) if entry.status == GRADED else ""
             writer.writerow([_cell(entry.submission), _cell(entry.who("name")), _cell(entry.who("email")),
                              _cell(entry.who("sid")), _number(total), entry.status,
-                             *[_number(scores.get(number, "")) for number, _, _ in tests]])
+                             *[_number(scores.get(number, "")) for number, _, _ in tests],
+                             _cell("; ".join(mistakes_of(entry)))])
+
+
+def write_lms_csv(entries: list[Entry], path: Path) -> None:
+    """One row per student of a graded submission (a group's members get a row each): name, email, sid, score,
+    the columns a gradebook upload matches students and scores by. Submissions not graded are left out."""
+    with open(path, "w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["name", "email", "sid", "score", "submission"])
+        for entry in sorted(entries, key=lambda e: e.submission):
+            if entry.status != GRADED or not entry.document:
+                continue
+            for person in entry.students or [{}]:
+                writer.writerow([_cell(str(person.get(key) or "")) for key in ("name", "email", "sid")]
+                                + [_number(entry.document.get("score", 0)), _cell(entry.submission)])
+
+
+def mistakes_of(entry: Entry) -> list[str]:
+    """The named mistakes of one graded submission, sorted; none for one not graded or an autograder error."""
+    if entry.status != GRADED or not entry.document:
+        return []
+    return sorted(diagnoses_of(entry.document))
+
+
+def not_checked(entry: Entry) -> list[str]:
+    """The numbers of the checks that could not run on a submission (nothing imported, nothing returned): a
+    status of the check, never a mistake of the student's."""
+    if not entry.document:
+        return []
+    return [t["number"] for t in entry.document.get("tests", [])
+            if t.get("status") == "failed" and t.get("output", "").startswith(_NOT_CHECKED)]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -87,6 +124,9 @@ def diagnoses_of(document: dict) -> set[str]:
     return {d for t in document.get("tests", []) if t.get("status") == "failed" and (d := diagnosis(t))}
 
 
+_NOT_CHECKED = msg.CHECK_NOT_RUN.split(":")[0]  # "Could not be checked"
+
+
 def hit_time_limit(document: dict) -> list[str]:
     """The numbers of the tests in which the student's code was stopped by a time limit."""
     before, _, after = msg.FAILURE["timeout"].partition("{message}")
@@ -112,7 +152,7 @@ def _after_label(line: str) -> str:
 def _generic_patterns() -> list[re.Pattern]:
     """Lines that measure or explain but name no mistake: built from the message templates, so they follow them."""
     names = ("WRONG_VALUES", "FD_WRONG", "PASSED_SHARE", "PASSED_ALL", "HIDDEN_FAILED", "GATED", "PASSED",
-             "STUDENT_OUTPUT", "INFO_NOT_FOUND")
+             "STUDENT_OUTPUT", "INFO_NOT_FOUND", "CHECK_NOT_RUN", "CHECK_NUMERICAL_NOT_RUN", "NOT_RUN_IMPORT")
     templates = [getattr(msg, n) for n in names if isinstance(getattr(msg, n, None), str)]
     templates.append(msg.FAILURE.get("skipped", ""))
     patterns = [re.compile(_template_regex(t.strip().split("\n")[0])) for t in templates if t.strip()]
@@ -155,8 +195,10 @@ def _first_clause(text: str, *, stops: tuple) -> str:
 # report.md and the plots
 # ---------------------------------------------------------------------------------------------------------------
 
-def write_report(entries: list[Entry], out: Path, *, context: dict) -> None:
-    """report.md beside scores.png and tests.png; context says what was graded, how long it took, if interrupted."""
+def write_report(entries: list[Entry], out: Path, *, context: dict) -> str:
+    """report.md beside scores.png and tests.png; context says what was graded, how long it took, if interrupted.
+    `entries` are those of grades.csv, the ones left "not graded" by Ctrl-C included, so that both files count
+    the same submissions. Returns the report's Markdown (pages.py renders it as index.html)."""
     graded = [e for e in entries if e.status == GRADED and e.document]
     tests = graded_tests(entries)
     maximum = sum(t[2] for t in tests)
@@ -165,8 +207,25 @@ def write_report(entries: list[Entry], out: Path, *, context: dict) -> None:
     plot_scores(totals, maximum, out / SCORES_PNG)
     plot_tests(rates, out / TESTS_PNG)
     sections = [_summary(entries, graded, totals, maximum, context), _tests_section(rates),
-                _diagnoses_section(graded), _problems_section(entries)]
-    (out / REPORT_NAME).write_text("\n\n".join(sections) + "\n", encoding="utf-8")
+                _diagnoses_section(graded), _problems_section(entries), students_section(entries)]
+    text = "\n\n".join(sections) + "\n"
+    (out / REPORT_NAME).write_text(text, encoding="utf-8")
+    return text
+
+
+def students_section(entries: list[Entry]) -> str:
+    """Which submission made which named mistake, with the checks that could not run as a status of their own,
+    each submission linked to its feedback page (FEEDBACK_PAGE in its folder)."""
+    lines = ["## Submissions", "", "| submission | students | total | status | mistakes | could not be checked |",
+             "|---|---|---|---|---|---|"]
+    for entry in sorted(entries, key=lambda e: e.submission):
+        total = _number(entry.document.get("score", 0)) if entry.status == GRADED and entry.document else ""
+        name = escape(entry.submission)
+        if entry.document:
+            name = f"[{name}](./{quote(entry.submission, safe='')}/{FEEDBACK_PAGE})"
+        lines.append(f"| {name} | {escape(entry.who('name') or entry.who('email'))} | {total} | {entry.status} | "
+                     f"{_md('; '.join(mistakes_of(entry)))} | {', '.join(not_checked(entry))} |")
+    return "\n".join(lines)
 
 
 def _summary(entries, graded, totals, maximum, context) -> str:
@@ -174,17 +233,22 @@ def _summary(entries, graded, totals, maximum, context) -> str:
     timed = [e for e in graded if hit_time_limit(e.document)]
     rows = [("submissions", len(entries)), ("graded", len(graded)),
             ("autograder errors", sum(e.status == ERROR for e in entries)), ("hit a time limit", len(timed))]
+    if any(e.status == NOT_GRADED for e in entries):
+        rows.insert(2, ("not graded", sum(e.status == NOT_GRADED for e in entries)))
     if totals:
         rows += [("mean total", f"{statistics.mean(totals):.1f} / {maximum:g}"),
                  ("median total", f"{statistics.median(totals):g}"),
                  ("full marks", sum(t >= maximum for t in totals)), ("zero", sum(t == 0 for t in totals))]
     lines = ["# Batch grading report", "",
-             f"{context.get('input', '')} graded with backprop-grader {context.get('version', '')}, "
-             f"configuration `{context.get('config', '')}`, {_jobs(context.get('jobs', '?'))}, "
+             f"{escape(context.get('input', ''), code=True)} graded with backprop-grader "
+             f"{context.get('version', '')}, configuration {escape(context.get('config', ''), code=True)}, "
+             f"{_jobs(context.get('jobs', '?'))}, "
              f"wall time {context.get('wall_seconds', 0):.1f} s ({context.get('newly_graded', 0)} graded in this "
              f"run, {context.get('skipped', 0)} kept from an earlier run)."]
     if context.get("isolation"):
         lines += ["", f"**Isolation:** {context['isolation'].removeprefix('batch: ')}"]
+    for warning in context.get("warnings", []):  # they quote folder names: escaped where they were written
+        lines += ["", f"**Warning:** {warning}"]
     if context.get("interrupted"):
         pending = context.get("pending", 0)
         lines += ["", f"**Interrupted:** {pending} submission{'' if pending == 1 else 's'} "
@@ -231,13 +295,13 @@ def _diagnoses_section(graded: list[Entry]) -> str:
 def _problems_section(entries: list[Entry]) -> str:
     """The submissions an instructor should look at by hand: autograder errors and time limits."""
     lines = ["## Autograder errors and time limits", ""]
-    rows = [(e, f"autograder error: {e.reason}") for e in entries if e.status == ERROR]
+    rows = [(e, f"autograder error: {escape(e.reason)}") for e in entries if e.status == ERROR]
     rows += [(e, f"time limit in tests {', '.join(numbers)}") for e in entries
              if e.status == GRADED and e.document and (numbers := hit_time_limit(e.document))]
     if not rows:
         return "\n".join(lines + ["None."])
     lines += ["| submission | students | what happened |", "|---|---|---|"]
-    lines += [f"| {_md(e.submission)} | {_md(e.who('name') or e.who('email'))} | {_md(what)} |"
+    lines += [f"| {escape(e.submission)} | {escape(e.who('name') or e.who('email'))} | {_md(what)} |"
               for e, what in sorted(rows, key=lambda row: row[0].submission)]
     return "\n".join(lines)
 
@@ -322,8 +386,9 @@ def _percent(part: int, whole: int) -> str:
 
 
 def _md(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """The grader's own Markdown (a test's name, a diagnosis read from an output, whose student text is escaped
+    already) inside a table cell: on one line, its pipes escaped unless they are already."""
+    return re.sub(r"(?<!\\)\|", r"\\|", str(text).replace("\n", " "))
 
 
 def _number_key(number: str) -> tuple:

@@ -270,7 +270,7 @@ class Worker:
             self.startup = confined
             return confined
         left = self.limits.import_seconds - (time.monotonic() - self._spawned_at)
-        self.startup = self._receive(max(left, 0.05), "import")
+        self.startup = self._receive(max(left, 0.05), "import", limit=self.limits.import_seconds)  # "within 10 s"
         self.startup.seconds = time.monotonic() - self._spawned_at
         self.startup.output = self._take_output()
         if not self.startup.ok:
@@ -348,7 +348,7 @@ class Worker:
     def _receive_confinement(self, seconds: float) -> Reply | None:
         """Read the report the worker sends before any student code runs (how it was confined); None when it
         came, else the failure. The first report is kept for the instructor."""
-        message = self._receive_message(seconds, "start")
+        message = self._receive_message(seconds, "start", limit=self.limits.import_seconds)
         if isinstance(message, Reply):
             return message
         header = message[0]
@@ -619,7 +619,7 @@ def apply_limits(limits: Limits, identity) -> None:
         resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
 
 
-_TEXT_FIELDS = {"traceback": 4000, "text": 300, "module": 100}
+_TEXT_FIELDS = {"traceback": 4000, "text": 300, "module": 100, "file": 300, "close": 100, "what": 100}
 _LIST_FIELDS = ("forbidden", "modified", "names", "dtypes")
 _NUMBER_FIELDS = ("line", "position", "count", "returncode", "printed")
 

@@ -27,10 +27,11 @@ def share(grading: Grading, number: str, case: str, group: str, layers: tuple, s
     set_score(points * sum(passed) / len(passed))
     if not all(passed):
         visible = _visible(number)
+        failing = [(layer, v) for layer, v in per_layer.items() if not all(x.passed for x in v)]
         reports = [feedback.layer_report(v, case, layer, visible=visible, limits=grading.config.limits,
-                                         tolerance=grading.config.tolerance,
+                                         tolerance=grading.config.tolerance, first=n == 0,
                                          evidence=feedback.evidence(grading, case, layer, visible=visible, group=group))
-                   for layer, v in per_layer.items() if not all(x.passed for x in v)]
+                   for n, (layer, v) in enumerate(failing)]
         raise GradeFailure(_share_line(passed, points) + "\n\n" + "\n\n".join(reports))
 
 

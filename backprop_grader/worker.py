@@ -309,7 +309,7 @@ def _undecodable(path):
         line = data.count(b"\n", 0, exc.start) + 1
         utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:200]
         guess = "UTF-16 (\"Unicode\" in Notepad)" if utf16 else "Windows-1252 or Latin-1"
-        return _failure("not_utf8", f"`{os.path.basename(path)}` is not saved as UTF-8: byte 0x{data[exc.start]:02x} "
+        return _failure("not_utf8", f"{os.path.basename(path)} is not saved as UTF-8: byte 0x{data[exc.start]:02x} "
                         f"on line {line} is not valid UTF-8 (it looks like {guess})", line=line)
 
 
@@ -345,13 +345,14 @@ def _entry_point(module, path):
         failure = _signature_failure(function)
         return (None, failure) if failure else (function, None)
     defined = _defined_callables(module, path)
-    message = f"`{os.path.basename(path)}` does not define `compute_gradients`"
+    message = f"{os.path.basename(path)} does not define compute_gradients"  # feedback rebuilds it from the fields
     if function is not None:
-        message = f"In `{os.path.basename(path)}`, `compute_gradients` is a {type(function).__name__}, not a function"
+        message = f"In {os.path.basename(path)}, compute_gradients is a {type(function).__name__}, not a function"
     close = _closest(defined)
     if close:
-        message += f" (did you mean `{close}`? rename it)"
-    return None, _failure("missing_function", message, names=defined[:40])
+        message += f" (did you mean {close}? rename it)"
+    return None, _failure("missing_function", message, names=defined[:40], file=os.path.basename(path), close=close,
+                          what=type(function).__name__ if function is not None else "")
 
 
 def _defined_callables(module, path):

@@ -174,7 +174,8 @@ def test_grades_csv_imports_as_a_plain_table(graded_class):
         table = list(csv.reader(handle))
     header = table[0]
     assert header[:6] == ["submission", "name", "email", "sid", "total", "status"]
-    assert header[6:] == sorted(header[6:], key=lambda n: tuple(map(int, n.split("."))))
+    assert header[6:-1] == sorted(header[6:-1], key=lambda n: tuple(map(int, n.split("."))))
+    assert header[-1] == report.MISTAKES_COLUMN  # the named mistakes, after the tests' points
     assert {"1.1", "2.7"} <= set(header) and "0.1" not in header  # graded tests only, by number
     assert all(len(row) == len(header) for row in table)
     assert any(row[1] == "Dupont, Émilie" for row in table)  # a comma in a name stays in its cell
@@ -608,7 +609,10 @@ def test_ctrl_c_keeps_what_was_graded(tmp_path):
     rows = read_csv(out / "grades.csv")
     assert [(name, row["status"], row["total"]) for name, row in rows.items()] == [
         ("a_first", report.GRADED, "100"), ("b_hangs", report.NOT_GRADED, ""), ("c_last", report.NOT_GRADED, "")]
-    assert "**Interrupted:** 2 submissions were not graded" in (out / "report.md").read_text(encoding="utf-8")
+    text = (out / "report.md").read_text(encoding="utf-8")
+    assert "**Interrupted:** 2 submissions were not graded" in text
+    numbers = summary_numbers(text)  # report.md counts what grades.csv lists
+    assert (numbers["submissions"], numbers["graded"], numbers["not graded"]) == ("3", "1", "2"), numbers
     assert "2 submissions not graded (listed in grades.csv" in stderr
     assert not (out / "b_hangs" / "results.json").exists()
     if (tmp_path / "b.pid").exists():  # the student's endless loop ended with its grader

@@ -107,7 +107,7 @@ def test_an_unreadable_notebook_gets_a_clear_problem(tmp_path, content, expected
     _write(tmp_path, {"backprop.ipynb": content})
     found = find_submission(tmp_path)
     assert found.path is None
-    assert found.problem.startswith(expected.format(file="backprop.ipynb"))
+    assert found.problem.startswith(expected.format(file="`backprop.ipynb`"))
     assert "- `backprop.ipynb`" in explain_not_found(found)
 
 
@@ -237,7 +237,9 @@ def test_metadata_beside_the_submission_names_the_submitters(tmp_path):
         {"id": 123, "users": [{"name": "Ada Lovelace", "email": "ada@example.org"}, {"name": "Alan Turing"}]}))
     submitter = read_submitter(tmp_path / "submission")
     assert submitter == {"names": ["Ada Lovelace", "Alan Turing"], "submission_id": 123}
-    assert log_line(submitter) == "Grading the submission of Ada Lovelace, Alan Turing (submission 123)."
+    assert log_line(submitter) == "Grading the submission of `Ada Lovelace`, `Alan Turing` (submission 123)."
+    forged = log_line({"names": ["Eve\nGrading the submission of Ada"]})
+    assert "\n" not in forged and "Eve\\nGrading" in forged
 
 
 @pytest.mark.parametrize("content", [None, "{not json", "[]", '{"users": "Ada"}', '{"users": [{"name": 3}]}',

@@ -9,13 +9,14 @@ import re
 
 import numpy as np
 import pytest
-from helpers import SUBMISSIONS, grade
+from helpers import PROJECT, SUBMISSIONS, grade
 from test_diagnosis import student
 
 from backprop_grader import feedback
 from backprop_grader import messages as msg
 from backprop_grader.config import load_config
 from backprop_grader.grading import Grading
+from backprop_grader.markup import escape
 from backprop_grader.sandbox import Reply
 from reference.backprop import error
 
@@ -103,7 +104,7 @@ def test_visible_report_explains_with_table_diagnosis_and_recheck():
     report = feedback.layer_report(grading.verdicts("sigmoid", "worked", "W_ji"), "sigmoid", "W_ji", visible=True,
                                    limits=CONFIG.limits, tolerance=CONFIG.tolerance,
                                    evidence=feedback.evidence(grading, "sigmoid", "W_ji", visible=True))
-    for text in ("case 1 (sigmoid outputs)", "dE/dW_ji (output layer)", "K, J, I = (2, 4, 3)",
+    for text in ("case 1 (sigmoid outputs)", "dE/dW_ji (output layer)", "worked example (sigmoid; K, J, I = 2, 4, 3)",
                  "your array has the right shape (4, 3)", "the largest error is", msg.TABLE_HEAD,
                  "**Diagnosis:** off by a constant factor; your values are the expected ones times 0.5.",
                  msg.RECHECK_LABEL + " " + msg.MISTAKE_RECHECKS["constant_factor"]):
@@ -273,6 +274,16 @@ def test_student_text_cannot_close_its_code_block(inside):
     assert printed.rstrip().endswith(opening) and printed.count(opening) == 2
 
 
+def test_a_cut_headline_never_cuts_a_code_span_open():
+    """A long headline cut inside a student's name in a code span would render the rest of the name as
+    Markdown: the cut goes before the span."""
+    name = escape("x" * 50 + " ![ok](https:evil.example,p.png) `", code=True)
+    text = "**head**\n\nYour code raised an exception: " + "y " * 100 + name + " and more."
+    for limit in range(len(text) - len(name), len(text)):
+        cut = feedback._headline(text, limit=limit)
+        assert "evil" not in cut or name in cut, (limit, cut)
+
+
 def test_a_cut_headline_closes_the_block_it_cut_open():
     text = "**head**\n\nYour code raised an exception:\n\n" + feedback.code_block("````\n" + "y" * 2000)
     cut = feedback._headline(text, limit=300)
@@ -323,7 +334,7 @@ def test_more_analytic_work_is_never_flagged(label, function):
 
 JARGON = ("worker", "fork", "pipe", "sandbox", "setup.sh", "simulate")
 STUDENT_VIEW = ["correct/vectorized", "malformed/empty", "malformed/returns_none", "crashes/index_error",
-                "mistakes/sign_flipped", "malformed/missing_helper"]
+                "mistakes/sign_flipped", "malformed/missing_helper", "mistakes/softmax_targets_sum_assumed_one"]
 
 
 @pytest.fixture(scope="module")
@@ -335,6 +346,20 @@ def graded_examples(tmp_path_factory):
 
 def _student_texts(document) -> list[str]:
     return [document["output"], *(t["output"] for t in document["tests"])]
+
+
+@pytest.mark.parametrize("name", STUDENT_VIEW)
+def test_no_output_gives_the_same_advice_twice(graded_examples, name):
+    """A test that reports two layers (2.7 here: hidden, both failing) says once why it shows only counts, and no
+    output or summary repeats a sentence of what to re-check."""
+    for text in _student_texts(graded_examples[name]):
+        assert text.count(msg.HIDDEN_UNPUBLISHED) <= 1, text
+        advice = [s for p in text.split("\n\n") if p.startswith(msg.RECHECK_LABEL)
+                  for s in p[len(msg.RECHECK_LABEL):].split(". ") if s.strip()]
+        assert len(advice) == len(set(advice)), text
+    if name == "mistakes/softmax_targets_sum_assumed_one":
+        output = next(t["output"] for t in graded_examples[name]["tests"] if t["number"] == "2.7")
+        assert output.count(msg.HIDDEN_UNPUBLISHED) == 1 and output.count("**case 2") == 2, output
 
 
 @pytest.mark.parametrize("name", STUDENT_VIEW)
@@ -365,3 +390,17 @@ def test_student_chosen_text_outside_code_blocks_cannot_make_markdown():
     text = feedback.failure_text(signature, CONFIG.limits)
     span = re.search(r"(`+) (.*?) \1", text)
     assert span and len(span.group(1)) == 4 and "![x](y)" in span.group(2)
+
+
+def test_a_time_limit_reads_as_the_limit_not_the_time_that_was_left(tmp_path):
+    """An endless loop at import is stopped by the import limit, and the student reads that limit ("within 3 s"),
+    not what remained of it when the grader started waiting (2.97542 s)."""
+    config = tmp_path / "autograder.toml"
+    config.write_text(re.sub(r"(?m)^import_seconds = .*$", "import_seconds = 3",
+                             (PROJECT / "autograder.toml").read_text(encoding="utf-8")), encoding="utf-8")
+    submission = tmp_path / "loops"
+    submission.mkdir()
+    (submission / "backprop.py").write_text("while True:\n    pass\n", encoding="utf-8")
+    document = grade(submission, tmp_path / "results.json", "--config", str(config))
+    found = next(t for t in document["tests"] if t["number"] == "0.1")
+    assert "no answer within 3 s during the import" in found["output"], found["output"]

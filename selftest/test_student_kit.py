@@ -184,10 +184,15 @@ def test_mistake_fails_in_its_case_and_layer(kit, submission, tmp_path):
     done = _check(kit, submission, tmp_path)
     passed, total = _final(done)
     failing = _failing(done)
-    assert done.returncode != 0 and passed < total and failing, done.stdout + done.stderr
     expected = submission.with_name(submission.name + ".expected.json")
     statuses = json.loads(expected.read_text()).get("statuses", {}) if expected.is_file() else {}
-    for number, layer in _where_the_grader_fails(statuses):
+    where = _where_the_grader_fails(statuses)
+    if [test for test, status in statuses.items() if status == "failed"] == ["2.7"]:
+        # only 2.7 finds it (x - t in case 2): check.py passes it, as the visible tests do
+        assert done.returncode == 0 and not failing, done.stdout + done.stderr
+        return
+    assert done.returncode != 0 and passed < total and failing, done.stdout + done.stderr
+    for number, layer in where:
         assert any(f"case {number} (" in line and layer in line for line in failing), (number, layer, done.stdout)
     for number in (1, 2):
         tests = [status for test, status in statuses.items() if test.startswith(f"{number}.")]
@@ -196,8 +201,8 @@ def test_mistake_fails_in_its_case_and_layer(kit, submission, tmp_path):
 
 
 def _where_the_grader_fails(statuses: dict) -> set[tuple[int, str]]:
-    """(case number, layer words) for each graded test of one layer (N.1 to N.4) that the submission fails;
-    2.7 (general targets, both layers) asks only that case 2 fails somewhere."""
+    """(case number, layer words) for each graded test of one layer (N.1 to N.4) that the submission fails.
+    2.7 (general targets) asks nothing: check.py, like the visible tests, uses case-2 targets that sum to 1."""
     where = set()
     for test, status in statuses.items():
         number, _, part = test.partition(".")
@@ -207,8 +212,6 @@ def _where_the_grader_fails(statuses: dict) -> set[tuple[int, str]]:
             where.add((int(number), "output layer"))
         elif part in ("2", "4"):
             where.add((int(number), "hidden layer"))
-        elif test == "2.7":
-            where.add((2, ""))
     return where
 
 

@@ -6,6 +6,7 @@ from backprop_grader import feedback
 from backprop_grader import messages as msg
 from backprop_grader.discovery import imports_in_source
 from backprop_grader.errors import GradeFailure
+from backprop_grader.markup import escape
 from backprop_grader.rubric import informational
 
 
@@ -15,7 +16,8 @@ def test_submission_found_and_imported(grading):
     startup = grading.startup()
     if not startup.ok:
         raise GradeFailure(msg.INFO_NOT_FOUND.format(reason=feedback.failure_text(startup, grading.config.limits)))
-    print(msg.INFO_FOUND.format(file=grading.worker.source_file.name) + feedback.printed_output(startup.output))
+    found = escape(grading.worker.source_file.name, code=True)
+    print(msg.INFO_FOUND.format(file=found) + feedback.printed_output(startup.output))
 
 
 @informational("0.2", tags=("submission",))
