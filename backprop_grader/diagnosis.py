@@ -29,6 +29,7 @@ from .mistakes import FORMULA_MISTAKES, applies, compatible, mistake_gradients
 MAX_DEVIATIONS = 2  # more than two things wrong at once is never guessed
 GENERATING = 3  # explanations are looked for on this many failing networks, then checked on all of them
 SLIPS = ("swapped_order", "transposed", "sign_flipped", "constant_factor")
+SCALED_FORMS = frozenset({"mse_delta_doubled"})  # another mistake times a constant: never with a fitted factor
 
 
 @dataclass
@@ -234,6 +235,8 @@ def _matches(s: Seen, layer: str, tolerance: dict) -> list[Explanation]:
                 compared = _compare(shown, expected, budget, tolerance)
                 if compared is not None:
                     extra, factor = compared
+                    if "constant_factor" in extra and formula & SCALED_FORMS:
+                        continue  # 2(x−t)x(1−x) times c is (x−t)x(1−x) times 2c: one explanation, named once
                     found.append(Explanation(formula, frozenset(slips | extra), output,
                                              None if output is None else output - I, factor))
     return found

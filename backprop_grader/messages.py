@@ -105,7 +105,20 @@ MISTAKE_NAMES = {
     "constant_factor": "off by a constant factor",
     "transposed": "transposed",
     "swapped_order": "the two gradients are returned in swapped order",
+    "tanh_hidden_units": "your hidden units look like tanh (y_j = tanh(s_j), with s_j = Σ_k w_kj z_k); this "
+                         "homework's are sigmoids, y_j = σ(s_j), whose derivative is y_j(1−y_j), not 1 − y_j²",
+    "relu_hidden_units": "your hidden units look like ReLU (y_j = max(0, s_j), with s_j = Σ_k w_kj z_k); this "
+                         "homework's are sigmoids, y_j = σ(s_j), whose derivative is y_j(1−y_j), not a step from 0 "
+                         "to 1",
+    "linear_hidden_units": "your hidden units look linear (y_j = s_j = Σ_k w_kj z_k, with no activation); this "
+                           "homework's are sigmoids, y_j = σ(s_j), whose derivative is y_j(1−y_j)",
+    "sigmoid_outputs_for_softmax": "your outputs look like separate sigmoids (x_i = σ(a_i), δ_i = x_i − t_i); case "
+                                   "2's outputs are a softmax over all outputs",
+    "softmax_outputs_for_sigmoid": "your outputs look like a softmax (δ_i = x_i − t_i with x = softmax(a)); case "
+                                   "1's outputs are separate sigmoids, x_i = σ(a_i)",
     "mse_factor_added": "an extra factor x(1−x) in the output delta (the mean-squared-error derivative)",
+    "mse_delta_doubled": "the output delta is the mean-squared error's, 2(x_i − t_i)x_i(1−x_i) (the derivative of "
+                         "Σ_i (x_i − t_i)²), where this homework's cross-entropy belongs",
     "sum_t_taken_as_one": "Σ_m t_m taken as 1 in the softmax delta",
     "activation_for_output": "the activation a_i used where the output x_i belongs in the output delta",
     "softmax_without_exp": "the softmax computed without the exponential (a_i / Σ_m a_m)",
@@ -128,8 +141,20 @@ MISTAKE_RECHECKS = {  # where to look in the derivation, without handing over th
                   "has the shape of the weight matrix itself.",
     "swapped_order": "Re-check the return statement: the docstring asks for (dE_dW_kj, dE_dW_ji), hidden layer "
                      "first.",
+    "tanh_hidden_units": "Re-check the hidden units: this homework's are sigmoids, y_j = 1 / (1 + e^(−s_j)), in "
+                         "the forward pass and in the derivative you back-propagate through.",
+    "relu_hidden_units": "Re-check the hidden units: this homework's are sigmoids, y_j = 1 / (1 + e^(−s_j)), in "
+                         "the forward pass and in the derivative you back-propagate through.",
+    "linear_hidden_units": "Re-check the hidden units: this homework's apply a sigmoid, y_j = 1 / (1 + e^(−s_j)), "
+                           "in the forward pass and in the derivative you back-propagate through.",
+    "sigmoid_outputs_for_softmax": "Re-check case 2's output units: each x_i is e^(a_i) divided by the sum of "
+                                   "e^(a_m), and its error is −Σ_i t_i ln x_i.",
+    "softmax_outputs_for_sigmoid": "Re-check case 1's output units: each x_i = σ(a_i) is a sigmoid of its own "
+                                   "activation, and its error is −Σ_i [t_i ln x_i + (1 − t_i) ln(1 − x_i)].",
     "mse_factor_added": "Re-check ∂E/∂a_i for the cross-entropy error: work out ∂E/∂x_i and ∂x_i/∂a_i and see "
                         "what cancels when you multiply them.",
+    "mse_delta_doubled": "Re-check which error you differentiate: this homework's E is the cross-entropy, not a "
+                         "squared error; work out ∂E/∂x_i and ∂x_i/∂a_i for it and see what cancels.",
     "sum_t_taken_as_one": "Re-check the softmax delta for general targets: the assignment's targets need not sum "
                           "to 1, so keep Σ_m t_m wherever it appears.",
     "activation_for_output": "Re-check which quantity enters the output delta: a_i is the weighted sum going into "
