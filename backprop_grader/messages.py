@@ -77,10 +77,13 @@ INFO_INPUTS_MODIFIED = ("compute_gradients modified its input {names} (on {count
 INFO_NOT_FINITE = "Some returned gradients were not finite floats (NaN or infinity) on {count} networks."
 INFO_FORBIDDEN = ("Your code tried to import {names}, which this assignment does not allow: the point is to "
                   "derive the gradients yourself.")
-INFO_NUMERICAL = ("Your gradients match the exact ones only to finite-difference accuracy (rescaling the inputs "
-                  "moves their error the way it moves a finite-difference error, or the error is too large for "
-                  "float64 work and too small for float32): they look numerically differentiated. The assignment "
-                  "asks for the closed-form gradients.")
+INFO_NUMERICAL = ("Your gradients pass, but their tiny error behaves like that of finite differences: when the "
+                  "inputs z are scaled (and W_kj scaled back, so that the network computes the same thing), it changes "
+                  "the way a difference quotient's error changes with its step, which rounding in exact formulas "
+                  "does not do. If you computed the gradients numerically (from E at slightly changed weights), "
+                  "replace that with the formulas you derived: the assignment asks for them. If you wrote out the "
+                  "formulas, nothing needs to change: this check is worth no points, and your instructor can see "
+                  "its numbers.")
 
 CHECK_NOT_RUN = ("Could not be checked: your code returned no gradients on any network (the tests above say "
                  "why).")

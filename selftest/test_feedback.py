@@ -184,7 +184,8 @@ def _mixed_float32(z, t, W_kj, W_ji, case):
 
 @pytest.mark.parametrize(("label", "function"), [
     ("central 1e-4", _finite_differences(1e-4, True)), ("central 1e-5", _finite_differences(1e-5, True)),
-    ("central 1e-6", _finite_differences(1e-6, True)), ("forward 1e-6", _finite_differences(1e-6, False)),
+    ("central 1e-6", _finite_differences(1e-6, True)), ("central 1e-7", _finite_differences(1e-7, True)),
+    ("forward 1e-6", _finite_differences(1e-6, False)),
     ("forward 1e-8", _finite_differences(1e-8, False))])
 def test_finite_differences_are_flagged(label, function):
     grading = grading_of(function)
@@ -193,8 +194,28 @@ def test_finite_differences_are_flagged(label, function):
         assert grading.looks_numerical(case)["flagged"], (label, grading.looks_numerical(case))
 
 
-@pytest.mark.parametrize(("label", "function"), [("float64", student()), ("float32", _float32),
-                                                 ("mixed float32", _mixed_float32)])
+def _recovered_from_update(learning_rate: float):
+    """Analytic gradients applied as a weight update and read back as (W − W_new) / learning_rate, as code built
+    around a training step does: rounding of about 1e-11 relative that grows with W_kj."""
+
+    def compute_gradients(z, t, W_kj, W_ji, case):
+        updated = [W - learning_rate * g for W, g in zip((W_kj, W_ji), student()(z, t, W_kj, W_ji, case))]
+        return [(W - new) / learning_rate for W, new in zip((W_kj, W_ji), updated)]
+
+    return compute_gradients
+
+
+def _weight_decay(decay: float):
+    """Analytic gradients with a weight-decay term too small to fail a test (decay × W)."""
+    return lambda z, t, W_kj, W_ji, case: [g + decay * W for g, W in zip(student()(z, t, W_kj, W_ji, case),
+                                                                          (W_kj, W_ji))]
+
+
+@pytest.mark.parametrize(("label", "function"), [
+    ("float64", student()), ("float32", _float32), ("mixed float32", _mixed_float32),
+    ("update, rate 1", _recovered_from_update(1.0)), ("update, rate 0.1", _recovered_from_update(0.1)),
+    ("update, rate 1e-3", _recovered_from_update(1e-3)), ("update, rate 1e-5", _recovered_from_update(1e-5)),
+    ("decay 1e-9", _weight_decay(1e-9)), ("decay 1e-7", _weight_decay(1e-7))])
 def test_analytic_work_is_never_flagged(label, function):
     grading = grading_of(function)
     for case in ("sigmoid", "softmax"):
