@@ -85,6 +85,8 @@ INFO_NUMERICAL = ("Your gradients pass, but their tiny error behaves like that o
                   "formulas, nothing needs to change: this check is worth no points, and your instructor can see "
                   "its numbers.")
 
+CHECK_NOT_IMPORTED = ("Not checked: your submission could not be imported, so there was nothing to check. Test "
+                      "0.1 says why.")
 CHECK_NOT_RUN = ("Could not be checked: your code returned no gradients on any network (the tests above say "
                  "why).")
 CHECK_NUMERICAL_NOT_RUN = ("Could not be checked: this check needs gradients that match the expected ones on the "
