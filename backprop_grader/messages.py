@@ -167,8 +167,8 @@ MISTAKE_RECHECKS = {  # where to look in the derivation, without handing over th
     "softmax_without_exp": "Re-check the softmax itself: each output is e^(a_i) divided by the sum of e^(a_m).",
     "softmax_jacobian_diagonal": "Re-check ∂E/∂a_i for softmax outputs: every output x_m depends on every a_i, so "
                                  "the chain rule sums over m, not only m = i.",
-    "targets_to_label": "Re-check how you use the targets: in case 2 they can be probabilities; use t as given, "
-                        "not the class it points to.",
+    "targets_to_label": "Re-check how you use the targets: they can be probabilities (or, in case 1, any values "
+                        "from 0 to 1); use t as given, not the class it points to.",
     "mean_over_outputs": "Re-check E: it is a sum over the outputs, not a mean, so nothing is divided by I.",
     "sigmoid_wrong_sign": "Re-check your sigmoid: σ(a) = 1 / (1 + e^(−a)), which is near 1 for large positive a.",
     "missing_sigmoid_derivative": "Re-check the chain rule through the hidden units: y_j is a sigmoid of its net "

@@ -46,8 +46,8 @@ LAYERS_CHANGED = {"mse_factor_added": (0, 1), "sum_t_taken_as_one": (0, 1), "act
                   "one_output_term": (0,), "mse_delta_doubled": (0, 1), "tanh_hidden_units": (0, 1),
                   "relu_hidden_units": (0, 1), "linear_hidden_units": (0, 1), "sigmoid_outputs_for_softmax": (0, 1),
                   "softmax_outputs_for_sigmoid": (0, 1)}
-_SOFTMAX_ONLY = {"sum_t_taken_as_one", "softmax_without_exp", "softmax_jacobian_diagonal", "targets_to_label",
-                 "sigmoid_outputs_for_softmax"}
+_SOFTMAX_ONLY = {"sum_t_taken_as_one", "softmax_without_exp", "softmax_jacobian_diagonal",
+                 "sigmoid_outputs_for_softmax"}  # targets_to_label: both (tutorials one-hot a class)
 _SIGMOID_ONLY = {"softmax_outputs_for_sigmoid"}
 
 
