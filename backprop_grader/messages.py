@@ -213,6 +213,12 @@ PATTERN_DELTA_RIGHT = ("your δ_i is right (your dE/dW_ji passes), so look at th
                        "the factor y_j(1−y_j)")
 PATTERN_OWN_DELTA = ("your hidden layer back-propagates your own δ_i correctly: the mistake is in δ_i, and fixing "
                      "it fixes both gradients")
+PATTERN_OTHER_UNITS = ("your hidden units look like {units}, and both gradients follow from them and from your own "
+                       "output term δ_i, which is not this homework's either: this homework's hidden units are "
+                       "sigmoids, y_j = σ(s_j), whose derivative is y_j(1−y_j)")
+UNIT_NAMES = {"tanh_hidden_units": "tanh (y_j = tanh(s_j), with s_j = Σ_k w_kj z_k)",
+              "relu_hidden_units": "ReLU (y_j = max(0, s_j), with s_j = Σ_k w_kj z_k)",
+              "linear_hidden_units": "linear (y_j = s_j = Σ_k w_kj z_k, with no activation)"}
 PATTERN_SOME_RIGHT = "{right} of {size} entries are right, with no pattern the grader recognises"
 PATTERN_ALL_WRONG = "every entry is wrong, with no pattern the grader recognises"
 

@@ -288,6 +288,37 @@ def test_what_no_known_mistake_explains_names_nothing(name, case):
             assert found is None or found.mistakes == (), (group, found)
 
 
+def _relu_softmax_with_labels(z, t, W_kj, W_ji, case):
+    """A course's ReLU network with a softmax fed class labels, in either case: three things at once in case 1."""
+    s = z @ W_kj
+    y = np.maximum(s, 0)
+    delta = np.exp(log_softmax(y @ W_ji)) - np.eye(len(t))[np.argmax(t)]
+    hidden = W_ji @ delta
+    hidden[s <= 0] = 0
+    return np.outer(z, hidden), np.outer(y, delta)
+
+
+def _tanh_with_unknown_delta(z, t, W_kj, W_ji, case):
+    """tanh hidden units and an output delta no one would write: only the units can be recognised."""
+    y = np.tanh(z @ W_kj)
+    delta = (y @ W_ji) ** 3 - t
+    return np.outer(z, (W_ji @ delta) * (1 - y ** 2)), np.outer(y, delta)
+
+
+@pytest.mark.parametrize(("function", "units"), [(_relu_softmax_with_labels, "relu_hidden_units"),
+                                                 (_tanh_with_unknown_delta, "tanh_hidden_units")])
+def test_other_hidden_units_are_described_when_the_output_side_is_unknown(function, units):
+    for found in diagnoses(function, visible_networks("sigmoid")):
+        assert found.mistakes == () and found.pattern == msg.PATTERN_OTHER_UNITS.format(units=msg.UNIT_NAMES[units])
+
+
+def test_sigmoid_units_with_an_unknown_delta_are_not_called_other_units():
+    for name in ("full_jacobian_mse", "noise"):
+        for case in BOTH_CASES:
+            for found in diagnoses(UNKNOWN[name], visible_networks(case)):
+                assert found is None or "look like" not in found.pattern, (name, case, found)
+
+
 def test_the_wrong_factor_of_the_formula_is_located():
     net = nets.worked_example("softmax")
     arrays = _squared_derivative(*net.arguments())
