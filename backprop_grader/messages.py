@@ -110,17 +110,17 @@ MISTAKE_NAMES = {
     "constant_factor": "off by a constant factor",
     "transposed": "transposed",
     "swapped_order": "the two gradients are returned in swapped order",
-    "tanh_hidden_units": "your hidden units look like tanh (y_j = tanh(s_j), with s_j = Σ_k w_kj z_k); this "
-                         "homework's are sigmoids, y_j = σ(s_j), whose derivative is y_j(1−y_j), not 1 − y_j²",
-    "relu_hidden_units": "your hidden units look like ReLU (y_j = max(0, s_j), with s_j = Σ_k w_kj z_k); this "
-                         "homework's are sigmoids, y_j = σ(s_j), whose derivative is y_j(1−y_j), not a step from 0 "
-                         "to 1",
-    "linear_hidden_units": "your hidden units look linear (y_j = s_j = Σ_k w_kj z_k, with no activation); this "
-                           "homework's are sigmoids, y_j = σ(s_j), whose derivative is y_j(1−y_j)",
-    "sigmoid_outputs_for_softmax": "your outputs look like separate sigmoids (x_i = σ(a_i), δ_i = x_i − t_i); case "
-                                   "2's outputs are a softmax over all outputs",
-    "softmax_outputs_for_sigmoid": "your outputs look like a softmax (δ_i = x_i − t_i with x = softmax(a)); case "
-                                   "1's outputs are separate sigmoids, x_i = σ(a_i)",
+    "tanh_hidden_units": "your hidden units look like tanh (y_j = tanh(s_j), with s_j = Σ_k w_kj z_k), but "
+                         "this homework's are sigmoids, y_j = σ(s_j), whose derivative is y_j(1−y_j), not 1 − y_j²",
+    "relu_hidden_units": "your hidden units look like ReLU (y_j = max(0, s_j), with s_j = Σ_k w_kj z_k), but "
+                         "this homework's are sigmoids, y_j = σ(s_j), whose derivative is y_j(1−y_j), not a step "
+                         "from 0 to 1",
+    "linear_hidden_units": "your hidden units look linear (y_j = s_j = Σ_k w_kj z_k, with no activation), but "
+                           "this homework's are sigmoids, y_j = σ(s_j), whose derivative is y_j(1−y_j)",
+    "sigmoid_outputs_for_softmax": "your outputs look like separate sigmoids (x_i = σ(a_i), δ_i = x_i − t_i), but "
+                                   "case 2's outputs are a softmax over all outputs",
+    "softmax_outputs_for_sigmoid": "your outputs look like a softmax (δ_i = x_i − t_i with x = softmax(a)), but "
+                                   "case 1's outputs are separate sigmoids, x_i = σ(a_i)",
     "mse_factor_added": "an extra factor x(1−x) in the output delta (the mean-squared-error derivative)",
     "mse_delta_doubled": "the output delta is the mean-squared error's, 2(x_i − t_i)x_i(1−x_i) (the derivative of "
                          "Σ_i (x_i − t_i)²), where this homework's cross-entropy belongs",

@@ -398,6 +398,12 @@ def test_the_factor_and_the_output_are_reported_for_visible_tests():
     assert kj.output == net.shape[2] - 1 and f"i={net.shape[2] - 1}" in kj.details()
 
 
+def test_mistake_names_are_one_clause_so_that_the_class_report_reads_them_whole():
+    """batch's report cuts a diagnosis at "; " or ". " (backprop_grader/report.py): a name must hold neither."""
+    for key, name in msg.MISTAKE_NAMES.items():
+        assert "; " not in name and ". " not in name, key
+
+
 def test_the_worked_example_is_what_the_spec_asks_for():
     for case in BOTH_CASES:
         K, J, I = nets.worked_example(case).shape
