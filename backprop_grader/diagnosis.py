@@ -24,11 +24,12 @@ import numpy as np
 
 from . import messages as msg
 from .grading import LAYERS, Verdict, close_enough
-from .mistakes import FORMULA_MISTAKES, applies, compatible, mistake_gradients
+from .mistakes import FORMULA_MISTAKES, HIDDEN_DERIVATIVES, HIDDEN_UNITS, applies, compatible, mistake_gradients
 
 MAX_DEVIATIONS = 2  # more than two things wrong at once is never guessed
 GENERATING = 3  # explanations are looked for on this many failing networks, then checked on all of them
 SLIPS = ("swapped_order", "transposed", "sign_flipped", "constant_factor")
+SCALED_FORMS = frozenset({"mse_delta_doubled"})  # another mistake times a constant: never with a fitted factor
 
 
 @dataclass
@@ -234,6 +235,8 @@ def _matches(s: Seen, layer: str, tolerance: dict) -> list[Explanation]:
                 compared = _compare(shown, expected, budget, tolerance)
                 if compared is not None:
                     extra, factor = compared
+                    if "constant_factor" in extra and formula & SCALED_FORMS:
+                        continue  # 2(x−t)x(1−x) times c is (x−t)x(1−x) times 2c: one explanation, named once
                     found.append(Explanation(formula, frozenset(slips | extra), output,
                                              None if output is None else output - I, factor))
     return found
@@ -347,9 +350,47 @@ def locate(shown: Seen, layer: str, tolerance: dict, seen: list[Seen] = ()) -> s
     factor = _single_factor(student, expected, tolerance)
     if factor is not None:
         return msg.PATTERN_NETWORK_FACTOR.format(factor=factor_text(factor))
+    units = other_hidden_units(list(seen) or [shown], tolerance)
+    if units is not None:
+        return msg.PATTERN_OTHER_UNITS.format(units=msg.UNIT_NAMES[units])  # says more than any entry pattern
     if pattern == msg.PATTERN_LINE_FACTORS["W_kj", 0]:
         return pattern + _hidden_term(shown, tolerance)
     return pattern
+
+
+def other_hidden_units(seen: list[Seen], tolerance: dict) -> str | None:
+    """The hidden units (tanh, ReLU or linear) that the student's two gradients follow from, with the student's own
+    output delta, on every network seen; None when none, or more than one, or sigmoid units do.
+
+    What no known mistake explains may still be another network: its dE/dW_ji is y_j δ_i with the student's y_j, and
+    its dE/dW_kj back-propagates that δ_i through the derivative of those units. The δ_i is read from dE/dW_ji, so
+    this holds whatever the output side does, and says nothing about it but that it is not the homework's.
+    """
+    pairs = [s for s in seen if all(a is not None and np.all(np.isfinite(a)) for a in s.arrays)]
+    if not pairs:
+        return None
+    units = [u for u in ("sigmoid", *HIDDEN_UNITS) if all(_follows_from_units(s, u, tolerance) for s in pairs)]
+    return units[0] if len(units) == 1 and units[0] != "sigmoid" else None
+
+
+def _follows_from_units(s: Seen, units: str, tolerance: dict) -> bool:
+    """Whether both of the student's gradients are those of hidden units `units` and some output delta δ_i."""
+    z, _, W_kj, W_ji, _ = s.network.arguments()
+    student_kj, student_ji = s.arrays
+    if student_kj.shape != W_kj.shape or student_ji.shape != W_ji.shape:
+        return False
+    pre = z @ W_kj  # (J,) s_j
+    if units == "sigmoid":
+        y = 1.0 / (1.0 + np.exp(-pre))
+        derivative = y * (1 - y)
+    else:
+        y = HIDDEN_UNITS[units](pre)
+        derivative = HIDDEN_DERIVATIVES[units](pre, y)
+    if not np.any(y):  # every ReLU off: such units give zero gradients, whatever δ_i
+        return _close(student_ji, 0 * student_ji, tolerance) and _close(student_kj, 0 * student_kj, tolerance)
+    delta = y @ student_ji / (y @ y)  # (I,) the student's own δ_i, by least squares
+    return (_close(student_ji, np.outer(y, delta), tolerance)
+            and _close(student_kj, np.outer(z, (W_ji @ delta) * derivative), tolerance))
 
 
 def _single_factor(student: np.ndarray, expected: np.ndarray, tolerance: dict) -> float | None:

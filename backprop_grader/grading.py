@@ -34,9 +34,13 @@ PROBE_GROUPS = ("probe0", "probe1")
 ALWAYS_VISIBLE = ("worked", *PROBE_GROUPS)  # read by the visible checks 0.2 to 0.5 whatever the rubric says
 GROUP_TESTS = {"worked": ("1", "2"), "random": ("3", "4"), "fd": ("5",), "edge": ("6",), "general": ("7",)}
 GATE_SHARE = 0.8  # the gated tests open when both layers pass on this share of the case's random networks
-NUMERICAL_FLOOR = 1e-12  # relative errors below this are analytic float64 work
+NUMERICAL_NOISE = 1e-9  # relative errors up to this may be rounding of analytic work: never taken for differences
 NUMERICAL_CEILING = 1e-3  # above this the gradient is simply wrong, and the tests say so
 NUMERICAL_SPREAD = 30  # finite differences move by far more across PROBE_SCALES; float32 by a factor of a few
+# Scaling the inputs down by 1e-3 multiplies a difference quotient's rounding error by about 1e3 (it goes as 1/scale),
+# but an error term proportional to W_kj (weight decay, a gradient recovered from a weight update) by 1e6: below
+# this ratio the growth is a difference quotient's, above it a weight term's.
+WEIGHT_TERM_RATIO = 10 ** 4.5
 
 
 @dataclass
@@ -249,24 +253,34 @@ class Grading:
                    >= GATE_SHARE * len(self.networks(case, "random")) for layer in LAYERS)
 
     def looks_numerical(self, case: str) -> dict:
-        """Whether the gradients match only to finite-difference accuracy, on the scale probe's evidence alone.
+        """Whether the gradients' error moves the way a finite-difference error does, on the scale probe alone.
 
-        Central or forward differences of a float64 forward pass leave a relative error of about 1e-11 to 1e-5
-        that moves by orders of magnitude when z is scaled and W_kj scaled back (the same forward pass), because
-        the truncation error grows with z and the rounding error with 1/z. Analytic work computes dE/dW_kj as
-        z_k times quantities the probe leaves unchanged, so its relative error stays where it was, whatever its
-        precision (float32, mixed precision, another summation order, small noise): only an error that moves
-        (spread above NUMERICAL_SPREAD) flags it. SPEC section 3.
+        The probe scales z by s and W_kj by 1/s: the forward pass is the same, so a difference quotient with a fixed
+        step h on W_kj becomes one with the step s·h. Its truncation error then grows with s (as s² for central
+        differences, s for forward ones) and its rounding error as 1/s. Analytic work computes dE/dW_kj as z_k
+        times quantities the probe leaves unchanged, so its relative error stays where it was whatever its
+        precision (float32, mixed precision, another summation order); a term proportional to W_kj (a gradient
+        recovered from a weight update divided by the learning rate, a tiny weight decay) shrinks as 1/s², so it
+        grows by about 1e6 when the inputs are scaled down, never when they are scaled up. Only what no analytic
+        rounding produces is flagged (SPEC section 3): an error that grows when the inputs are scaled up, to above
+        NUMERICAL_NOISE, or a worked-example error above NUMERICAL_NOISE that grows as 1/s when they are scaled
+        down.
         """
         probe = [self._relative_error(case, group, "W_kj") for group in ("worked", "probe0", "probe1")]
         if any(e is None for e in probe):
             return {"flagged": False, "relative_errors": None}
-        spread = max(probe) / max(min(probe), 1e-300)
-        moves = NUMERICAL_FLOOR < probe[0] < NUMERICAL_CEILING and spread > NUMERICAL_SPREAD
+        worked, down, up = probe
+        floor = max(worked, 1e-300)
+        truncation = up > NUMERICAL_NOISE and up > NUMERICAL_SPREAD * floor
+        rounding = worked > NUMERICAL_NOISE and NUMERICAL_SPREAD * worked < down < WEIGHT_TERM_RATIO * worked
+        flagged = worked < NUMERICAL_CEILING and (truncation or rounding)
+        reason = ("grows when the inputs are scaled up" if truncation else
+                  "grows as 1/scale when the inputs are scaled down" if rounding else "")
         # extra_data shows 6 digits: the student's last bits may differ from run to run (SIMD exp on arrays of
         # another alignment), and an instructor needs the order of magnitude, not the bits
-        return {"flagged": bool(moves), "relative_errors": [float(f"{e:.6g}") for e in probe],
-                "spread": float(f"{spread:.6g}"), "reason": "moves with the input scale" if moves else ""}
+        spread = max(probe) / max(min(probe), 1e-300)
+        return {"flagged": bool(flagged), "relative_errors": [float(f"{e:.6g}") for e in probe],
+                "spread": float(f"{spread:.6g}"), "reason": reason if flagged else ""}
 
     def _relative_error(self, case: str, group: str, layer: str) -> float | None:
         """max|student − reference| / max|reference| for one layer of a one-network group; None if not comparable."""

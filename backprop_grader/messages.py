@@ -82,11 +82,16 @@ INFO_INPUTS_MODIFIED = ("compute_gradients modified its input {names} (on {count
 INFO_NOT_FINITE = "Some returned gradients were not finite floats (NaN or infinity) on {count} networks."
 INFO_FORBIDDEN = ("Your code tried to import {names}, which this assignment does not allow: the point is to "
                   "derive the gradients yourself.")
-INFO_NUMERICAL = ("Your gradients match the exact ones only to finite-difference accuracy (rescaling the inputs "
-                  "moves their error the way it moves a finite-difference error, or the error is too large for "
-                  "float64 work and too small for float32): they look numerically differentiated. The assignment "
-                  "asks for the closed-form gradients.")
+INFO_NUMERICAL = ("Your gradients pass, but their tiny error behaves like that of finite differences: when the "
+                  "inputs z are scaled (and W_kj scaled back, so that the network computes the same thing), it changes "
+                  "the way a difference quotient's error changes with its step, which rounding in exact formulas "
+                  "does not do. If you computed the gradients numerically (from E at slightly changed weights), "
+                  "replace that with the formulas you derived: the assignment asks for them. If you wrote out the "
+                  "formulas, nothing needs to change: this check is worth no points, and your instructor can see "
+                  "its numbers.")
 
+CHECK_NOT_IMPORTED = ("Not checked: your submission could not be imported, so there was nothing to check. Test "
+                      "0.1 says why.")
 CHECK_NOT_RUN = ("Could not be checked: your code returned no gradients on any network (the tests above say "
                  "why).")
 CHECK_NUMERICAL_NOT_RUN = ("Could not be checked: this check needs gradients that match the expected ones on the "
@@ -110,7 +115,20 @@ MISTAKE_NAMES = {
     "constant_factor": "off by a constant factor",
     "transposed": "transposed",
     "swapped_order": "the two gradients are returned in swapped order",
+    "tanh_hidden_units": "your hidden units look like tanh (y_j = tanh(s_j), with s_j = Σ_k w_kj z_k), but "
+                         "this homework's are sigmoids, y_j = σ(s_j), whose derivative is y_j(1−y_j), not 1 − y_j²",
+    "relu_hidden_units": "your hidden units look like ReLU (y_j = max(0, s_j), with s_j = Σ_k w_kj z_k), but "
+                         "this homework's are sigmoids, y_j = σ(s_j), whose derivative is y_j(1−y_j), not a step "
+                         "from 0 to 1",
+    "linear_hidden_units": "your hidden units look linear (y_j = s_j = Σ_k w_kj z_k, with no activation), but "
+                           "this homework's are sigmoids, y_j = σ(s_j), whose derivative is y_j(1−y_j)",
+    "sigmoid_outputs_for_softmax": "your outputs look like separate sigmoids (x_i = σ(a_i), δ_i = x_i − t_i), but "
+                                   "case 2's outputs are a softmax over all outputs",
+    "softmax_outputs_for_sigmoid": "your outputs look like a softmax (δ_i = x_i − t_i with x = softmax(a)), but "
+                                   "case 1's outputs are separate sigmoids, x_i = σ(a_i)",
     "mse_factor_added": "an extra factor x(1−x) in the output delta (the mean-squared-error derivative)",
+    "mse_delta_doubled": "the output delta is the mean-squared error's, 2(x_i − t_i)x_i(1−x_i) (the derivative of "
+                         "Σ_i (x_i − t_i)²), where this homework's cross-entropy belongs",
     "sum_t_taken_as_one": "Σ_m t_m taken as 1 in the softmax delta",
     "activation_for_output": "the activation a_i used where the output x_i belongs in the output delta",
     "softmax_without_exp": "the softmax computed without the exponential (a_i / Σ_m a_m)",
@@ -133,8 +151,20 @@ MISTAKE_RECHECKS = {  # where to look in the derivation, without handing over th
                   "has the shape of the weight matrix itself.",
     "swapped_order": "Re-check the return statement: the docstring asks for (dE_dW_kj, dE_dW_ji), hidden layer "
                      "first.",
+    "tanh_hidden_units": "Re-check the hidden units: this homework's are sigmoids, y_j = 1 / (1 + e^(−s_j)), in "
+                         "the forward pass and in the derivative you back-propagate through.",
+    "relu_hidden_units": "Re-check the hidden units: this homework's are sigmoids, y_j = 1 / (1 + e^(−s_j)), in "
+                         "the forward pass and in the derivative you back-propagate through.",
+    "linear_hidden_units": "Re-check the hidden units: this homework's apply a sigmoid, y_j = 1 / (1 + e^(−s_j)), "
+                           "in the forward pass and in the derivative you back-propagate through.",
+    "sigmoid_outputs_for_softmax": "Re-check case 2's output units: each x_i is e^(a_i) divided by the sum of "
+                                   "e^(a_m), and its error is −Σ_i t_i ln x_i.",
+    "softmax_outputs_for_sigmoid": "Re-check case 1's output units: each x_i = σ(a_i) is a sigmoid of its own "
+                                   "activation, and its error is −Σ_i [t_i ln x_i + (1 − t_i) ln(1 − x_i)].",
     "mse_factor_added": "Re-check ∂E/∂a_i for the cross-entropy error: work out ∂E/∂x_i and ∂x_i/∂a_i and see "
                         "what cancels when you multiply them.",
+    "mse_delta_doubled": "Re-check which error you differentiate: this homework's E is the cross-entropy, not a "
+                         "squared error; work out ∂E/∂x_i and ∂x_i/∂a_i for it and see what cancels.",
     "sum_t_taken_as_one": "Re-check the softmax delta for general targets: the assignment's targets need not sum "
                           "to 1, so keep Σ_m t_m wherever it appears.",
     "activation_for_output": "Re-check which quantity enters the output delta: a_i is the weighted sum going into "
@@ -142,8 +172,8 @@ MISTAKE_RECHECKS = {  # where to look in the derivation, without handing over th
     "softmax_without_exp": "Re-check the softmax itself: each output is e^(a_i) divided by the sum of e^(a_m).",
     "softmax_jacobian_diagonal": "Re-check ∂E/∂a_i for softmax outputs: every output x_m depends on every a_i, so "
                                  "the chain rule sums over m, not only m = i.",
-    "targets_to_label": "Re-check how you use the targets: in case 2 they can be probabilities; use t as given, "
-                        "not the class it points to.",
+    "targets_to_label": "Re-check how you use the targets: they can be probabilities (or, in case 1, any values "
+                        "from 0 to 1); use t as given, not the class it points to.",
     "mean_over_outputs": "Re-check E: it is a sum over the outputs, not a mean, so nothing is divided by I.",
     "sigmoid_wrong_sign": "Re-check your sigmoid: σ(a) = 1 / (1 + e^(−a)), which is near 1 for large positive a.",
     "missing_sigmoid_derivative": "Re-check the chain rule through the hidden units: y_j is a sigmoid of its net "
@@ -188,6 +218,12 @@ PATTERN_DELTA_RIGHT = ("your δ_i is right (your dE/dW_ji passes), so look at th
                        "the factor y_j(1−y_j)")
 PATTERN_OWN_DELTA = ("your hidden layer back-propagates your own δ_i correctly: the mistake is in δ_i, and fixing "
                      "it fixes both gradients")
+PATTERN_OTHER_UNITS = ("your hidden units look like {units}, and both gradients follow from them and from your own "
+                       "output term δ_i, which is not this homework's either: this homework's hidden units are "
+                       "sigmoids, y_j = σ(s_j), whose derivative is y_j(1−y_j)")
+UNIT_NAMES = {"tanh_hidden_units": "tanh (y_j = tanh(s_j), with s_j = Σ_k w_kj z_k)",
+              "relu_hidden_units": "ReLU (y_j = max(0, s_j), with s_j = Σ_k w_kj z_k)",
+              "linear_hidden_units": "linear (y_j = s_j = Σ_k w_kj z_k, with no activation)"}
 PATTERN_SOME_RIGHT = "{right} of {size} entries are right, with no pattern the grader recognises"
 PATTERN_ALL_WRONG = "every entry is wrong, with no pattern the grader recognises"
 

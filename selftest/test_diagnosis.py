@@ -27,9 +27,13 @@ def student(**mistakes):
     def compute_gradients(z, t, W_kj, W_ji, case):
         I = W_ji.shape[1]
         s = -1.0 if mistakes.get("wrong_sign_sigmoid") else 1.0
-        y = sigmoid(s * (z @ W_kj))
+        units = mistakes.get("units")  # "tanh", "relu", "linear": another network's hidden units
+        net = z @ W_kj
+        y = {"tanh": np.tanh, "relu": lambda v: np.maximum(v, 0), "linear": lambda v: v}[units](net) if units \
+            else sigmoid(s * (z @ W_kj))
         a = y @ W_ji
-        if case == "sigmoid":
+        outputs = mistakes.get("outputs", case)  # the other case's output units
+        if outputs == "sigmoid":
             x = sigmoid(s * a)
         else:
             x = a / a.sum() if mistakes.get("no_exp") else np.exp(log_softmax(a))
@@ -38,8 +42,10 @@ def student(**mistakes):
         seen = a if mistakes.get("a_for_x") else x
         if mistakes.get("jacobian_diagonal"):
             delta = t * (x - 1)
+        elif mistakes.get("mse2"):
+            delta = 2 * (x - t) * x * (1 - x)
         else:
-            delta = seen - t if mistakes.get("sum_t_one") else output_delta(seen, t, case)
+            delta = seen - t if mistakes.get("sum_t_one") or outputs != case else output_delta(seen, t, case)
         if mistakes.get("mse"):
             delta = delta * x * (1 - x)
         if mistakes.get("mean_outputs"):
@@ -54,7 +60,9 @@ def student(**mistakes):
             hidden = W_ji[:, -1] * sent[-1]
         else:
             hidden = W_ji @ sent
-        if mistakes.get("tanh"):
+        if units:
+            hidden = hidden * {"tanh": 1 - y ** 2, "relu": 1.0 * (net > 0), "linear": 1.0}[units]
+        elif mistakes.get("tanh"):
             hidden = hidden * (1 - y ** 2)
         elif not (mistakes.get("missing") or mistakes.get("x_for_y")):
             hidden = hidden * y * (1 - y)
@@ -134,11 +142,30 @@ MISTAKES = {
                             "visible"),
     "sigmoid_wrong_sign": ({"wrong_sign_sigmoid": True}, ("sigmoid_wrong_sign", "sigmoid_wrong_sign"), BOTH_CASES,
                            "visible"),
-    "targets_to_label": ({"argmax_targets": True}, ("targets_to_label", "targets_to_label"), ("softmax",),
+    "targets_to_label": ({"argmax_targets": True}, ("targets_to_label", "targets_to_label"), BOTH_CASES,
                          "visible"),
+    "mse_with_labels_in_case_1": ({"mse": True, "argmax_targets": True},
+                                  (("mse_factor_added", "targets_to_label"),) * 2, ("sigmoid",), "visible"),
     "mean_over_outputs": ({"mean_outputs": True}, ("mean_over_outputs", "mean_over_outputs"), BOTH_CASES, "visible"),
     "jacobian_diagonal": ({"jacobian_diagonal": True}, ("softmax_jacobian_diagonal", "softmax_jacobian_diagonal"),
                           ("softmax",), "visible"),
+    "tanh_hidden_units": ({"units": "tanh"}, ("tanh_hidden_units",) * 2, BOTH_CASES, "visible"),
+    "relu_hidden_units": ({"units": "relu"}, ("relu_hidden_units",) * 2, BOTH_CASES, "visible"),
+    "linear_hidden_units": ({"units": "linear"}, ("linear_hidden_units",) * 2, BOTH_CASES, "visible"),
+    "sigmoid_outputs_for_softmax": ({"outputs": "sigmoid"}, ("sigmoid_outputs_for_softmax",) * 2, ("softmax",),
+                                    "visible"),
+    "softmax_outputs_for_sigmoid": ({"outputs": "softmax"}, ("softmax_outputs_for_sigmoid",) * 2, ("sigmoid",),
+                                    "visible"),
+    "mse_delta_doubled": ({"mse2": True}, ("mse_delta_doubled",) * 2, BOTH_CASES, "visible"),
+    "mse_delta_doubled_with_labels": ({"mse2": True, "argmax_targets": True},
+                                      (("mse_delta_doubled", "targets_to_label"),) * 2, ("softmax",), "visible"),
+    "mse_with_labels": ({"mse": True, "argmax_targets": True}, (("mse_factor_added", "targets_to_label"),) * 2,
+                        ("softmax",), "visible"),
+    "tanh_hidden_units_with_mse": ({"units": "tanh", "mse2": True},
+                                   (("tanh_hidden_units", "mse_delta_doubled"),) * 2, BOTH_CASES, "visible"),
+    "textbook_sigmoid_network_for_softmax": ({"outputs": "sigmoid", "mse2": True},
+                                             (("sigmoid_outputs_for_softmax", "mse_delta_doubled"),) * 2,
+                                             ("softmax",), "visible"),
     "minus_E_with_missing_derivative": ({"sign": True, "missing": True},
                                         (("sign_flipped", "missing_sigmoid_derivative"), "sign_flipped"),
                                         BOTH_CASES, "visible"),
@@ -185,7 +212,14 @@ def test_a_correct_answer_scaled_by_nearly_one_is_a_constant_factor_shown_with_e
 
 COMBINABLE = [name for name, (flags, expected, _, kind) in MISTAKES.items()
               if kind == "visible" and len(flags) == 1 and "factor" not in flags and "sign" not in flags
-              and not any(w in ("transposed", "swapped_order") for w in expected)]
+              and not any(w in ("transposed", "swapped_order") for w in expected)
+              and "mse2" not in flags]  # 2(x−t)x(1−x) times ½ is (x−t)x(1−x): the MSE factor, named alone
+
+
+def test_the_doubled_mse_delta_times_a_half_is_the_mse_factor_alone():
+    for case in BOTH_CASES:
+        for found in diagnoses(student(mse2=True, factor=0.5, hidden_factor=1.0), visible_networks(case)):
+            assert found.mistakes == ("mse_factor_added",) and found.factor is None, (case, found)
 
 
 @pytest.mark.parametrize("case", BOTH_CASES)
@@ -252,6 +286,37 @@ def test_what_no_known_mistake_explains_names_nothing(name, case):
     for group in ("visible", "random"):
         for found in diagnoses(UNKNOWN[name], _networks(case, group)):
             assert found is None or found.mistakes == (), (group, found)
+
+
+def _relu_softmax_with_labels(z, t, W_kj, W_ji, case):
+    """A course's ReLU network with a softmax fed class labels, in either case: three things at once in case 1."""
+    s = z @ W_kj
+    y = np.maximum(s, 0)
+    delta = np.exp(log_softmax(y @ W_ji)) - np.eye(len(t))[np.argmax(t)]
+    hidden = W_ji @ delta
+    hidden[s <= 0] = 0
+    return np.outer(z, hidden), np.outer(y, delta)
+
+
+def _tanh_with_unknown_delta(z, t, W_kj, W_ji, case):
+    """tanh hidden units and an output delta no one would write: only the units can be recognised."""
+    y = np.tanh(z @ W_kj)
+    delta = (y @ W_ji) ** 3 - t
+    return np.outer(z, (W_ji @ delta) * (1 - y ** 2)), np.outer(y, delta)
+
+
+@pytest.mark.parametrize(("function", "units"), [(_relu_softmax_with_labels, "relu_hidden_units"),
+                                                 (_tanh_with_unknown_delta, "tanh_hidden_units")])
+def test_other_hidden_units_are_described_when_the_output_side_is_unknown(function, units):
+    for found in diagnoses(function, visible_networks("sigmoid")):
+        assert found.mistakes == () and found.pattern == msg.PATTERN_OTHER_UNITS.format(units=msg.UNIT_NAMES[units])
+
+
+def test_sigmoid_units_with_an_unknown_delta_are_not_called_other_units():
+    for name in ("full_jacobian_mse", "noise"):
+        for case in BOTH_CASES:
+            for found in diagnoses(UNKNOWN[name], visible_networks(case)):
+                assert found is None or "look like" not in found.pattern, (name, case, found)
 
 
 def test_the_wrong_factor_of_the_formula_is_located():
@@ -331,6 +396,12 @@ def test_the_factor_and_the_output_are_reported_for_visible_tests():
     net = nets.worked_example("sigmoid")
     kj, _ = diagnoses(student(last_output_only=True), visible_networks("sigmoid"))
     assert kj.output == net.shape[2] - 1 and f"i={net.shape[2] - 1}" in kj.details()
+
+
+def test_mistake_names_are_one_clause_so_that_the_class_report_reads_them_whole():
+    """batch's report cuts a diagnosis at "; " or ". " (backprop_grader/report.py): a name must hold neither."""
+    for key, name in msg.MISTAKE_NAMES.items():
+        assert "; " not in name and ". " not in name, key
 
 
 def test_the_worked_example_is_what_the_spec_asks_for():

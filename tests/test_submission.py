@@ -20,9 +20,17 @@ def test_submission_found_and_imported(grading):
     print(msg.INFO_FOUND.format(file=found) + feedback.printed_output(startup.output))
 
 
+def _skip_unless_imported(grading) -> None:
+    """Checks 0.2 to 0.5 say in one sentence that nothing was imported (test 0.1 says why), whatever the reason,
+    never "passed" and never a finding about gradients that were never computed."""
+    if not grading.startup().ok:
+        raise GradeFailure(msg.CHECK_NOT_IMPORTED)
+
+
 @informational("0.2", tags=("submission",))
 def test_inputs_not_modified(grading):
     """Input arrays left unmodified"""
+    _skip_unless_imported(grading)
     replies = grading.visible_replies()
     if feedback.nothing_returned(replies):
         raise GradeFailure(msg.CHECK_NOT_RUN)
@@ -35,6 +43,7 @@ def test_inputs_not_modified(grading):
 @informational("0.3", tags=("submission",))
 def test_outputs_are_finite_floats(grading):
     """Gradients are finite floats"""
+    _skip_unless_imported(grading)
     replies = grading.visible_replies()
     if feedback.nothing_returned(replies):
         raise GradeFailure(msg.CHECK_NOT_RUN)
@@ -51,13 +60,15 @@ def test_no_forbidden_import(grading):
     if grading.worker is not None:  # and from outside the worker, where removing its guard changes nothing
         attempted |= imports_in_source(grading.worker.source_file) & set(grading.config.refused_imports)
     attempted = sorted(attempted)
-    if attempted:
+    if attempted:  # also when that import is why nothing was imported: this check exists to say so
         raise GradeFailure(msg.INFO_FORBIDDEN.format(names=", ".join(attempted)))
+    _skip_unless_imported(grading)
 
 
 @informational("0.5", tags=("submission",))
 def test_not_numerically_differentiated(grading):
     """Gradients are analytic, not numerically differentiated"""
+    _skip_unless_imported(grading)
     probes = {case: grading.looks_numerical(case) for case in ("sigmoid", "softmax")}
     grading.extra["numerical_probe"] = probes  # rounded where they are made (Grading.looks_numerical)
     if not any(feedback.probe_could_run(p) for p in probes.values()):
