@@ -78,7 +78,7 @@ def confinement_line(name: str, document: dict, *, emulated: bool, host: bool, l
         return EMULATED.format(name=name, how=how, limits="".join(", " + limit for limit in limits))
     if host:
         return HOST.format(name=name, how=how)
-    return NOT_EMULATED.format(name=name, how=how, why=unavailable() or "it was not asked for")
+    return NOT_EMULATED.format(name=name, how=how, why=unavailable() or "its caller asked for this machine's")
 
 
 def describe(confinement: dict) -> str:
