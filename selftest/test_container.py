@@ -201,7 +201,7 @@ def test_the_harness_leaves_results_and_its_log_to_root_alone(emulated):
     assert "Total:" in (root / "results" / "stdout").read_text()  # the harness's log is run_autograder's output
 
 
-_INSIDE = """import ctypes, json, os
+_INSIDE = """import ctypes, json, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
 def errno_of(result):
     return 0 if result == 0 else ctypes.get_errno()
@@ -215,6 +215,8 @@ print(json.dumps({
     "unshare_user": errno_of(libc.unshare(0x10000000)),
     "mount": errno_of(libc.mount(b"none", b"/mnt", b"tmpfs", 0, None)),
     "setns": errno_of(libc.setns(0, 0)),
+    "checkout": os.path.exists(sys.argv[1]),
+    "top": sorted(os.listdir("/")),
 }))
 """
 
@@ -223,12 +225,14 @@ print(json.dumps({
 def test_the_container_is_dockers_root(tmp_path):
     """Docker's 14 capabilities in the bounding, permitted and effective sets, none inheritable or ambient;
     its seccomp profile, loaded without no_new_privs, refusing namespaces and mounts; PID 1 of its own PID
-    namespace; the root folder at /autograder."""
+    namespace; the root folder at /autograder; none of this machine's other folders (this checkout included)."""
     why = gradescope.unavailable()
     if why:
         pytest.skip(f"Gradescope's container cannot be emulated on this machine: {why}")
     (tmp_path / "marker").write_text("this root")
-    done = subprocess.run([*gradescope.prefix(), str(tmp_path), "/autograder", sys.executable, "-I", "-c", _INSIDE],
+    python = os.path.realpath(sys.executable)  # the interpreter itself: a virtual environment in the checkout is hidden
+    done = subprocess.run([*gradescope.prefix(), str(tmp_path), "/autograder", python, "-I", "-c", _INSIDE,
+                           str(PROJECT / "reference" / "backprop.py")],
                           capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout)
@@ -239,6 +243,9 @@ def test_the_container_is_dockers_root(tmp_path):
     assert seen["seccomp"] == "2" and seen["no_new_privs"] == "0"
     assert (seen["pid"], seen["uid"], seen["cwd"], seen["marker"]) == (1, 0, "/autograder", "this root")
     assert seen["unshare"] == seen["unshare_user"] == seen["mount"] == seen["setns"] == errno.EPERM, seen
+    assert not seen["checkout"]
+    assert set(seen["top"]) <= {"autograder", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "var",
+                                "opt", "root", "run", "dev", "sys", "home", "mnt", "media", "srv", "proc", "tmp"}
 
 
 def test_docker_keeps_namespace_calls_for_cap_sys_admin_only():

@@ -14,8 +14,9 @@ Gradescope runs every submission as root in a Docker container. Docker's default
 
 `python -m backprop_grader.isolation.container [--report FD] ROOT CWD COMMAND...` runs COMMAND so, with ROOT
 bound at /autograder in a private mount namespace, COMMAND's working folder CWD (a path inside the container),
-and 768 MB of memory and one CPU where the machine's cgroups allow. The image's own files are this machine's:
-the emulation confines, it does not install an Ubuntu 22.04.
+and 768 MB of memory and one CPU where the machine's cgroups allow. The image is this machine's system folders
+(/usr, /etc, /var, /opt, ...), shared with it as setup.sh on this machine always did: the emulation confines, it
+does not install an Ubuntu 22.04. Other folders (home folders, the instructor's checkout) are not in it.
 """
 
 from __future__ import annotations
@@ -46,6 +47,12 @@ _CAPABILITY_NUMBERS = {name: number for number, name in enumerate((
     "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"))}
 _MOBY_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le", "s390x": "s390x",
               "riscv64": "riscv64"}  # uname's name -> the name moby's profile uses in includes/excludes
+# The machine's folders an image has too (bound, writable by root as an image's are), and those an image has
+# empty; any other top-level folder of this machine (home folders, checkouts, data) is not in the container.
+_IMAGE_FOLDERS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "var", "opt", "root", "run",
+                  "dev", "sys")
+_EMPTY_FOLDERS = ("home", "mnt", "media", "srv", "proc", "tmp", MOUNTPOINT.strip("/"))
+_CHECKOUT = Path(__file__).resolve().parents[2]  # the grader's own files, which Gradescope's container lacks
 MEMORY_BYTES = 768 << 20
 _CPU_PERIOD = 100_000  # one CPU: a quota of one period per period
 _CLONE_NEWPID, _CLONE_NEWUTS = 0x20000000, 0x04000000
@@ -80,9 +87,9 @@ def _version(text: str) -> tuple[int, int]:
     return (parts + [0])[0], (parts + [0, 0])[1]
 
 
-def load_docker_seccomp(capabilities: tuple[str, ...] = DOCKER_CAPABILITIES) -> int:
-    """Load Docker's default profile into this process as runc does (with CAP_SYS_ADMIN still held, so without
-    no_new_privs); return how many rules of it libseccomp took (names unknown to it are skipped, as runc does)."""
+def docker_seccomp(capabilities: tuple[str, ...] = DOCKER_CAPABILITIES):
+    """Docker's default profile as a libseccomp filter, not loaded yet (filter.load() does, as runc does: with
+    CAP_SYS_ADMIN still held, so without no_new_privs); names unknown to libseccomp are skipped, as runc does."""
     import pyseccomp as seccomp
 
     profile = json.loads(PROFILE.read_text())
@@ -94,18 +101,15 @@ def load_docker_seccomp(capabilities: tuple[str, ...] = DOCKER_CAPABILITIES) -> 
         if entry["architecture"] == _seccomp_arch_name(arch):
             for sub in entry.get("subArchitectures", ()):
                 _add_arch(rules, seccomp, sub)
-    taken = 0
     for rule in docker_rules(profile, capabilities, arch, _version(os.uname().release)):
         action = _action(seccomp, rule, default_errno)
         conditions = [_condition(seccomp, arg) for arg in rule.get("args") or ()]
         for name in rule["names"]:
             try:
                 rules.add_rule(action, name, *conditions)
-                taken += 1
             except (ValueError, RuntimeError, OSError):  # unknown to this libseccomp or this architecture
                 continue
-    rules.load()
-    return taken
+    return rules
 
 
 def _seccomp_arch_name(arch: str) -> str:
@@ -230,32 +234,53 @@ def _remove_cgroups(folders: list[Path | None]) -> None:
                 pass
 
 
-def _mounts(root: Path, scratch: Path) -> None:
-    """The container's file system: ROOT at /autograder, a fresh /proc for the new PID namespace, a private
-    /tmp and /var/tmp (on disk, as the image's are) and /dev/shm (64 MB in memory, as Docker's)."""
+def _build_root(new_root: str, root: Path, scratch: Path) -> None:
+    """The container's file system, as an image's: the machine's system folders (the image's own, in effect),
+    ROOT at /autograder, a fresh /proc for the new PID namespace, a private /tmp and /var/tmp (on disk, as the
+    image's are) and /dev/shm (64 MB in memory, as Docker's), and none of the rest: no home folders, no instructor's
+    checkout (Gradescope has none), nothing else this machine keeps outside its system folders."""
     ns.mount(None, "/", None, ns.MS_REC | ns.MS_PRIVATE)
-    os.makedirs(MOUNTPOINT, mode=0o755, exist_ok=True)  # on the machine: an empty folder, the mount is ours only
-    ns.mount(str(root), MOUNTPOINT, None, ns.MS_BIND | ns.MS_REC)
-    ns.mount("proc", "/proc", "proc", ns.MS_NOSUID | ns.MS_NODEV | ns.MS_NOEXEC)
-    for folder in ("/var/tmp", "/tmp"):  # /tmp last: the scratch folder lies in the machine's /tmp
-        if os.path.isdir(folder) and not os.path.islink(folder):
-            ns.mount(str(scratch), folder, None, ns.MS_BIND)
-    if os.path.isdir("/dev/shm"):
-        ns.mount("shm", "/dev/shm", "tmpfs", ns.MS_NOSUID | ns.MS_NODEV | ns.MS_NOEXEC, "size=64m,mode=1777")
+    ns.mount("tmpfs", new_root, "tmpfs", ns.MS_NOSUID | ns.MS_NODEV, "size=1m,mode=755")
+    for name in _IMAGE_FOLDERS:
+        host = "/" + name
+        if os.path.islink(host):
+            os.symlink(os.readlink(host), new_root + host)
+        elif os.path.isdir(host):
+            os.mkdir(new_root + host, 0o755)
+            ns.mount(host, new_root + host, None, ns.MS_BIND | ns.MS_REC)
+    for name in _EMPTY_FOLDERS:
+        os.makedirs(new_root + "/" + name, mode=0o755, exist_ok=True)
+    checkout = str(_CHECKOUT)
+    if any(checkout.startswith(f"/{name}/") for name in _IMAGE_FOLDERS) and os.path.isdir(new_root + checkout):
+        ns.mount("tmpfs", new_root + checkout, "tmpfs", ns.MS_NOSUID | ns.MS_NODEV, "size=4k,mode=755")
+    ns.mount(str(root), new_root + MOUNTPOINT, None, ns.MS_BIND | ns.MS_REC)
+    ns.mount("proc", new_root + "/proc", "proc", ns.MS_NOSUID | ns.MS_NODEV | ns.MS_NOEXEC)
+    for folder in ("/tmp", "/var/tmp"):
+        if os.path.isdir(new_root + folder) and not os.path.islink(new_root + folder):
+            ns.mount(str(scratch), new_root + folder, None, ns.MS_BIND)
+    if os.path.isdir(new_root + "/dev/shm"):
+        ns.mount("shm", new_root + "/dev/shm", "tmpfs", ns.MS_NOSUID | ns.MS_NODEV | ns.MS_NOEXEC,
+                 "size=64m,mode=1777")
+    os.mkdir(new_root + "/.old")
+    ns.pivot_root(new_root, new_root + "/.old")
+    os.chdir("/")
+    ns.umount("/.old", ns.MNT_DETACH)
+    os.rmdir("/.old")
 
 
-def _inside(root: Path, cwd: str, command: list[str], scratch: Path, name: str, report: int | None) -> None:
-    """PID 1 of the container: mounts, limits, then Docker's seccomp profile, then Docker's capabilities, then
-    exec (in runc's order: the filter is loaded while CAP_SYS_ADMIN still allows it without no_new_privs)."""
+def _inside(root: Path, cwd: str, command: list[str], work: Path, name: str, report: int | None) -> None:
+    """PID 1 of the container: limits, file system, then Docker's seccomp profile, then Docker's capabilities,
+    then exec (in runc's order: the filter is loaded while CAP_SYS_ADMIN still allows it without no_new_privs)."""
     _prctl(_PR_SET_PDEATHSIG, 9, "die with the launcher")
     ns.unshare(ns.CLONE_NEWNS | ns.CLONE_NEWIPC | _CLONE_NEWUTS)  # the launcher keeps the machine's /proc
-    _mounts(root, scratch)
     limits = _limit_resources(name)
-    rules = load_docker_seccomp()
+    rules = docker_seccomp()  # built before the checkout (and this Python's libseccomp binding) is out of sight
+    _build_root(str(work / "root"), root, work / "tmp")
+    rules.load()
     keep_only_capabilities()
     os.chdir(cwd)
     if report is not None:
-        os.write(report, json.dumps({"limits": limits, "seccomp_rules": rules}).encode() + b"\n")
+        os.write(report, json.dumps({"limits": limits}).encode() + b"\n")
         os.close(report)
     os.execvp(command[0], command)
 
@@ -264,14 +289,16 @@ def run(root: Path, cwd: str, command: list[str], report: int | None = None) -> 
     """Run command in the emulated container; its exit status (125: the container could not be made)."""
     name = f"backprop-container-{os.getpid()}"
     cgroups = [_cgroup_folder(controller, name) for controller in ("memory", "cpu", "")]
-    scratch = Path(tempfile.mkdtemp(prefix="backprop-container-tmp-"))
-    os.chmod(scratch, 0o1777)
+    work = Path(tempfile.mkdtemp(prefix="backprop-container-"))  # 0700: the new root's mount point, and /tmp
+    (work / "root").mkdir()
+    (work / "tmp").mkdir()
+    os.chmod(work / "tmp", 0o1777)
     try:
         ns.unshare(_CLONE_NEWPID)  # for the child: it is PID 1 of the container
         pid = os.fork()
         if pid == 0:
             try:
-                _inside(root, cwd, command, scratch, name, report)
+                _inside(root, cwd, command, work, name, report)
             except (OSError, ValueError, RuntimeError, ImportError) as exc:
                 print(f"the emulated container could not be made: {exc}", file=sys.stderr)
             os._exit(125)
@@ -284,7 +311,7 @@ def run(root: Path, cwd: str, command: list[str], report: int | None = None) -> 
         return 125
     finally:
         _remove_cgroups(cgroups)
-        _remove_tree(scratch)
+        _remove_tree(work)
 
 
 def _remove_tree(folder: Path) -> None:
