@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from helpers import PROJECT, SUBMISSIONS, expected_of
+from helpers import PROJECT, SUBMISSIONS, example_submissions, expected_of
 
 from backprop_grader import simulate as simulate_module
 from backprop_grader import simulate_container as gradescope
@@ -28,6 +28,7 @@ from backprop_grader.sandbox import SANDBOX_USER
 
 CORRECT = SUBMISSIONS / "correct" / "vectorized"
 WRONG = SUBMISSIONS / "mistakes" / "missing_sigmoid_derivative"
+HOSTILE = [p for p in example_submissions() if expected_of(p).get("isolation") == "full"]
 
 # Cheats with the correct formulas (reference_copy.py beside it) as soon as any way out works: a listener on
 # 127.0.0.1 or behind an abstract Unix socket answers, or anything under /autograder/results can be read.
@@ -191,6 +192,19 @@ def test_reported_confinement_is_the_fallbacks_and_said_to_be_what_students_meet
                    capture_output=True, timeout=300, check=True)
     fallback = json.loads((tmp_path / "r.json").read_text())["extra_data"]["confinement"]
     assert (fallback["view"], fallback["network"]) == (confinement["view"], confinement["network"])
+
+
+@pytest.mark.parametrize("submission", HOSTILE, ids=[p.name for p in HOSTILE])
+def test_hostile_submission_earns_only_its_honest_score_in_the_container(emulated, submission, tmp_path):
+    """Every attack of selftest/submissions/hostile/ against what students meet: the fallback, in the container."""
+    root, _, _, _ = emulated
+    outcome, expected = simulate_module._grade_one(submission, submission.name, root, tmp_path, True,
+                                                   emulate=True), expected_of(submission)
+    assert outcome["problems"] == [] and outcome["leftover_processes"] == []
+    assert outcome["score"] == pytest.approx(expected["score"], abs=1e-6)
+    tests = {t["number"]: t for t in outcome["document"]["tests"]}
+    for number, status in expected.get("statuses", {}).items():
+        assert tests[number]["status"] == status, (number, tests[number]["output"])
 
 
 def test_the_harness_leaves_results_and_its_log_to_root_alone(emulated):
