@@ -279,8 +279,8 @@ def _inside(root: Path, cwd: str, command: list[str], work: Path, name: str, rep
     rules.load()
     keep_only_capabilities()
     os.chdir(cwd)
-    os.setsid()  # the container's first process leads its own session, as runc's does: process groups inside it
-    # are then the container's own, not (seen as 0 from inside) the launcher's on this machine
+    os.setsid()  # the container's first process leads its own session, as runc's does (nsexec.c, stage 2): groups
+    # inside it are then the container's own, not (seen as 0 from inside) the launcher's on this machine
     if report is not None:
         os.write(report, json.dumps({"limits": limits}).encode() + b"\n")
         os.close(report)
