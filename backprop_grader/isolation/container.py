@@ -25,6 +25,7 @@ import ctypes
 import errno
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -317,9 +318,8 @@ def run(root: Path, cwd: str, command: list[str], report: int | None = None) -> 
 
 
 def _remove_tree(folder: Path) -> None:
-    """Remove the container's /tmp (what the grader and student code left there), never following a link."""
-    import shutil
-
+    """Remove the container's work folder: its root's mount point and its /tmp (what the grader and student code
+    left there), never following a link."""
     shutil.rmtree(folder, ignore_errors=True)
 
 
