@@ -1,12 +1,16 @@
 """`backprop-grader simulate SUBMISSION...`: reproduce Gradescope on this machine (SPEC section 4).
 
 Builds the zip (unless given one), makes a fresh root folder, unzips into ROOT/source, runs setup.sh there as
-Gradescope would, then for each submission fills ROOT/submission, runs ROOT/run_autograder with
-AUTOGRADER_ROOT=ROOT in a clean environment (as root, in a PID namespace of its own, like Gradescope's
-container), checks results.json against Gradescope's specification, prints
-the table and keeps the file as OUT/<submission name>/results.json, beside stdout.txt (what run_autograder
-printed: what Gradescope shows the instructor). OUT and what it holds are readable by their owner only: the
-results hold the hidden tests' outcomes.
+Gradescope would, then for each submission fills ROOT/submission, runs ROOT/run_autograder in a clean environment,
+checks results.json against Gradescope's specification, prints the table and keeps the file as
+OUT/<submission name>/results.json, beside stdout.txt (what run_autograder printed: what Gradescope shows the
+instructor). OUT and what it holds are readable by their owner only: the results hold the hidden tests' outcomes.
+
+As root, setup.sh and every run happen in an emulation of Gradescope's container (isolation/container.py: Docker's
+default capabilities and seccomp profile, a PID namespace, ROOT bound at /autograder) after its harness's handling
+of the root folder (simulate_container.py), so that the confinement reported is the one students meet. --host,
+or a machine where the emulation cannot be made (not root), runs ROOT/run_autograder with AUTOGRADER_ROOT=ROOT on
+this machine as it is (in a PID namespace of its own as root), and each run's line says so.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import zipfile
 from pathlib import Path
 
 from . import results
+from . import simulate_container as gradescope
 from .build import build_zip
 from .cli import shown
 from .discovery import unpack_into
@@ -47,12 +52,15 @@ def register(commands) -> None:
     parser.add_argument("--out", type=Path, default=Path("simulated-results"),
                         help="where each submission's results.json and stdout.txt are kept")
     parser.add_argument("--keep-root", action="store_true", help="keep the simulated root folder for inspection")
+    parser.add_argument("--host", action="store_true",
+                        help="use this machine's own confinement instead of emulating Gradescope's container")
 
 
 def run(args) -> int:
     """Simulate; exit 1 when any results.json departs from Gradescope's specification."""
     check_arguments(args.submissions, args.zip, args.out)
-    outcomes = simulate(args.submissions, zip_path=args.zip, out=args.out, keep_root=args.keep_root)
+    outcomes = simulate(args.submissions, zip_path=args.zip, out=args.out, keep_root=args.keep_root,
+                        host=args.host)
     print(f"\nKept in {shown(args.out)}/: each submission's results.json, and stdout.txt with what run_autograder "
           "printed (Gradescope shows it to instructors only)")
     return 0 if all(not o["problems"] for o in outcomes) else 1
@@ -76,16 +84,23 @@ def check_arguments(submissions: list[Path], zip_path: Path | None, out: Path) -
 
 
 def simulate(submissions: list[Path], *, zip_path: Path | None = None, out: Path = Path("simulated-results"),
-             keep_root: bool = False, quiet: bool = False) -> list[dict]:
-    """Set up a fresh Gradescope root once, grade each submission in it, return one summary per submission."""
+             keep_root: bool = False, quiet: bool = False, host: bool = False) -> list[dict]:
+    """Set up a fresh Gradescope root once, grade each submission in it, return one summary per submission.
+
+    Emulates Gradescope's container unless host is set or the machine cannot (then says why, before setup.sh)."""
+    emulate = not host and not gradescope.unavailable()
+    if not host and not emulate:
+        print(f"Gradescope's container cannot be emulated here ({gradescope.unavailable()}): "
+              "setup.sh and each run use this machine's own confinement")
     root = Path(tempfile.mkdtemp(prefix="backprop-gradescope-"))
     # stays 0700 until setup.sh has locked the grader's files
     private = Path(tempfile.mkdtemp(prefix="backprop-upload-"))  # 0700: the zip holds the reference and seeds
     try:
         zip_path = zip_path or _build(private)
-        _install(zip_path, root)
+        _install(zip_path, root, emulate=emulate)
         names = _names(submissions)
-        return [_grade_one(sub, name, root, Path(out), quiet) for sub, name in zip(submissions, names)]
+        return [_grade_one(sub, name, root, Path(out), quiet, emulate=emulate, host=host)
+                for sub, name in zip(submissions, names)]
     finally:
         if keep_root:
             print(f"simulated root kept at {root}")
@@ -101,8 +116,9 @@ def _build(folder: Path) -> Path:
     return target
 
 
-def _install(zip_path: Path, root: Path) -> None:
-    """Unzip into ROOT/source, run setup.sh there, copy run_autograder to ROOT, as Gradescope's image build does."""
+def _install(zip_path: Path, root: Path, *, emulate: bool = False) -> None:
+    """Unzip into ROOT/source, run setup.sh there, copy run_autograder to ROOT, as Gradescope's image build does;
+    emulate: setup.sh runs in the emulated container, in /autograder/source (its paths are then Gradescope's)."""
     source = root / "source"
     with zipfile.ZipFile(zip_path) as archive:
         for member in archive.infolist():
@@ -116,9 +132,10 @@ def _install(zip_path: Path, root: Path) -> None:
     if not (source / "setup.sh").is_file() or not (source / "run_autograder").is_file():
         raise GraderError(f"{zip_path} has no setup.sh and run_autograder at its root")
     started = time.monotonic()
-    done = subprocess.run(["bash", "setup.sh"], cwd=source, env=_CLEAN_ENV, capture_output=True, text=True,
+    argv = [*gradescope.prefix(), str(root), "/autograder/source"] if emulate else []
+    done = subprocess.run([*argv, "bash", "setup.sh"], cwd=source, env=_CLEAN_ENV, capture_output=True, text=True,
                           timeout=SETUP_SECONDS)
-    (root / "setup.log").write_text(done.stdout + done.stderr)
+    _write_private(root / "setup.log", (done.stdout + done.stderr).encode())  # not on Gradescope: not for students
     if done.returncode != 0:
         raise GraderError(f"setup.sh failed (exit {done.returncode}):\n{(done.stdout + done.stderr)[-3000:]}")
     shutil.copy(source / "run_autograder", root / "run_autograder")
@@ -126,14 +143,22 @@ def _install(zip_path: Path, root: Path) -> None:
     print(f"setup.sh finished in {time.monotonic() - started:.1f} s")
 
 
-def _grade_one(submission: Path, name: str, root: Path, out: Path, quiet: bool) -> dict:
-    """Fill ROOT/submission, run ROOT/run_autograder as Gradescope does, check and keep results.json."""
-    _fill_submission(Path(submission), root / "submission")
-    _write_metadata(root / METADATA_NAME, name)
+def _grade_one(submission: Path, name: str, root: Path, out: Path, quiet: bool, *, emulate: bool = False,
+               host: bool = False) -> dict:
+    """Fill ROOT/submission, run ROOT/run_autograder as Gradescope does, check and keep results.json.
+
+    emulate: as Gradescope's harness does, in the emulated container (setup.sh must have run in it too)."""
     results_file = root / "results" / "results.json"
-    results_file.unlink(missing_ok=True)
+    limits: list[str] = []
     started = time.monotonic()
-    returncode, output, leftovers = _run_grader(root)
+    if emulate:
+        stdout = gradescope.prepare_run(root, Path(submission), lambda: _write_metadata(root / METADATA_NAME, name))
+        returncode, output, leftovers, limits = _run_in_container(root, stdout)
+    else:
+        _fill_submission(Path(submission), root / "submission")
+        _write_metadata(root / METADATA_NAME, name)
+        results_file.unlink(missing_ok=True)
+        returncode, output, leftovers = _run_grader(root)
     seconds = time.monotonic() - started
     try:
         document = json.loads(results_file.read_text())
@@ -146,13 +171,16 @@ def _grade_one(submission: Path, name: str, root: Path, out: Path, quiet: bool) 
     _write_private(kept.parent / "stdout.txt", output.encode("utf-8"))
     if document:
         _write_private(kept, results_file.read_bytes())
+    confinement = gradescope.confinement_line(name, document, emulated=emulate, host=host, limits=limits)
     if not quiet:
         print(f"\n== {name}: {document.get('score', '?')} points in {seconds:.1f} s ==")
         print(results.score_table(document) if document else "(no results.json)")
         for problem in found:
             print(f"PROBLEM: {problem}")
+        print(confinement)
     return {"name": name, "score": document.get("score"), "seconds": seconds, "problems": found,
-            "leftover_processes": leftovers, "results": str(kept), "document": document}
+            "leftover_processes": leftovers, "results": str(kept), "document": document,
+            "confinement": confinement, "emulated": emulate}
 
 
 def _private_folder(out: Path, name: str) -> Path:
@@ -183,30 +211,56 @@ def _run_grader(root: Path) -> tuple[int, str, list[int]]:
     student sees only the grader's processes, never this command's ancestors (whose command lines name the
     instructor's checkout, which Gradescope does not have).
     """
-    status_r, status_w = os.pipe()
-    hold_r, hold_w = os.pipe()
-    script = _HARNESS.format(status=status_w, hold=hold_r)
-    argv = [*_namespace_prefix(), "/bin/bash", "-c", script, "harness", str(root / "run_autograder")]
     with tempfile.TemporaryFile() as log:
-        try:
-            harness = subprocess.Popen(argv, cwd=root, env=dict(_CLEAN_ENV, AUTOGRADER_ROOT=str(root)),
-                                       stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                       pass_fds=(status_w, hold_r), start_new_session=True)
-        finally:
-            os.close(status_w)
-            os.close(hold_r)
-        try:
-            status = _read_status(status_r, GRADE_SECONDS)
-            leftovers = _leftover_processes(harness.pid)
-        finally:
-            os.close(status_r)
-            os.close(hold_w)
-            _end(harness)
+        status, leftovers = _run_harness(_namespace_prefix(), str(root / "run_autograder"), root,
+                                         dict(_CLEAN_ENV, AUTOGRADER_ROOT=str(root)), log)
         log.seek(0)
         output = log.read().decode("utf-8", "replace")
     if status is None:
         return -1, output + f"\nrun_autograder did not finish within {GRADE_SECONDS} s", leftovers
     return status, output, leftovers
+
+
+def _run_in_container(root: Path, stdout: Path) -> tuple[int, str, list[int], list[str]]:
+    """Run /autograder/run_autograder in the emulated container as Gradescope's harness does (from /autograder,
+    stdout and stderr into results/stdout); its exit status, output, leftover pids and the limits that held."""
+    report_r, report_w = os.pipe()
+    try:
+        with open(os.open(stdout, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644), "wb") as log:
+            status, leftovers = _run_harness((*gradescope.prefix(report_w), str(root), "/autograder"),
+                                             "/autograder/run_autograder", root, dict(_CLEAN_ENV), log,
+                                             extra_fds=(report_w,))
+    finally:
+        os.close(report_w)
+        limits = gradescope.read_report(report_r)
+        os.close(report_r)
+    output = stdout.read_text(encoding="utf-8", errors="replace") if stdout.is_file() else ""
+    if status is None:
+        return -1, output + f"\nrun_autograder did not finish within {GRADE_SECONDS} s", leftovers, limits
+    return status, output, leftovers, limits
+
+
+def _run_harness(prefix, launcher: str, cwd: Path, env: dict, log, extra_fds: tuple = ()) -> tuple[int | None,
+                                                                                                   list[int]]:
+    """Run launcher under prefix from the harness script; its exit status (None: none in time), leftover pids."""
+    status_r, status_w = os.pipe()
+    hold_r, hold_w = os.pipe()
+    script = _HARNESS.format(status=status_w, hold=hold_r)
+    argv = [*prefix, "/bin/bash", "-c", script, "harness", launcher]
+    try:
+        harness = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                   pass_fds=(status_w, hold_r, *extra_fds), start_new_session=True)
+    finally:
+        os.close(status_w)
+        os.close(hold_r)
+    try:
+        status = _read_status(status_r, GRADE_SECONDS)
+        leftovers = _leftover_processes(harness.pid)
+    finally:
+        os.close(status_r)
+        os.close(hold_w)
+        _end(harness)
+    return status, leftovers
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,5 +1,10 @@
 """No network for student code where no network namespace could be made: a seccomp filter (libseccomp, through
-its ctypes binding pyseccomp) that refuses every socket but a Unix one, before any student code runs.
+its ctypes binding pyseccomp) that refuses every socket(), before any student code runs; only socketpair() of two
+connected Unix sockets (multiprocessing's pipes) is allowed.
+
+Unix sockets are refused too: without a network namespace the worker shares the machine's abstract Unix sockets
+(which have no permissions at all) and sees named ones in the file system (a daemon's, an X server's), and student
+code has no business with any of them.
 
 A filter is inherited by every process the worker starts and can never be removed, so that a student can neither
 fetch a solution nor send the networks out (TCP, UDP, DNS, raw sockets alike). io_uring is refused too, since it
@@ -24,7 +29,7 @@ def refuse_internet() -> str:
     try:
         refuse = seccomp.ERRNO(errno.EACCES)
         rules = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
-        rules.add_rule(refuse, "socket", seccomp.Arg(0, seccomp.NE, socket.AF_UNIX))
+        rules.add_rule(refuse, "socket")
         rules.add_rule(refuse, "socketpair", seccomp.Arg(0, seccomp.NE, socket.AF_UNIX))
         for call in ("io_uring_setup", "io_uring_enter", "io_uring_register"):
             try:
