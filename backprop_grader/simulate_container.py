@@ -88,7 +88,7 @@ def describe(confinement: dict) -> str:
     user = f"as {confinement['user']}" if confinement.get("user") else "as the grader's own user"
     seen = ("seeing only its own folder" if confinement.get("view") == view.NAMESPACES
             else "seeing the whole file system (no namespace view)")
-    net = {"namespace": "no network (namespace)", "seccomp": "no internet sockets (seccomp filter)"}.get(
+    net = {"namespace": "no network (namespace)", "seccomp": "no sockets but pairs of its own (seccomp filter)"}.get(
         confinement.get("network"), "WITH NETWORK")
     return f"{user}, {seen}, {net}"
 

@@ -7,6 +7,7 @@ Without root these tests cannot run for real, so they skip and say why.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pwd
@@ -20,6 +21,7 @@ import pytest
 from helpers import PROJECT, SUBMISSIONS, example_submissions, expected_of
 
 from backprop_grader import simulate as simulate_module
+from backprop_grader.isolation import users
 from backprop_grader.results import problems
 from backprop_grader.sandbox import SANDBOX_USER
 
@@ -50,10 +52,16 @@ def gradescope(tmp_path_factory):
 
 
 def _as_sandbox_user(*argv: str, root: Path) -> subprocess.CompletedProcess:
-    """Run a command as the sandbox user, as the worker would be."""
+    """Run a command as the sandbox user, as the worker would be, holding the user's pool lock meanwhile (as a
+    grading does): a grading that claimed it at that moment would end the command as its leftover."""
     entry = pwd.getpwnam(SANDBOX_USER)
-    return subprocess.run(list(argv), user=entry.pw_uid, group=entry.pw_gid, extra_groups=[], cwd="/tmp",
-                          env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=60)
+    lock = users.lock_file(SANDBOX_USER)
+    fcntl.flock(lock, fcntl.LOCK_EX)  # waits while a grading running beside this test uses the user
+    try:
+        return subprocess.run(list(argv), user=entry.pw_uid, group=entry.pw_gid, extra_groups=[], cwd="/tmp",
+                              env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=60)
+    finally:
+        os.close(lock)
 
 
 def test_correct_submission_gets_full_marks_with_full_isolation(gradescope):
