@@ -109,7 +109,8 @@ def isolation_note(state: dict | None) -> str:
             else "the whole file system (no mount namespace could be made: the grader's files are protected only "
                  "by the separate user and their permissions)")
     net = {"namespace": "no network (a network namespace of its own)",
-           network.SECCOMP: "no sockets but pairs of its own (a seccomp filter; no network namespace could be made)"}.get(
+           network.SECCOMP: "no sockets but pairs of its own (a seccomp filter; no network namespace could be "
+                            "made)"}.get(
         state.get("network"), "THE NETWORK (neither a network namespace nor a seccomp filter was available)")
     reduced = "" if state.get("user") else " Isolation is reduced: not run as root, so no separate user."
     ended = (" (a PID namespace of its own: whatever it started ended with it)" if state.get("processes") ==
