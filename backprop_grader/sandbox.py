@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,13 +56,18 @@ REFUSED = ("student code never runs as root, and the sandbox user cannot run the
 
 
 _LIVE: set[int] = set()  # pids of this process's workers that may still run (end_all_workers)
+_SPAWNING = threading.Lock()  # held while a worker is copied and started, and while all are ended
+_LEAVING: list[bool] = []  # not empty once end_all_workers ran: no worker starts after it
 
 
 def end_all_workers() -> None:
-    """Kill every worker of this process at once, each with what it started (a batch job whose batch has gone)."""
-    for pid in list(_LIVE):
-        kill_group(pid)
-    kill_descendants()
+    """Kill every worker of this process at once, each with what it started, and start no other (a batch job
+    whose batch has gone, ending from another thread than the one that grades)."""
+    with _SPAWNING:
+        _LEAVING.append(True)
+        for pid in list(_LIVE):
+            kill_group(pid)
+        kill_descendants()
 
 
 @dataclass
@@ -285,6 +291,13 @@ class Worker:
         """
         if self._process is not None:
             return None
+        with _SPAWNING:  # end_all_workers, from another thread, waits for this worker to be known, then kills it
+            if _LEAVING:
+                return Reply(False, "died", "the grader is stopping")
+            return self._spawn()
+
+    def _spawn(self) -> Reply | None:
+        """spawn(), once it may."""
         self._spawned_at = time.monotonic()
         self.startup = None
         workdir = self._workdir = self._private_copy()
