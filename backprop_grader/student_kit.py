@@ -22,6 +22,7 @@ from pathlib import Path
 from . import networks
 from .config import CASES, load_config
 from .errors import GraderError
+from .writable import check_file, writing
 
 PROJECT = Path(__file__).resolve().parent.parent
 TEMPLATE = PROJECT / "student_template"
@@ -128,11 +129,15 @@ def build_kit(out: Path, template: Path = TEMPLATE, config_path: Path | None = N
             data = with_cases(name, text, config.cases).encode("utf-8")
         contents[name] = data
     contents[WORKED_EXAMPLE] = worked_example_json(config.cases).encode("utf-8")  # never a template's copy
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name in sorted(contents):
-            entry = zipfile.ZipInfo(f"{KIT_FOLDER}/{name}", date_time=_DATE)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o644 << 16
-            archive.writestr(entry, contents[name])
+    check_file(out, "--out")
+    try:
+        with writing(out, "--out"), zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for name in sorted(contents):
+                entry = zipfile.ZipInfo(f"{KIT_FOLDER}/{name}", date_time=_DATE)
+                entry.compress_type = zipfile.ZIP_DEFLATED
+                entry.external_attr = 0o644 << 16
+                archive.writestr(entry, contents[name])
+    except GraderError:
+        out.unlink(missing_ok=True)  # a kit cut short (a full disk) is never left behind
+        raise
     return sorted(contents)
