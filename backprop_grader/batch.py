@@ -75,7 +75,7 @@ def run(args) -> int:
     _require_extras()
     if args.jobs < 1 or args.timeout <= 0:
         raise GraderError("--jobs must be at least 1 and --timeout positive")
-    check_folder(args.out, "--out", mode=0o700)  # before any grading: one line with the true reason, if any
+    check_folder(args.out, "--out")  # before any grading: one line with the true reason, if any
     config_path = (args.config or DEFAULT_CONFIG).resolve()
     load_config(config_path)  # a bad configuration stops here, once, not in every submission
     started = time.monotonic()

@@ -49,6 +49,7 @@ def build_zip(out: Path, *, config_path: Path | None = None) -> list[str]:
     partial = out.with_suffix(".partial")
     try:
         with writing(out, "--out"):
+            out.parent.mkdir(parents=True, exist_ok=True)
             with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
                 for path, name in entries:
                     info = zipfile.ZipInfo(name, _FIXED_TIME)

@@ -72,7 +72,7 @@ def check_arguments(submissions: list[Path], zip_path: Path | None, out: Path) -
         with zipfile.ZipFile(zip_path) as archive:
             if not {"setup.sh", "run_autograder"} <= set(archive.namelist()):
                 raise GraderError(f"{zip_path} has no setup.sh and run_autograder at its root")
-    check_folder(out, "--out", mode=0o700)  # the true reason it cannot be written, in one line
+    check_folder(out, "--out")  # the true reason it cannot be written, in one line
 
 
 def simulate(submissions: list[Path], *, zip_path: Path | None = None, out: Path = Path("simulated-results"),

@@ -131,12 +131,14 @@ def build_kit(out: Path, template: Path = TEMPLATE, config_path: Path | None = N
     contents[WORKED_EXAMPLE] = worked_example_json(config.cases).encode("utf-8")  # never a template's copy
     check_file(out, "--out")
     try:
-        with writing(out, "--out"), zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for name in sorted(contents):
-                entry = zipfile.ZipInfo(f"{KIT_FOLDER}/{name}", date_time=_DATE)
-                entry.compress_type = zipfile.ZIP_DEFLATED
-                entry.external_attr = 0o644 << 16
-                archive.writestr(entry, contents[name])
+        with writing(out, "--out"):
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                for name in sorted(contents):
+                    entry = zipfile.ZipInfo(f"{KIT_FOLDER}/{name}", date_time=_DATE)
+                    entry.compress_type = zipfile.ZIP_DEFLATED
+                    entry.external_attr = 0o644 << 16
+                    archive.writestr(entry, contents[name])
     except GraderError:
         out.unlink(missing_ok=True)  # a kit cut short (a full disk) is never left behind
         raise

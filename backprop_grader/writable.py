@@ -62,7 +62,7 @@ def writing(path: Path | str, option: str = ""):
 
 
 def check_file(path: Path | str, option: str) -> None:
-    """Before any work: `path` can be written as a file (its folder made if need be, a file tried in it)."""
+    """Before any work: `path` can be written as a file (in its folder, or where that folder would be made)."""
     path = Path(path)
     with writing(path, option):
         if path.is_dir():
@@ -70,18 +70,20 @@ def check_file(path: Path | str, option: str) -> None:
         _try_in(path.parent)
 
 
-def check_folder(path: Path | str, option: str, *, mode: int = 0o777) -> None:
-    """Before any work: `path` is, or can be made, a folder one can write files in (made with `mode`, as the
-    command would make it: batch's and simulate's are their owner's only)."""
+def check_folder(path: Path | str, option: str) -> None:
+    """Before any work: `path` is a folder one can write files in, or one that can be made."""
     path = Path(path)
     with writing(path, option):
-        _try_in(path, mode)
+        _try_in(path)
 
 
-def _try_in(folder: Path, mode: int = 0o777) -> None:
-    """Make the folder if need be, and create and delete an empty file in it: the write that later follows meets
-    the same permission, read-only file system or file in the way now, before any work."""
-    folder.mkdir(mode=mode, parents=True, exist_ok=True)
-    handle, probe = tempfile.mkstemp(dir=folder, prefix=".backprop-write-test-")
+def _try_in(folder: Path) -> None:
+    """Create and delete an empty file in the folder, or, when it does not exist yet, in the nearest folder above
+    it that does (where it would be made): the write that follows meets the same permission, read-only file system
+    or file in the way now, before any work, and a command that stops here leaves nothing behind."""
+    place = _nearest_existing(folder)
+    if not place.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(place))
+    handle, probe = tempfile.mkstemp(dir=place, prefix=".backprop-write-test-")
     os.close(handle)
     os.unlink(probe)

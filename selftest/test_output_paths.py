@@ -132,3 +132,11 @@ def test_a_full_disk_is_no_space_left(name, tiny_disk_works, tmp_path):
     line = one_line(done)
     assert line.endswith(f"{arguments[-1]}: no space left on the device"), line
     assert done.stdout.splitlines()[-1] == "left: filler", done.stdout
+
+
+@pytest.mark.parametrize("name", ["grade", "build", "student-kit"])
+def test_a_folder_that_does_not_exist_yet_is_made(name, tmp_path):
+    arguments = commands(tmp_path / "new" / "folder")[name]
+    done = run_grader(*arguments, *(["--quiet"] if name == "grade" else []), cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert Path(arguments[arguments.index("--results" if name == "grade" else "--out") + 1]).is_file()
