@@ -35,6 +35,7 @@ from .discovery import unzip
 from .errors import GraderError
 from .isolation import view
 from .report import ERROR, GRADED, Entry
+from .writable import check_folder
 
 METADATA = "submission_metadata.yml"
 RESULTS, FINGERPRINT, LOG = "results.json", "fingerprint.json", "grader.log"
@@ -83,8 +84,7 @@ def _run(args) -> int:
     _require_extras()
     if args.jobs < 1 or args.timeout <= 0:
         raise GraderError("--jobs must be at least 1 and --timeout positive")
-    if args.out.exists() and not args.out.is_dir():
-        raise GraderError(f"--out {args.out} is a file, not a folder")
+    check_folder(args.out, "--out")  # before any grading: one line with the true reason, if any
     config_path = (args.config or DEFAULT_CONFIG).resolve()
     load_config(config_path)  # a bad configuration stops here, once, not in every submission
     started = time.monotonic()

@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 from .config import PROJECT_ROOT, load_config, package_requirements
+from .writable import check_file, writing
 
 # What Gradescope needs, relative to the project root: no selftests, no student kit, no caches.
 # student_template/forward.py is the given forward pass, for submissions that import it.
@@ -44,12 +45,18 @@ def build_zip(out: Path, *, config_path: Path | None = None) -> list[str]:
             if path.is_file() and not EXCLUDED_NAMES & set(path.parts) and path.suffix != ".pyc":
                 entries.append((path, relative))
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(out.with_suffix(".partial"), "w", zipfile.ZIP_DEFLATED) as archive:
-        for path, name in entries:
-            info = zipfile.ZipInfo(name, _FIXED_TIME)
-            info.external_attr = (0o755 if name in EXECUTABLE else 0o644) << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, path.read_bytes())
-    os.replace(out.with_suffix(".partial"), out)
+    check_file(out, "--out")
+    partial = out.with_suffix(".partial")
+    try:
+        with writing(out, "--out"):
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+                for path, name in entries:
+                    info = zipfile.ZipInfo(name, _FIXED_TIME)
+                    info.external_attr = (0o755 if name in EXECUTABLE else 0o644) << 16
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    archive.writestr(info, path.read_bytes())
+            os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)  # a zip cut short (a full disk) is never left behind
     return [name for _, name in entries]

@@ -24,6 +24,7 @@ PACKAGE_PINS = (PROJECT_ROOT / "requirements-grader.txt", PROJECT_ROOT / "requir
 REQUIRED_PACKAGES = ("numpy",)  # the grader hands the student numpy arrays, and the worker answers with numpy
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 TEST_NUMBERS = ("1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "2.7")
+CASES = ("sigmoid", "softmax")  # case N's tests are numbered N.x
 
 # section -> key -> (type, lower bound, upper bound)
 _NUMBERS = {
@@ -76,6 +77,7 @@ class Config:
     refused_imports: tuple  # [imports] forbidden: autodiff libraries, refused at import wherever they come from
     packages: tuple  # [environment] packages: what student code may import besides the standard library
     submission: dict  # [submission] caps on what a student uploads: max_files, max_megabytes
+    cases: tuple = CASES  # [rubric] cases: the cases graded; a case left out has no tests and is never mentioned
 
     @property
     def forbidden_imports(self) -> tuple:
@@ -87,6 +89,10 @@ class Config:
     def rubric(self, number: str) -> TestRubric:
         """The rubric entry of a test number, e.g. "1.3"."""
         return self.tests[number]
+
+    def grades(self, number: str) -> bool:
+        """Whether a graded test number belongs to a case this configuration grades."""
+        return number in self.tests
 
 
 # The configurations read in this process: a fork of it would carry their seeds (see grade.secrets_loaded).
@@ -140,7 +146,9 @@ def _check(raw: dict, path: Path) -> Config:
     sections = {name: _numbers(raw, name, path) for name in _NUMBERS}
     if sections["networks"]["min_units"] > sections["networks"]["max_units"]:
         raise GraderError(f"networks.min_units is larger than networks.max_units in {path}")
-    total, tests = _rubric(_table(raw, "rubric", path), path)
+    rubric = _table(raw, "rubric", path)
+    cases = _cases(rubric.get("cases", list(CASES)), path)
+    total, tests = _rubric(rubric, cases, path)
     imports = _table(raw, "imports", path)
     _only_keys(imports, ("forbidden",), path, "imports.")
     forbidden = _names(imports.get("forbidden", []), path, "imports.forbidden")
@@ -151,7 +159,7 @@ def _check(raw: dict, path: Path) -> Config:
     packages = _names(environment["packages"], path, "environment.packages")
     _check_packages(packages, forbidden, path)
     return Config(path, total, tests, sections["networks"], sections["tolerance"], sections["limits"],
-                  forbidden, packages, sections["submission"])
+                  forbidden, packages, sections["submission"], cases)
 
 
 def _names(value, path: Path, key: str) -> tuple:
@@ -209,13 +217,31 @@ def _canonical(name: str) -> str:
     return name.strip().lower().replace("_", "-").replace(".", "-")
 
 
-def _rubric(rubric: dict, path: Path) -> tuple[float, dict]:
-    """Check rubric.total and one [rubric.tests."N.M"] table per test, and that the points add up."""
-    _only_keys(rubric, ("total", "tests"), path, "rubric.")
+def _cases(value, path: Path) -> tuple:
+    """rubric.cases: the graded cases, at least one, each once, in the homework's order."""
+    if not isinstance(value, list) or not value or any(v not in CASES for v in value) or len(set(value)) < len(value):
+        raise GraderError(f"invalid rubric.cases {value!r} in {path}: expected a list of one or both of "
+                          f"{', '.join(map(repr, CASES))}, each once")
+    return tuple(case for case in CASES if case in value)
+
+
+def case_numbers(cases: tuple) -> tuple:
+    """The graded test numbers of these cases (case N's are N.x)."""
+    prefixes = tuple(f"{CASES.index(case) + 1}." for case in cases)
+    return tuple(number for number in TEST_NUMBERS if number.startswith(prefixes))
+
+
+def _rubric(rubric: dict, cases: tuple, path: Path) -> tuple[float, dict]:
+    """Check rubric.total and one [rubric.tests."N.M"] table per test of a graded case, and that their points add
+    up (the tables of a case left out may stay, for switching it back on: they are checked, and count for nothing)."""
+    _only_keys(rubric, ("total", "cases", "tests"), path, "rubric.")
     tables = _table(rubric, "tests", path, "rubric.")
     _only_keys(tables, TEST_NUMBERS, path, "rubric.tests.")
     tests = {}
+    graded = case_numbers(cases)
     for number in TEST_NUMBERS:
+        if number not in graded and number not in tables:
+            continue
         entry = tables.get(number)
         if entry is None:
             raise GraderError(f'rubric.tests."{number}" is missing from {path}: give it points and visibility')
@@ -229,11 +255,14 @@ def _rubric(rubric: dict, path: Path) -> tuple[float, dict]:
         visibility = entry.get("visibility", "visible")
         if visibility not in VISIBILITIES:
             raise GraderError(f"invalid {where}visibility {visibility!r} in {path}: allowed {', '.join(VISIBILITIES)}")
-        tests[number] = TestRubric(points, visibility)
+        if number in graded:
+            tests[number] = TestRubric(points, visibility)
     added = sum(t.points for t in tests.values())
     total = _number(rubric.get("total", added), float, 0, 100000, path, "rubric.total")
     if abs(added - total) > 1e-9:
-        raise GraderError(f"the rubric's points add up to {added:g}, but rubric.total in {path} says {total:g}")
+        which = "" if len(cases) == len(CASES) else f" of the graded cases ({', '.join(cases)}, rubric.cases)"
+        raise GraderError(f"the rubric's points{which} add up to {added:g}, but rubric.total in {path} says "
+                          f"{total:g}")
     return total, tests
 
 

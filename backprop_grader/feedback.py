@@ -222,6 +222,25 @@ def worst_entries_table(verdict: Verdict, step: float = 1e-6, rows: int = 5) -> 
     return "\n".join(lines)
 
 
+def worked_example_inputs(network) -> str:
+    """The worked example's inputs as Python a student can paste and follow by hand (every digit, as graded): it
+    is public (the student kit has it), so a failing N.1 or N.2 shows it whatever its visibility."""
+    K, J, I = network.shape
+    lines = [_python_array("z", network.z, f"(K,) = ({K},)"), _python_array("t", network.t, f"(I,) = ({I},)"),
+             _python_array("W_kj", network.W_kj, f"(K, J) = ({K}, {J})"),
+             _python_array("W_ji", network.W_ji, f"(J, I) = ({J}, {I})"), f'case = "{network.case}"']
+    return msg.WORKED_EXAMPLE_INPUTS.format(block="```python\n" + "\n".join(lines) + "\n```")
+
+
+def _python_array(name: str, array: np.ndarray, shape: str) -> str:
+    """`name = np.array([...])  # shape`, each number written to round-trip exactly, one row per line."""
+    rows = array.tolist() if array.ndim == 2 else [array.tolist()]
+    written = [("[" + ", ".join(repr(float(v)) for v in row) + "]") for row in rows]
+    indent = " " * len(f"{name} = np.array([")
+    body = ("[" + f",\n{indent}".join(written) + "]") if array.ndim == 2 else written[0]
+    return f"{name} = np.array({body})  # {shape}"
+
+
 def _shapes(verdict: Verdict) -> str:
     """": your array has shape (4, 3), expected (3, 4)." for a returned array, or ": shapes (3, 4) are right."."""
     got, expected = _shape(verdict.student.shape), _shape(verdict.expected.shape)
@@ -297,7 +316,8 @@ def _most_important(visible: list[dict]) -> dict | None:
 def _explanation(paragraphs: list[str]) -> list[str]:
     """The explanatory paragraphs of an output, without its heading and context, up to any table or count."""
     context = ("**", msg.ON_NETWORK_START, msg.PASSED_SHARE_START)
-    stop = ("|", msg.FAILED_ON.split("{")[0], msg.STUDENT_OUTPUT.strip().split("{")[0])
+    stop = ("|", msg.FAILED_ON.split("{")[0], msg.STUDENT_OUTPUT.strip().split("{")[0],
+            msg.WORKED_EXAMPLE_INPUTS.split("(")[0])
     body = [p for p in paragraphs if not p.startswith(context)]
     chosen = []
     for paragraph in body:

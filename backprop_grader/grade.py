@@ -18,6 +18,7 @@ from .errors import GraderError
 from .metadata import log_line, read_submitter
 from .rubric import CONFIG_ENV
 from .sandbox import Limits, Reply, Worker, claim_identity, isolation_note
+from .writable import NO_SPACE, message
 
 TESTS_DIR = PROJECT_ROOT / "tests"
 # pytest's built-in plugins that the graded suite never uses: each one costs hook registration in every run.
@@ -49,8 +50,8 @@ def guarded(submission: Path, results_path: Path, grade_found) -> dict:
     document = None
     unpacked = None
     scratch.remove_abandoned()  # copies of student code that a run killed outright left behind
+    _reserve(results_path)
     try:
-        results.reserve(results_path)  # before any student code runs: a full disk cannot stop it then
         folder, unpacked = _as_folder(Path(submission))
         document = grade_found(find_submission(folder))
     except Exception as exc:  # the catastrophic path: whatever failed, the student gets a valid results.json
@@ -67,6 +68,17 @@ def guarded(submission: Path, results_path: Path, grade_found) -> dict:
         document["execution_time"] = round(time.monotonic() - started, 6)
         results.write_results(document, results_path)
     return document
+
+
+def _reserve(results_path: Path) -> None:
+    """Take results.json's room before any student code runs, so that a full disk cannot stop it then. Where it
+    cannot be written at all (permission denied, a file where a folder should be), nothing is graded: a GraderError
+    says why in one line. A disk already full is no reason to stop: the end still tries, and says so if it fails."""
+    try:
+        results.reserve(results_path)
+    except OSError as exc:
+        if exc.errno not in NO_SPACE:
+            raise GraderError(message(results_path, exc)) from None
 
 
 def _grade_found(found, submission: Path, config_path: Path | None) -> dict:

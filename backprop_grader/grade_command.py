@@ -30,7 +30,7 @@ def register(commands) -> None:
 def run(args) -> int:
     """Grade, write results.json, print the table; exit 0 whenever results.json was written."""
     if not args.always_write_results:
-        check_arguments(args.submission, args.config)
+        check_arguments(args.submission, args.config, args.results)
     from . import grade, results
 
     document = grade.grade(args.submission, args.results, config_path=args.config)
@@ -40,8 +40,9 @@ def run(args) -> int:
     return 0
 
 
-def check_arguments(submission: Path, config_path: Path | None) -> None:
-    """A GraderError (one line, exit 2) for a submission that does not exist or a configuration that does not load.
+def check_arguments(submission: Path, config_path: Path | None, results_path: Path | None = None) -> None:
+    """A GraderError (one line, exit 2) for a submission that does not exist, a configuration that does not load,
+    or a results.json that cannot be written (reserved now, as grading would: the true reason, before any work).
 
     The configuration is loaded in a forked child that then exits: this process must not read it before it forks
     the student's worker (grade.can_fork), and a child's memory leaves with it.
@@ -51,6 +52,12 @@ def check_arguments(submission: Path, config_path: Path | None) -> None:
     problem = _config_problem(config_path)
     if problem:
         raise GraderError(problem)
+    if results_path is not None:
+        from .results import reserve
+        from .writable import writing
+
+        with writing(results_path, "--results"):
+            reserve(results_path)
 
 
 def _config_problem(config_path: Path | None) -> str:

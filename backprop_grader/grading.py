@@ -188,8 +188,8 @@ class Grading:
                    if number in self.config.tests)
 
     def visible_groups(self) -> list[tuple[str, str]]:
-        """Every (case, group) of the visible phase."""
-        return [(case, group) for case, groups in GRADED_GROUPS.items() for group in (*groups, *PROBE_GROUPS)
+        """Every (case, group) of the visible phase, in the cases the configuration grades."""
+        return [(case, group) for case in self.config.cases for group in (*GRADED_GROUPS[case], *PROBE_GROUPS)
                 if self.is_visible(case, group)]
 
     def visible_replies(self) -> list[Reply]:

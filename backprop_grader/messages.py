@@ -96,12 +96,16 @@ CHECK_NOT_RUN = ("Could not be checked: your code returned no gradients on any n
                  "why).")
 CHECK_NUMERICAL_NOT_RUN = ("Could not be checked: this check needs gradients that match the expected ones on the "
                            "worked example, and yours do not yet in either case.")
+CHECK_NUMERICAL_NOT_RUN_ONE_CASE = ("Could not be checked: this check needs gradients that match the expected ones "
+                                    "on the worked example, and yours do not yet.")
 AUTOGRADER_FAULT = ("The autograder itself failed while grading this submission. This is not your fault and "
                     "says nothing about your code; your instructor can see the details. Please let them know.")
 SUMMARY_ALL_PASSED = ("All visible tests passed. The other tests are graded now; their results appear after the due "
                       "date.")
 SUMMARY_FIRST_FIX = "Start with test {number} ({name}): {reason}"
 NOTE_DISCOVERY = "Note: {note}"
+WORKED_EXAMPLE_INPUTS = ("The worked example, to follow your code through by hand (the student kit has it too, in "
+                         "worked_example.json):\n\n{block}")
 STUDENT_OUTPUT = "\n\nWhat your code printed (first {limit} characters):\n\n{block}"
 OUTPUT_TRUNCATED = "[... the rest was cut: print less, or only while debugging]"
 

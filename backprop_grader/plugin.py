@@ -9,7 +9,7 @@ import pytest
 from . import messages as msg
 from . import results
 from .errors import GradeFailure
-from .rubric import attributes
+from .rubric import SWITCHED_OFF, attributes
 
 GRADING = pytest.StashKey()  # the run's Grading object, read by the `grading` fixture in tests/conftest.py
 
@@ -49,7 +49,12 @@ class GradescopePlugin:
 
     def pytest_collection_modifyitems(self, session, config, items):
         """Visible tests first, hidden ones last: hidden networks are asked only once every visible output is
-        final (grading.py's two phases); results.json keeps the rubric's order."""
+        final (grading.py's two phases); results.json keeps the rubric's order. The tests of a case that
+        rubric.cases leaves out are deselected: they never run, and results.json never lists them."""
+        switched_off = [item for item in items if getattr(item.obj, SWITCHED_OFF, False)]
+        if switched_off:
+            config.hook.pytest_deselected(items=switched_off)
+            items[:] = [item for item in items if not getattr(item.obj, SWITCHED_OFF, False)]
         self._order = {item.nodeid: index for index, item in enumerate(items)}
         items.sort(key=lambda item: attributes(item.obj)["visibility"] != "visible")
 

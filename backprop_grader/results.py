@@ -5,6 +5,7 @@ Nothing here knows about pytest: the plugin hands over plain values, and the tes
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -13,6 +14,8 @@ from pathlib import Path
 
 from . import messages as msg
 from .config import VISIBILITIES
+from .errors import GraderError
+from .writable import NO_SPACE, message
 
 STATUSES = ("passed", "failed")
 _TOP_KEYS = {"score", "execution_time", "output", "output_format", "test_output_format", "test_name_format",
@@ -109,11 +112,12 @@ def reserve(path: Path) -> None:
 
 def write_results(document: dict, path: Path) -> None:
     """Write results.json atomically, so that a reader never sees half a file; when the disk is full, into the
-    room reserve() took (the document shortened to fit if it must)."""
+    room reserve() took (the document shortened to fit if it must). Any other failure (permission denied, a file
+    where a folder should be) is a GraderError that says so: only a full disk is helped by the reserved room."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(document, indent=2, allow_nan=False) + "\n"
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".json")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as out:
@@ -123,8 +127,13 @@ def write_results(document: dict, path: Path) -> None:
         except OSError:
             Path(temporary).unlink(missing_ok=True)
             raise
-    except OSError:
-        _write_in_place(document, text, path)
+    except OSError as exc:
+        if exc.errno not in NO_SPACE:
+            raise GraderError(message(path, exc)) from None
+        try:
+            _write_in_place(document, text, path)
+        except OSError as again:
+            raise GraderError(message(path, again)) from None
 
 
 def _write_in_place(document: dict, text: str, path: Path) -> None:
@@ -134,7 +143,7 @@ def _write_in_place(document: dict, text: str, path: Path) -> None:
     if len(data) > room:
         data = json.dumps(_shortened(document)).encode()
     if len(data) > room:
-        raise OSError(f"no room left to write {path}")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))  # nor room reserved for it
     fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW)
     try:
         os.pwrite(fd, data + b" " * (room - len(data)), 0)

@@ -19,8 +19,18 @@ def active_config():
     return load_config(os.environ.get(CONFIG_ENV) or None)
 
 
+SWITCHED_OFF = "__switched_off__"  # set on a graded test of a case rubric.cases leaves out: the plugin drops it
+
+
 def graded(number: str, *, partial: bool = False, tags: tuple = ()):
-    """@number, @visibility, @tags and @weight (or @partial_credit) with the points and visibility configured."""
+    """@number, @visibility, @tags and @weight (or @partial_credit) with the points and visibility configured; a
+    test of a case the configuration does not grade is only marked, for the plugin to leave it out of the run."""
+    if not active_config().grades(number):
+        def switched_off(func):
+            setattr(func, SWITCHED_OFF, True)
+            return gs.number(number)(func)
+
+        return switched_off
     entry = active_config().rubric(number)
 
     def apply(func):

@@ -36,6 +36,7 @@ from .discovery import unpack_into
 from .errors import GraderError
 from .metadata import METADATA_NAME
 from .processes import descendants
+from .writable import check_folder
 
 HIDDEN_CANARY = "HIDDEN-RESULT-CANARY"  # in the simulated metadata: must never reach student code
 SETUP_SECONDS = 900
@@ -79,8 +80,7 @@ def check_arguments(submissions: list[Path], zip_path: Path | None, out: Path) -
         with zipfile.ZipFile(zip_path) as archive:
             if not {"setup.sh", "run_autograder"} <= set(archive.namelist()):
                 raise GraderError(f"{zip_path} has no setup.sh and run_autograder at its root")
-    if Path(out).exists() and not Path(out).is_dir():
-        raise GraderError(f"--out {out} is a file, not a folder")
+    check_folder(out, "--out")  # the true reason it cannot be written, in one line
 
 
 def simulate(submissions: list[Path], *, zip_path: Path | None = None, out: Path = Path("simulated-results"),

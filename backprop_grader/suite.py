@@ -14,9 +14,12 @@ def all_or_nothing(grading: Grading, number: str, case: str, layer: str) -> None
     verdicts = grading.verdicts(case, "worked", layer)
     if not all(v.passed for v in verdicts):
         visible = _visible(number)
-        raise GradeFailure(feedback.layer_report(verdicts, case, layer, visible=visible,
-                                                 limits=grading.config.limits, tolerance=grading.config.tolerance,
-                                                 evidence=feedback.evidence(grading, case, layer, visible=visible)))
+        report = feedback.layer_report(verdicts, case, layer, visible=visible, limits=grading.config.limits,
+                                       tolerance=grading.config.tolerance,
+                                       evidence=feedback.evidence(grading, case, layer, visible=visible))
+        if any(v.reply is None or v.reply.kind not in feedback.STARTUP_KINDS for v in verdicts):
+            report += "\n\n" + feedback.worked_example_inputs(verdicts[0].network)  # public: the kit has it
+        raise GradeFailure(report)
 
 
 def share(grading: Grading, number: str, case: str, group: str, layers: tuple, set_score) -> None:

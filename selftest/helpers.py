@@ -9,6 +9,7 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = PROJECT / "selftest" / "submissions"
+CONFIG_OPTION = "--autograder-config"  # pytest option: check the examples against an instructor's autograder.toml
 
 
 def run_grader(*args: str, timeout: float = 300, cwd: Path = PROJECT) -> subprocess.CompletedProcess:

@@ -14,6 +14,7 @@ from backprop_grader.config import TEST_NUMBERS, VISIBILITIES, load_config
 from backprop_grader.errors import GraderError
 
 DEFAULT = (PROJECT / "autograder.toml").read_text(encoding="utf-8")
+CASES_LINE = 'cases = ["sigmoid", "softmax"]'
 
 
 def _write(tmp_path, text: str):
@@ -155,3 +156,37 @@ def test_submission_caps_are_read_without_holding_the_seeds(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, timeout=60)
     assert done.stdout.splitlines()[0] == "2000 []"
     assert "GraderError" in done.stderr and "rubric.total" in done.stderr
+
+
+@pytest.mark.parametrize("cases", ['["sigmoid", "sigmoid"]', "[]", '["tanh"]', '"sigmoid"', '["Sigmoid"]'])
+def test_a_bad_list_of_cases_is_one_line_naming_the_setting(tmp_path, cases):
+    assert CASES_LINE in DEFAULT
+    path = _write(tmp_path, DEFAULT.replace(CASES_LINE, f"cases = {cases}", 1))
+    done = run_grader("grade", str(PROJECT / "selftest" / "submissions" / "correct" / "vectorized"), "--config",
+                      str(path), cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "rubric.cases" in lines[0] and str(path) in lines[0], done.stderr
+    assert "'sigmoid', 'softmax'" in lines[0]  # what is allowed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["autograder.toml"]  # nothing graded, nothing written
+
+
+def test_the_total_must_be_the_graded_cases_points(tmp_path):
+    message = _error(tmp_path, DEFAULT.replace(CASES_LINE, 'cases = ["softmax"]', 1))
+    assert "add up to 50" in message and "rubric.cases" in message and "rubric.total" in message
+
+
+def test_a_case_switched_off_needs_no_tables_and_its_tables_may_stay(tmp_path):
+    softmax_only = DEFAULT.replace(CASES_LINE, 'cases = ["softmax"]', 1)
+    kept = load_config(_write(tmp_path, softmax_only.replace("total = 100", "total = 50", 1)))
+    assert kept.cases == ("softmax",) and sorted(kept.tests) == ["2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "2.7"]
+    assert kept.total == 50
+    without = re.sub(r'\[rubric\.tests\."1\.\d"\]\npoints = \d+\nvisibility = "\w+"\n', "", DEFAULT)
+    dropped = load_config(_write(tmp_path, without.replace(CASES_LINE, 'cases = ["softmax"]', 1).replace(
+        "total = 100", "total = 50", 1)))
+    assert dropped.tests == kept.tests
+    message = _error(tmp_path, without.replace("total = 100", "total = 50", 1))  # both cases: 1.x are needed
+    assert 'rubric.tests."1.1" is missing' in message
+    assert load_config().cases == ("sigmoid", "softmax")  # the project's grades both
+    unsaid = load_config(_write(tmp_path, DEFAULT.replace(CASES_LINE + "\n", "", 1)))
+    assert unsaid.cases == ("sigmoid", "softmax")  # and so does a configuration that does not say

@@ -19,6 +19,9 @@ from backprop_grader.config import load_config
 from backprop_grader.grading import GRADED_GROUPS, Grading
 
 LEAKER = SUBMISSIONS / "hostile" / "leak_hidden_networks"
+# One worker runs this whole module under pytest-xdist: the check of the shared temporary folders must not see a
+# leaker that another test of this module is grading at that moment.
+pytestmark = pytest.mark.xdist_group("leak_hidden_networks")
 _PRECISE = re.compile(r"-?\d+\.\d{6,}(?:e[-+]?\d+)?")  # numbers printed with 7 or more significant digits
 
 

@@ -27,7 +27,7 @@ except ImportError:  # Python 3.10
     import tomli as tomllib
 
 KIT_FOLDER = "backprop_kit"
-KIT_FILES = {"backprop.py", "forward.py", "check.py", "README.md"}
+KIT_FILES = {"backprop.py", "forward.py", "check.py", "README.md", "worked_example.json"}
 FINAL_LINE = re.compile(r"^public checks: (\d+) of (\d+) passed; the graded tests are stricter$")
 # Pieces of the closed forms (SPEC section 1) and of code that computes them; none may appear in the kit.
 GRADIENT_PATTERNS = [

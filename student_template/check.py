@@ -36,7 +36,9 @@ except ImportError as _missing:
     sys.exit(2)
 
 SEED = 5150  # this file's own random networks; the graded tests use others
+# The cases your instructor grades.
 CASES = {"sigmoid": "case 1 (sigmoid)", "softmax": "case 2 (softmax)"}
+WORKED_EXAMPLE = HERE / "worked_example.json"  # the inputs of the graded tests N.1 and N.2, from the kit
 LAYERS = {"W_ji": "output layer dE/dW_ji", "W_kj": "hidden layer dE/dW_kj"}
 AXES = {"W_ji": ("j", "i", "rows for hidden units j, columns for outputs i"),
         "W_kj": ("k", "j", "rows for inputs k, columns for hidden units j")}
@@ -250,7 +252,7 @@ def _draw_network(rng, case, sizes, label, kind):
 
 def _networks(case):
     """(the networks of the shape check, those of the finite-difference check) for one case."""
-    rng = np.random.default_rng([SEED, list(CASES).index(case)])
+    rng = np.random.default_rng([SEED, ("sigmoid", "softmax").index(case)])  # the same whichever cases are graded
     shaped = [_draw_network(rng, case, sizes, "network", TARGETS[case][0]) for sizes in SHAPE_SIZES]
     for net in shaped:
         net.targets = ""
@@ -355,7 +357,8 @@ def _is_standard(name):
 
 
 def run_checks():
-    """Run every check; return them in report order, with notes for the end of the report."""
+    """Run every check; return them in report order, with notes and the worked example for the end of the
+    report."""
     function, found, signature = _import_student()
     imports = _check_imports()
     shapes = {case: Check(f"{label}: both gradients have the shapes (K, J) and (J, I)")
@@ -368,7 +371,7 @@ def run_checks():
         reason = "backprop.py did not import" if not found.passed else "compute_gradients cannot be called"
         for check in checks[3:]:
             check.fail("not run: " + reason)
-        return checks, []
+        return checks, [], worked_example(None)
     student, returned = Student(function), 0
     for case in CASES:
         shaped, compared = _networks(case)
@@ -405,7 +408,7 @@ def run_checks():
     if student.printed:
         first = (student.printed.strip().splitlines() or [""])[0][:100]
         notes.append(f"note: compute_gradients printed text, hidden from this report; it began: {first}")
-    return checks, notes
+    return checks, notes, worked_example(student)
 
 
 def _compare(check, net, layer, got, wrong_shape):
@@ -438,7 +441,39 @@ def _summarise(check):
                f"yours {yours:.6g}, finite differences {numerical:.6g}")
 
 
-def report(checks, notes):
+def worked_example(student):
+    """The worked example of the graded tests N.1 and N.2 (worked_example.json), and what your code returns on
+    it, for you to follow by hand: the lines to print, or none when the file is not here."""
+    try:
+        import json
+
+        examples = json.loads(WORKED_EXAMPLE.read_text(encoding="utf-8"))["cases"]
+    except (OSError, ValueError, KeyError):
+        return []
+    lines = []
+    for case, label in CASES.items():
+        if case not in examples:
+            continue
+        example = examples[case]
+        arrays = [np.array(example[name], dtype=float) for name in ARGUMENTS[:4]]
+        lines.append(f"The worked example of graded tests {' and '.join(example['tests'])}, {label} "
+                     f"({WORKED_EXAMPLE.name}), to follow by hand:")
+        lines += [f"  {name:<4} = {example[name]}" for name in ARGUMENTS[:4]]
+        if student is not None and not student.hung and not student.not_implemented:
+            pair, problem = student.call(Network("the worked example", case, *arrays))
+            if problem is None:
+                lines += [f"  your dE/d{name} = {_rounded(got)}" for name, got in zip(("W_kj", "W_ji"), pair)]
+    return lines
+
+
+def _rounded(array):
+    """An array's nested list with 6 significant digits, to read beside a computation by hand."""
+    if array.ndim == 0:
+        return f"{float(array):.6g}"
+    return "[" + ", ".join(_rounded(row) for row in array) + "]"
+
+
+def report(checks, notes, example=()):
     """Print the report; return the exit status."""
     print(f"Checking {STUDENT_FILE}")
     printed = set()
@@ -452,6 +487,8 @@ def report(checks, notes):
             print("      " + text.replace("\n", "\n      "))
     for note in [*notes, GENERAL_TARGETS_NOTE]:
         print(note)
+    for line in example:
+        print(line)
     passed = sum(check.passed for check in checks)
     print(f"public checks: {passed} of {len(checks)} passed; the graded tests are stricter")
     return 0 if passed == len(checks) else 1
