@@ -39,6 +39,7 @@ from .writable import check_folder
 
 METADATA = "submission_metadata.yml"
 RESULTS, FINGERPRINT, LOG = "results.json", "fingerprint.json", "grader.log"
+_START_SECONDS = 300.0  # for a job to load the grader and collect the suite before its first submission
 DEFAULT_TIMEOUT = 300.0  # seconds for one submission: generous, since the grader's own limits stop student code
 MISSING_EXTRAS = ("batch needs the instructor extras ({missing} is missing): run bin/ensure-venv in the project "
                   "(it installs them into .venv), or pip install -r requirements-instructor.txt")
@@ -461,6 +462,7 @@ class _Job:
         theirs.close()
         lifeline.close()
         self._ending = threading.Lock()  # Ctrl-C may end a job while its own thread ends it too
+        self._ready = False  # it said "ready": loaded, its suite collected, waiting for submissions
 
     def grade(self, submission: Path, results: Path, log: Path, timeout: float,
               wake: int) -> tuple[bool, bool, bool]:
@@ -468,6 +470,11 @@ class _Job:
         grade another: not after a fault that left its pytest session unsound). A byte on `wake` (the batch
         is stopping) ends the wait at once, as unfinished."""
         try:
+            if not self._ready:  # its start (the zygote, the configuration, the suite) is not the submission's time
+                started = multiprocessing.connection.wait([self.connection, wake], _START_SECONDS)
+                if self.connection not in started or self.connection.recv() != "ready":
+                    return False, False, False
+                self._ready = True
             self.connection.send((str(submission), str(results), str(log)))
             ready = multiprocessing.connection.wait([self.connection, wake], timeout)
             if not ready:

@@ -42,7 +42,7 @@ def serve(connection, config_path: str, lifeline=None) -> None:
         from .config import load_config
 
         config = load_config(config_path)
-        loop = SubmissionLoop(connection, config, zygote, claim_identity())
+        loop = SubmissionLoop(connection, config, zygote, claim_identity(), announce=lifeline is not None)
         pytest.main(grade.pytest_arguments(config), plugins=[loop.plugin, loop])
     finally:
         if zygote is not None:
@@ -69,12 +69,12 @@ def _leave_with_the_batch(lifeline) -> None:
 class SubmissionLoop:
     """The job's pytest plugin: its test loop runs the collected tests once per submission received."""
 
-    def __init__(self, connection, config, zygote: Zygote | None, identity):
+    def __init__(self, connection, config, zygote: Zygote | None, identity, *, announce: bool = False):
         from . import cache
         from .grading import Grading
 
         self.connection, self.config, self.zygote = connection, config, zygote
-        self.identity = identity
+        self.identity, self.announce = identity, announce
         self.plugin = GradescopePlugin()
         self.unsound = False  # a pass over the tests broke off: pytest's state can no longer be trusted
         self.shared = Grading(config, None, None)  # the networks and their reference results, for every submission
@@ -83,7 +83,10 @@ class SubmissionLoop:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session):
         """Grade each submission sent (submission, results path, log path), answering "done", or "retiring" when
-        the job must not grade another (then it ends); None, or batch going away, ends the session."""
+        the job must not grade another (then it ends); None, or batch going away, ends the session. For batch,
+        "ready" first: a submission's time limit runs from then, not from the job's own start."""
+        if self.announce:
+            self.connection.send("ready")
         while True:
             try:
                 job = self.connection.recv()

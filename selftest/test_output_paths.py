@@ -8,6 +8,7 @@ mount namespace of the command's own; each skips, saying why, where the machine 
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -63,6 +64,9 @@ def locked():
     """A folder that nobody may enter but not write in (root's, mode 0755), inside a temporary one of ours."""
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
         pytest.skip("needs root and setpriv, to run the command as the unprivileged user nobody")
+    if not _nobody_can_run_the_grader():
+        pytest.skip(f"the user nobody cannot run the grader from {PROJECT}: the checkout or its .venv lies where "
+                    "other users cannot read it (a folder of mode 0700, say)")
     top = Path(tempfile.mkdtemp(prefix="backprop-locked-test-"))
     top.chmod(0o755)
     folder = top / "locked"
@@ -70,6 +74,15 @@ def locked():
     folder.chmod(0o755)
     yield folder
     shutil.rmtree(top)
+
+
+@functools.cache
+def _nobody_can_run_the_grader() -> bool:
+    """Whether nobody can import the grader from this checkout with its Python (a clone in a private folder: no)."""
+    done = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", sys.executable, "-c",
+                           "import backprop_grader.cli, numpy"], cwd=PROJECT, capture_output=True, timeout=120,
+                          env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(PROJECT)})
+    return done.returncode == 0
 
 
 def as_nobody(*arguments: str, mpl: Path) -> subprocess.CompletedProcess:

@@ -154,6 +154,13 @@ def installed(tmp_path_factory):
     shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.fixture(scope="module", params=list(MODES))
+def mode(request) -> str:
+    """Each test below runs with the namespaces and in the fallback; module-scoped, so that the tests sharing the
+    fallback's installed upload are run by one xdist worker, which installs it once."""
+    return request.param
+
+
 def _clean_environment(root: Path, mode: str) -> dict:
     return {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": str(root / "source"),
             "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", **MODES[mode]}
@@ -237,7 +244,6 @@ def _copies_of_student_code(marker: bytes) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("mode", MODES)
 def test_cant_outlive_grading_as_a_zombie_looking_process(tmp_path, mode, request):
     marker = _marker()
     submission = _survivor_submission(tmp_path / "survivor", marker)
@@ -246,7 +252,6 @@ def test_cant_outlive_grading_as_a_zombie_looking_process(tmp_path, mode, reques
     assert _grade(CORRECT, tmp_path / "next.json", mode, request)["score"] == 100
 
 
-@pytest.mark.parametrize("mode", MODES)
 def test_cant_zero_the_next_students_of_a_batch_job(tmp_path, mode, request):
     """One job grades the three in turn, as one sandbox user: the survivor must not reach the two after it."""
     marker = _marker()
@@ -259,7 +264,6 @@ def test_cant_zero_the_next_students_of_a_batch_job(tmp_path, mode, request):
     assert _alive_named(marker) == []
 
 
-@pytest.mark.parametrize("mode", MODES)
 def test_cant_carry_hidden_networks_to_the_next_grading(tmp_path, mode, request):
     """Two couriers graded in turn by one job: the first leaves every network it is asked (hidden ones too) in
     its /tmp, kept alive by a survivor, in the folders anyone may write and in System V shared memory; the
