@@ -10,6 +10,7 @@ call starts a fresh one.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.util
 import json
 import os
@@ -528,11 +529,24 @@ def become_worker(fd_in: int, fd_out: int, workdir: Path, log: int, program: Pat
     protocol.main(["worker", *worker_arguments(fd_in, fd_out, program, limits, forbidden)])
 
 
+def prepare_confinement() -> None:
+    """Work out now what each worker's confinement needs to know of this Python (its import path, the folders of
+    its view, whether other users may run it), so that workers forked after this inherit it ready."""
+    view.python_folders(isolated_path(), _PROJECT)
+    _python_reachable_by_others()
+
+
 def isolated_path() -> list[str]:
     """sys.path as `python -I` starts with it: the standard library, site-packages and what their .pth files add,
     never the grader's own folder. A forked worker drops the rest: the folder the grader was started from (in
     batch, wherever the instructor was, perhaps a folder anyone can write to), PYTHONPATH and the user's
-    site-packages."""
+    site-packages. Worked out once per import path (a zygote's workers inherit it: no .pth file read per worker)."""
+    return list(_isolated_path(tuple(sys.path)))
+
+
+@functools.cache
+def _isolated_path(path: tuple[str, ...]) -> tuple[str, ...]:
+    """isolated_path() of this import path."""
     import site
     import sysconfig
 
@@ -541,7 +555,7 @@ def isolated_path() -> list[str]:
     standard |= {library, os.path.join(library, "lib-dynload"), *site.getsitepackages()}
     standard |= _listed_in_pth_files(site.getsitepackages())
     archive = f"python{sys.version_info[0]}{sys.version_info[1]}.zip"
-    return [p for p in sys.path if (p in standard or os.path.basename(p) == archive) and Path(p).resolve() != _PROJECT]
+    return tuple(p for p in path if (p in standard or os.path.basename(p) == archive) and Path(p).resolve() != _PROJECT)
 
 
 def _listed_in_pth_files(site_folders: list[str]) -> set[str]:
@@ -613,6 +627,7 @@ def _user_name(uid: int) -> str:
         return str(uid)
 
 
+@functools.cache
 def _python_reachable_by_others() -> bool:
     """Whether another user can run this Python and import numpy from where they lie."""
     numpy_spec = importlib.util.find_spec("numpy")

@@ -80,6 +80,7 @@ class Zygote:
 
 def _serve(channel: socket.socket, fresh: frozenset | None) -> None:
     """The zygote's loop: fork a worker per message until the job closes the socket."""
+    sandbox.prepare_confinement()  # worked out once here, inherited by every worker
     gc.freeze()  # Python's advice for a process that forks: its objects stay out of the collector's passes, whose
     # writes would copy their pages into every worker (two per submission since the hidden phase has its own)
     null = os.open(os.devnull, os.O_RDWR)

@@ -11,6 +11,7 @@ here in the process itself because the grader forks its workers (bubblewrap can 
 
 from __future__ import annotations
 
+import functools
 import os
 import site
 import sys
@@ -100,7 +101,14 @@ def _build(workdir: Path, mountpoint: Path, runtime: list[str], *, as_root: bool
 
 def python_folders(runtime: list[str], project: Path) -> list[str]:
     """The folders the Python runtime needs: its installation, the virtual environment and the import path,
-    never the project checkout, a folder that holds it, or a folder anyone may write to (/tmp, say)."""
+    never the project checkout, a folder that holds it, or a folder anyone may write to (/tmp, say). Worked out
+    once per runtime (a zygote's workers inherit it)."""
+    return list(_python_folders(tuple(runtime), str(project)))
+
+
+@functools.cache
+def _python_folders(runtime: tuple[str, ...], project: str) -> tuple[str, ...]:
+    """python_folders() of this runtime and checkout."""
     candidates = {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix,
                   os.path.dirname(os.path.realpath(sys.executable)), *site.getsitepackages(), *runtime}
     project_path = os.path.realpath(project)
@@ -115,7 +123,7 @@ def python_folders(runtime: list[str], project: Path) -> list[str]:
             continue  # inside the checkout but not its virtual environment (the grader's own code)
         if not any(_within(folder, k) for k in kept):
             kept.append(folder)
-    return kept
+    return tuple(kept)
 
 
 def _within(path: str, folder: str) -> bool:
