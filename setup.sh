@@ -47,7 +47,7 @@ say "packages students may import: $(grep -o '^[A-Za-z0-9_.-]*' "$packages" | so
 "$venv/bin/python" -m compileall -q "$source_dir/backprop_grader" "$source_dir/reference" "$source_dir/tests" >/dev/null
 echo "$venv/bin/python" > "$source_dir/.python"
 # The seeded networks and their finite differences, computed once here and locked below with the rest.
-(cd "$source_dir" && PYTHONPATH="$source_dir" "$venv/bin/python" -c "from backprop_grader.cache import warm; warm()")
+(cd "$source_dir" && PYTHONPATH="$source_dir" "$venv/bin/python" -c "from backprop_grader.maths.cache import warm; warm()")
 chmod +x "$source_dir/run_autograder" "$source_dir/setup.sh"
 
 if [[ "$(id -u)" != 0 ]]; then

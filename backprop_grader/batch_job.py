@@ -70,8 +70,8 @@ class SubmissionLoop:
     """The job's pytest plugin: its test loop runs the collected tests once per submission received."""
 
     def __init__(self, connection, config, zygote: Zygote | None, identity, *, announce: bool = False):
-        from . import cache
-        from .grading import Grading
+        from .maths import cache
+        from .maths.grading import Grading
 
         self.connection, self.config, self.zygote = connection, config, zygote
         self.identity, self.announce = identity, announce
@@ -107,7 +107,7 @@ class SubmissionLoop:
 
     def _grade(self, session, found, submission: Path) -> dict:
         """One submission's results document: its worker from the zygote, then every collected test in turn."""
-        from .grading import Grading
+        from .maths.grading import Grading
 
         submitter = grade.announce(submission)
         worker, unavailable = grade.start_worker(found, self.identity, Limits(**self.config.limits),

@@ -24,8 +24,7 @@ TESTS_DIR = PROJECT_ROOT / "tests"
 # pytest's built-in plugins that the graded suite never uses: each one costs hook registration in every run.
 # No terminal output (we print our own table), no cache files, no forced garbage collection at the end.
 # What holds or computes the answers; while none of it is loaded, a fork of this process is safe to give student code.
-_SECRET_MODULES = ("reference", "tests", "backprop_grader.grading", "backprop_grader.networks", "backprop_grader.cache",
-                   "backprop_grader.diagnosis", "backprop_grader.feedback", "backprop_grader.suite")
+_SECRET_MODULES = ("reference", "tests", "backprop_grader.maths")
 # The variables a grader's environment may hold for it to fork its worker (see can_fork).
 _FORKABLE_ENVIRONMENT = {"PATH", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "AUTOGRADER_ROOT", "OPENBLAS_NUM_THREADS",
                          "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
@@ -181,8 +180,8 @@ def _run_pytest(config, found, worker, unavailable, notes: list[str], submitter:
     # Imported only now, once the worker is spawned: it imports numpy and the submission meanwhile.
     import pytest
 
-    from . import cache
-    from .grading import Grading
+    from .maths import cache
+    from .maths.grading import Grading
     from .plugin import GradescopePlugin
 
     grading = Grading(config, worker, unavailable, hidden)
@@ -205,7 +204,7 @@ def pytest_arguments(config) -> list[str]:
 def document_of(plugin, worker, detail: str = "") -> dict:
     """The results document of one graded submission, from the plugin's records; a GraderError when the graded
     suite did not run (a test file that cannot be collected, or no test at all)."""
-    from . import feedback
+    from .maths import feedback
 
     if plugin.collection_faults or not plugin.records:
         raise GraderError(f"the graded suite did not run{detail}: {plugin.collection_faults[:3]}")

@@ -110,7 +110,7 @@ STUDENT_OUTPUT = "\n\nWhat your code printed (first {limit} characters):\n\n{blo
 OUTPUT_TRUNCATED = "[... the rest was cut: print less, or only while debugging]"
 
 # ---------------------------------------------------------------------------------------------------------------
-# Diagnosis of wrong gradients (backprop_grader.diagnosis, backprop_grader.feedback).
+# Diagnosis of wrong gradients (backprop_grader.maths.diagnosis and .feedback).
 # Names carry no number from a network, so hidden tests may show them; details and patterns are for visible tests.
 # ---------------------------------------------------------------------------------------------------------------
 
@@ -263,7 +263,7 @@ NOTEBOOK_NOT_JSON = ("The notebook {file} could not be read: it is not a noteboo
 NOTEBOOK_INVALID = ("The notebook {file} could not be read: it does not follow the notebook format ({detail}). "
                     "Open it in Jupyter, save it, and upload it again.")
 
-# Failing-test reports and the summary (backprop_grader.feedback).
+# Failing-test reports and the summary (backprop_grader.maths.feedback).
 ON_NETWORK_START = "On the "
 ON_NETWORK = ON_NETWORK_START + "{network} ({details})"  # details: what the network's name says, and its sizes
 NETWORK_SIZES = "K, J, I = {K}, {J}, {I}"

@@ -19,9 +19,9 @@ import re
 import zipfile
 from pathlib import Path
 
-from . import networks
 from .config import CASES, load_config
 from .errors import GraderError
+from .maths import networks
 from .writable import check_file, writing
 
 PROJECT = Path(__file__).resolve().parent.parent

@@ -12,11 +12,11 @@ import pytest
 from helpers import PROJECT, SUBMISSIONS, grade
 from test_diagnosis import student
 
-from backprop_grader import feedback
 from backprop_grader import messages as msg
 from backprop_grader.config import load_config
-from backprop_grader.grading import Grading
 from backprop_grader.markup import escape
+from backprop_grader.maths import feedback
+from backprop_grader.maths.grading import Grading
 from backprop_grader.sandbox import Reply
 from reference.backprop import error
 

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from backprop_grader import networks as nets
 from backprop_grader.config import load_config
-from backprop_grader.grading import close_enough
+from backprop_grader.maths import networks as nets
+from backprop_grader.maths.grading import close_enough
 
 CONFIG = load_config()
 

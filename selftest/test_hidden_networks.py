@@ -16,7 +16,7 @@ import pytest
 from helpers import PROJECT, SUBMISSIONS, grade
 
 from backprop_grader.config import load_config
-from backprop_grader.grading import GRADED_GROUPS, Grading
+from backprop_grader.maths.grading import GRADED_GROUPS, Grading
 
 LEAKER = SUBMISSIONS / "hostile" / "leak_hidden_networks"
 # One worker runs this whole module under pytest-xdist: the check of the shared temporary folders must not see a

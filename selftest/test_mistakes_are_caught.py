@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backprop_grader import networks as nets
 from backprop_grader.config import load_config
-from backprop_grader.grading import LAYERS, close_enough
+from backprop_grader.maths import networks as nets
+from backprop_grader.maths.grading import LAYERS, close_enough
 from backprop_grader.sandbox import PROVIDED_FORWARD
 from backprop_grader.shadowing import provided_by
 from reference.backprop import compute_gradients as reference_gradients

@@ -158,7 +158,7 @@ def test_sympy_proves_the_lemmas():
 
 def _student(net, layer, p, q, mistakes=frozenset()):
     """∂E/∂w for the weight (p, q) of `layer` as a student making the formula `mistakes` of SPEC section 3 would
-    write it (the names are those of backprop_grader.diagnosis); no mistake gives the closed form."""
+    write it (the names are those of backprop_grader.maths.diagnosis); no mistake gives the closed form."""
     def delta(i):
         d = net.x(i) - net.t(i) if "sum_t_taken_as_one" in mistakes else net.delta(i)
         return d * net.x(i) * (1 - net.x(i)) if "mse_factor_added" in mistakes else d

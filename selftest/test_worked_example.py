@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from helpers import PROJECT, SUBMISSIONS, grade, run_grader
 
-from backprop_grader import networks
+from backprop_grader.maths import networks
 
 ARRAYS = ("z", "t", "W_kj", "W_ji")
 # Returns zeros (so that N.1 and N.2 fail) after printing the arguments it was called with, marked by case.

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from backprop_grader.config import load_config
-from backprop_grader.grading import Grading
+from backprop_grader.maths.grading import Grading
 from backprop_grader.sandbox import Limits, Worker
 from backprop_grader.zygote import Zygote
 

@@ -1,6 +1,6 @@
 """Case 1: sigmoid outputs with the Bernoulli cross-entropy (SPEC sections 1 and 3)."""
 
-from backprop_grader import suite
+from backprop_grader.maths import suite
 from backprop_grader.rubric import graded
 
 CASE = "sigmoid"

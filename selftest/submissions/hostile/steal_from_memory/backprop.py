@@ -13,8 +13,7 @@ import sys
 
 import numpy as np
 
-_OURS = ("reference", "tests", "backprop_grader.grading", "backprop_grader.networks", "backprop_grader.cache",
-         "backprop_grader.diagnosis", "backprop_grader.feedback", "backprop_grader.suite")
+_OURS = ("reference", "tests", "backprop_grader.maths")
 
 
 def _steal():

@@ -13,10 +13,10 @@ import numpy as np
 
 from reference.backprop import compute_gradients
 
-from . import messages as msg
+from .. import messages as msg
+from ..markup import code_block, escape
 from .diagnosis import Diagnosis, diagnose
 from .grading import LAYERS, NUMERICAL_CEILING, Verdict, finite_differences
-from .markup import code_block, escape
 
 DEFAULT_TOLERANCE = {"rtol": 1e-4, "atol_scale": 1e-6, "finite_difference_step": 1e-6}
 # The networks a visible test's diagnosis may use (SPEC section 3): nothing visible depends on a hidden network.

@@ -19,9 +19,9 @@ import numpy as np
 
 from reference.backprop import compute_gradients, error
 
+from ..errors import GraderError
+from ..sandbox import Reply
 from . import networks as nets
-from .errors import GraderError
-from .sandbox import Reply
 
 LAYERS = ("W_kj", "W_ji")  # the order compute_gradients returns them in
 MAX_TIMEOUTS_PER_CASE = 2  # after this many time-outs in one case, its remaining calls are skipped

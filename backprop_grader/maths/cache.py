@@ -13,14 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, cache_files
+from .. import __version__, cache_files
+from ..config import PROJECT_ROOT
 from . import networks as nets
-from .config import PROJECT_ROOT
 from .grading import GRADED_GROUPS, PROBE_GROUPS
 
 GROUPS = {case: groups + PROBE_GROUPS for case, groups in GRADED_GROUPS.items()}
-_SOURCES = ("backprop_grader/networks.py", "backprop_grader/mistakes.py", "backprop_grader/grading.py",
-            "reference/backprop.py")
+_SOURCES = ("backprop_grader/maths/networks.py", "backprop_grader/maths/mistakes.py",
+            "backprop_grader/maths/grading.py", "reference/backprop.py")
 
 
 def prepare(grading) -> None:
@@ -41,8 +41,8 @@ def prepare(grading) -> None:
 def warm() -> None:
     """Compute and store the cache for the project's configuration (setup.sh calls this before locking), and what
     a fresh worker has loaded (shadowing.py)."""
-    from . import sandbox, shadowing
-    from .config import load_config
+    from .. import sandbox, shadowing
+    from ..config import load_config
     from .grading import Grading
 
     prepare(Grading(load_config(), None, None))

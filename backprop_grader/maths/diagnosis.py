@@ -22,7 +22,7 @@ from itertools import combinations
 
 import numpy as np
 
-from . import messages as msg
+from .. import messages as msg
 from .grading import LAYERS, Verdict, close_enough
 from .mistakes import FORMULA_MISTAKES, HIDDEN_DERIVATIVES, HIDDEN_UNITS, applies, compatible, mistake_gradients
 

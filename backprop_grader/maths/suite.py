@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from .. import messages as msg
+from ..errors import GradeFailure
+from ..rubric import active_config
 from . import feedback
-from . import messages as msg
-from .errors import GradeFailure
 from .grading import LAYERS, Grading
-from .rubric import active_config
 
 
 def all_or_nothing(grading: Grading, number: str, case: str, layer: str) -> None:

@@ -1,0 +1,13 @@
+"""The maths of grading, beside `reference/` (the one place of the formulas themselves).
+
+- `networks`: the worked example and the seeded random networks;
+- `mistakes`: each known formula mistake, as the gradients a student making it computes;
+- `grading`: asking the worker, judging against the reference and finite differences (`Grading`);
+- `diagnosis`: which mistake, or which factor of the formula, explains a wrong gradient;
+- `feedback`: the Markdown a failing test shows; `suite`: what each graded test of `tests/` reports;
+- `cache`: the seeded networks and their finite-difference estimates, kept on disk.
+
+Every module here holds or uses the reference, so the whole package is secret: a process that has imported any
+of it must never be forked into a student's worker (`grade.secrets_loaded`). Nothing is imported here: a front end
+imports the module it needs (`from backprop_grader.maths.grading import Grading`), and only once it may.
+"""
