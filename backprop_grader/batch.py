@@ -29,12 +29,13 @@ import zipfile
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
-from . import __version__, batch_job, processes, sandbox, scratch
+from . import __version__, batch_job, sandbox
 from .config import DEFAULT_CONFIG, PROJECT_ROOT, load_config
 from .discovery import unzip
 from .errors import GraderError
-from .isolation import view
 from .report import ERROR, GRADED, Entry
+from .sandbox import processes, scratch
+from .sandbox.isolation import view
 from .writable import check_folder
 
 METADATA = "submission_metadata.yml"

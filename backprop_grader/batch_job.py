@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from . import grade, sandbox, scratch
+from . import grade, sandbox
 from .plugin import GradescopePlugin
-from .sandbox import Limits, claim_identity
-from .zygote import Zygote
+from .sandbox import Limits, claim_identity, scratch
+from .sandbox.zygote import Zygote
 
 
 def serve(connection, config_path: str, lifeline=None) -> None:

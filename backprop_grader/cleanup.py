@@ -16,9 +16,9 @@ import pwd
 import shutil
 import subprocess
 
-from . import scratch
 from .errors import GraderError
-from .isolation import users
+from .sandbox import scratch
+from .sandbox.isolation import users
 
 
 def register(commands) -> None:

@@ -9,7 +9,7 @@ import time
 import traceback
 from pathlib import Path
 
-from . import __version__, results, scratch
+from . import __version__, results
 from . import config as config_module
 from . import messages as msg
 from .config import PROJECT_ROOT, load_config
@@ -17,7 +17,7 @@ from .discovery import explain_not_found, find_submission, unpack_into
 from .errors import GraderError
 from .metadata import log_line, read_submitter
 from .rubric import CONFIG_ENV
-from .sandbox import Limits, Reply, Worker, claim_identity, isolation_note
+from .sandbox import Limits, Reply, Worker, claim_identity, isolation_note, scratch
 from .writable import NO_SPACE, message
 
 TESTS_DIR = PROJECT_ROOT / "tests"

@@ -35,7 +35,7 @@ from .cli import shown
 from .discovery import unpack_into
 from .errors import GraderError
 from .metadata import METADATA_NAME
-from .processes import descendants
+from .sandbox.processes import descendants
 from .writable import check_folder
 
 HIDDEN_CANARY = "HIDDEN-RESULT-CANARY"  # in the simulated metadata: must never reach student code

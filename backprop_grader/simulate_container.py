@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 from .discovery import unpack_into
-from .isolation import view
+from .sandbox.isolation import view
 
 EMULATED = ("{name}: student code ran {how}. Gradescope's container, emulated here (Docker's default "
             "capabilities and seccomp profile, a PID namespace{limits}), gives this: it is what students meet.")
@@ -30,7 +30,7 @@ NOT_EMULATED = ("{name}: student code ran {how}, on this machine: Gradescope's c
                 "({why}), so students may meet less than this.")
 NOT_ROOT = "not root: the emulation makes namespaces, binds /autograder and drops to Docker's capabilities as root"
 _LAUNCHER = ("import sys; sys.path.insert(0, sys.argv.pop(1)); "
-             "from backprop_grader.isolation.container import main; sys.exit(main(sys.argv[1:]))")
+             "from backprop_grader.sandbox.isolation.container import main; sys.exit(main(sys.argv[1:]))")
 _PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
 
 

@@ -150,7 +150,7 @@ def boundary(rounds: int = 60) -> list[tuple[str, str]]:
     against a plain fork (each forked from this process with numpy loaded, then killed and collected)."""
     import numpy  # noqa: F401  (a worker is forked from a process that holds it)
 
-    from backprop_grader.processes import own_pid_namespace
+    from backprop_grader.sandbox.processes import own_pid_namespace
 
     def fork_and_end(sealed: bool) -> float:
         started = time.perf_counter()

@@ -436,8 +436,8 @@ def test_a_hung_grader_is_an_autograder_error_and_the_batch_goes_on(tmp_path):
 
 
 def _student_has_a_view() -> bool:
-    from backprop_grader.isolation import view
     from backprop_grader.sandbox import isolated_path
+    from backprop_grader.sandbox.isolation import view
 
     return view.probe(isolated_path(), PROJECT) == view.NAMESPACES
 

@@ -10,10 +10,11 @@ import sys
 import pytest
 from helpers import PROJECT, run_grader
 
-from backprop_grader import scratch
-from backprop_grader.isolation import users
+from backprop_grader.sandbox import scratch
+from backprop_grader.sandbox.isolation import users
 
-_ABANDON = "from backprop_grader import scratch; print(scratch.make('cleanup-test'))"  # made, then its run leaves
+# a scratch folder made, then its run leaves
+_ABANDON = "from backprop_grader.sandbox import scratch; print(scratch.make('cleanup-test'))"
 
 
 def test_cleanup_removes_the_folders_of_runs_that_have_gone_and_keeps_those_alive():

@@ -23,8 +23,8 @@ from helpers import PROJECT, SUBMISSIONS, example_submissions, expected_of
 
 from backprop_grader import simulate as simulate_module
 from backprop_grader import simulate_container as gradescope
-from backprop_grader.isolation import container
 from backprop_grader.sandbox import SANDBOX_USER
+from backprop_grader.sandbox.isolation import container
 
 CORRECT = SUBMISSIONS / "correct" / "vectorized"
 WRONG = SUBMISSIONS / "mistakes" / "missing_sigmoid_derivative"

@@ -21,9 +21,9 @@ import pytest
 from helpers import PROJECT, SUBMISSIONS, example_submissions, expected_of
 
 from backprop_grader import simulate as simulate_module
-from backprop_grader.isolation import users
 from backprop_grader.results import problems
 from backprop_grader.sandbox import SANDBOX_USER
+from backprop_grader.sandbox.isolation import users
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="isolation needs root to create and become the sandbox user")
 
@@ -369,7 +369,7 @@ def test_student_code_reaches_no_listener_on_localhost(view, gradescope, tmp_pat
     import socket
     import threading
 
-    from backprop_grader.isolation import view as view_module
+    from backprop_grader.sandbox.isolation import view as view_module
 
     root, _ = gradescope
 

@@ -20,7 +20,7 @@ PACKAGE = PROJECT / "backprop_grader"
 SECRETS_LOADED = "from backprop_grader.grade import secrets_loaded"
 # What runs before a worker is forked: the grade command's early fork, and batch's fork server and jobs (zygote).
 FORK_PATH = ("backprop_grader.cli", "backprop_grader.grade_command", "backprop_grader.grade", "backprop_grader.batch",
-             "backprop_grader.batch_job", "backprop_grader.zygote")
+             "backprop_grader.batch_job", "backprop_grader.sandbox.zygote")
 _PROBE = (
     "import importlib, json, sys\n"
     "importlib.import_module(sys.argv[1])\n"

@@ -27,7 +27,7 @@ from backprop_grader.config import load_config
 from backprop_grader.maths import networks as nets
 from backprop_grader.maths.grading import LAYERS, close_enough
 from backprop_grader.sandbox import PROVIDED_FORWARD
-from backprop_grader.shadowing import provided_by
+from backprop_grader.sandbox.shadowing import provided_by
 from reference.backprop import compute_gradients as reference_gradients
 
 PROJECT = Path(__file__).resolve().parent.parent

@@ -43,7 +43,7 @@ import json, sys
 from pathlib import Path
 import numpy  # noqa: F401
 from backprop_grader.sandbox import Limits, Worker
-from backprop_grader.zygote import Zygote
+from backprop_grader.sandbox.zygote import Zygote
 mode, program, rules, limits = sys.argv[1], Path(sys.argv[2]), tuple(json.loads(sys.argv[3])), json.loads(sys.argv[4])
 zygote = Zygote.start() if mode == "zygote" else None
 worker = Worker(program, Limits(**limits), rules, None, fork=mode == "fork", zygote=zygote)

@@ -20,7 +20,7 @@ import pytest
 from backprop_grader.config import load_config
 from backprop_grader.maths.grading import Grading
 from backprop_grader.sandbox import Limits, Worker
-from backprop_grader.zygote import Zygote
+from backprop_grader.sandbox.zygote import Zygote
 
 LIMITS = Limits(**dict(load_config().limits, call_seconds=2.0, import_seconds=20.0))
 

@@ -41,8 +41,9 @@ def prepare(grading) -> None:
 def warm() -> None:
     """Compute and store the cache for the project's configuration (setup.sh calls this before locking), and what
     a fresh worker has loaded (shadowing.py)."""
-    from .. import sandbox, shadowing
+    from .. import sandbox
     from ..config import load_config
+    from ..sandbox import shadowing
     from .grading import Grading
 
     prepare(Grading(load_config(), None, None))

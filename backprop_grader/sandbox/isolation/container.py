@@ -12,7 +12,7 @@ Gradescope runs every submission as root in a Docker container. Docker's default
   CAP_SYS_ADMIN the profile refuses unshare, mount, setns, pivot_root and clone with namespace flags;
 - PID, mount, IPC and UTS namespaces of its own, a fresh /proc, a private /tmp and /dev/shm; the network is up.
 
-`python -m backprop_grader.isolation.container [--report FD] ROOT CWD COMMAND...` runs COMMAND so, with ROOT
+`python -m backprop_grader.sandbox.isolation.container [--report FD] ROOT CWD COMMAND...` runs COMMAND so, with ROOT
 bound at /autograder in a private mount namespace, COMMAND's working folder CWD (a path inside the container),
 and 768 MB of memory and one CPU where the machine's cgroups allow. The image is this machine's system folders
 (/usr, /etc, /var, /opt, ...), shared with it as setup.sh on this machine always did: the emulation confines, it
@@ -53,7 +53,7 @@ _MOBY_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le":
 _IMAGE_FOLDERS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "var", "opt", "root", "run",
                   "dev", "sys")
 _EMPTY_FOLDERS = ("home", "mnt", "media", "srv", "proc", "tmp", MOUNTPOINT.strip("/"))
-_CHECKOUT = Path(__file__).resolve().parents[2]  # the grader's own files, which Gradescope's container lacks
+_CHECKOUT = Path(__file__).resolve().parents[3]  # the grader's own files, which Gradescope's container lacks
 MEMORY_BYTES = 768 << 20
 _CPU_PERIOD = 100_000  # one CPU: a quota of one period per period
 _CLONE_NEWPID, _CLONE_NEWUTS = 0x20000000, 0x04000000
@@ -329,7 +329,7 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["--report"] and len(argv) > 1 and argv[1].isdigit():
         report, argv = int(argv[1]), argv[2:]
     if len(argv) < 3 or not os.path.isdir(argv[0]):
-        print("usage: python -m backprop_grader.isolation.container [--report FD] ROOT CWD COMMAND...",
+        print("usage: python -m backprop_grader.sandbox.isolation.container [--report FD] ROOT CWD COMMAND...",
               file=sys.stderr)
         return 2
     if os.geteuid() != 0:

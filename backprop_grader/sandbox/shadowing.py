@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import cache_files
+from .. import cache_files
 
 _PROBE = "import json, sys\nprint('MODULES=' + json.dumps(sorted(sys.modules)))\n"
 _measured: dict[str, frozenset] = {}

@@ -18,8 +18,8 @@ import socket
 import time
 from pathlib import Path
 
-from . import processes, sandbox, shadowing
-from .sandbox import Limits
+from . import client, processes, shadowing
+from .client import Limits
 
 _MESSAGE = 1 << 16  # bytes: the settings of one worker are far smaller
 _ANSWER_SECONDS = 30.0  # a fork takes milliseconds; a zygote that does not answer in this time is given up
@@ -35,7 +35,7 @@ class Zygote:
     def start(cls) -> Zygote:
         """Fork the zygote now. Call it only while this process holds nothing secret (grade.can_fork)."""
         processes.become_subreaper()  # the workers, orphaned by the zygote's second fork, are adopted by us
-        fresh = shadowing.fresh_modules(sandbox.WORKER_SOURCE)  # measured here, once, if not kept yet
+        fresh = shadowing.fresh_modules(client.WORKER_SOURCE)  # measured here, once, if not kept yet
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         pid = os.fork()
         if pid == 0:
@@ -80,7 +80,7 @@ class Zygote:
 
 def _serve(channel: socket.socket, fresh: frozenset | None) -> None:
     """The zygote's loop: fork a worker per message until the job closes the socket."""
-    sandbox.prepare_confinement()  # worked out once here, inherited by every worker
+    client.prepare_confinement()  # worked out once here, inherited by every worker
     gc.freeze()  # Python's advice for a process that forks: its objects stay out of the collector's passes, whose
     # writes would copy their pages into every worker (two per submission since the hidden phase has its own)
     null = os.open(os.devnull, os.O_RDWR)
@@ -114,7 +114,7 @@ def _fork_worker(settings: dict, fds: list[int], fresh: frozenset | None) -> tup
     if middle == 0:
         os.close(read_end)
         with processes.own_pid_namespace() as namespaced:  # the middle leaves next: no need to set it back
-            worker = processes.fork_child(lambda: sandbox.become_worker(
+            worker = processes.fork_child(lambda: client.become_worker(
                 fd_in, fd_out, Path(settings["workdir"]), log, Path(settings["program"]), identity, limits,
                 tuple(settings["forbidden"]), fresh, Path(settings["mountpoint"])))
         os.write(write_end, f"{worker} {int(namespaced)}".encode())

@@ -27,9 +27,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import GraderError
 from . import scratch, shadowing
 from . import worker as protocol
-from .errors import GraderError
 from .isolation import network, users, view
 from .processes import (
     Forked,
@@ -44,7 +44,7 @@ from .processes import (
 )
 
 SANDBOX_USER = "backprop-student"
-_PROJECT = Path(__file__).resolve().parent.parent
+_PROJECT = Path(__file__).resolve().parents[2]
 PROVIDED_FORWARD = _PROJECT / "student_template" / "forward.py"
 WORKER_SOURCE = Path(protocol.__file__).read_text(encoding="utf-8")
 # Bytes of requests that may wait in the pipe to the worker: one page, the least a pipe can hold (student code

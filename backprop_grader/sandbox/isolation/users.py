@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import GraderError
+from ...errors import GraderError
 from ..processes import processes_of
 
 BASE_NAME = "backprop-student"

@@ -1,0 +1,32 @@
+"""The sandbox: where student code runs, and how the grader talks to it.
+
+- `client`: the grader's side of a worker (`Worker`, `Reply`, `Limits`, spawning, stopping) and the child's
+  confinement (its user, limits, environment, file-system view and network) before it becomes the worker;
+- `worker`: the worker's own side, run as `python -I -B -c WORKER_SOURCE` or forked: it imports the submission
+  and answers calls through a pipe of plain numbers;
+- `processes` (forking, a PID namespace per worker, ending leftovers), `zygote` (batch's clean parent of
+  workers), `shadowing` (a submission's own modules win in a forked worker), `scratch` (temporary folders);
+- `isolation/`: namespaces, the file-system view, the network, the pool of sandbox users, Gradescope's container.
+
+The names other layers use are listed below and loaded on first use: importing this package (as the worker's
+own module does) loads nothing else.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+# public name -> the module of this package that defines it
+_FACE = {
+    "Worker": "client", "Reply": "client", "Limits": "client", "claim_identity": "client",
+    "isolation_note": "client", "end_all_workers": "client", "isolated_path": "client", "WORKER_SOURCE": "client",
+    "SANDBOX_USER": "client", "PROVIDED_FORWARD": "client", "Zygote": "zygote",
+}
+__all__ = sorted(_FACE)
+
+
+def __getattr__(name: str):
+    """`from backprop_grader.sandbox import Worker`: the name, from its module, imported now."""
+    if name not in _FACE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_FACE[name]}", __name__), name)
