@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .errors import GraderError
 
-# command name -> module of this package that implements it
+# command name -> module of backprop_grader/frontends/ that implements it
 COMMANDS = {
     "grade": "grade_command",
     "batch": "batch",
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     # Only the command asked for is imported (grading starts its worker sooner without batch's imports).
     chosen = [argv[0]] if argv and argv[0] in COMMANDS else list(COMMANDS)
-    modules = {name: importlib.import_module(f".{COMMANDS[name]}", __package__) for name in chosen}
+    modules = {name: importlib.import_module(f".frontends.{COMMANDS[name]}", __package__) for name in chosen}
     for module in modules.values():
         module.register(commands)
     for command in commands.choices.values():

@@ -232,7 +232,7 @@ PATTERN_SOME_RIGHT = "{right} of {size} entries are right, with no pattern the g
 PATTERN_ALL_WRONG = "every entry is wrong, with no pattern the grader recognises"
 
 # ---------------------------------------------------------------------------------------------------------------
-# Finding the submission (backprop_grader.discovery, backprop_grader.notebook; SPEC section 2).
+# Finding the submission (frontends/discovery.py and notebook.py; SPEC section 2).
 # ---------------------------------------------------------------------------------------------------------------
 
 EXPECTED_SUBMISSION = ("Expected: a file `backprop.py` that defines `compute_gradients(z, t, W_kj, W_ji, case)` "

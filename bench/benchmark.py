@@ -103,8 +103,8 @@ def simulated_root() -> Path | None:
     """A Gradescope root with setup.sh run (root only), for grading with isolation on."""
     if os.geteuid() != 0:
         return None
-    from backprop_grader import simulate
-    from backprop_grader.build import build_zip
+    from backprop_grader.frontends import simulate
+    from backprop_grader.frontends.build import build_zip
 
     root = Path(tempfile.mkdtemp(prefix="backprop-bench-"))
     # stays 0700 until setup.sh has locked the grader's files
@@ -118,7 +118,7 @@ def simulated_root() -> Path | None:
 
 def batch_throughput(jobs: int, count: int = 100) -> float | None:
     """Submissions per second of `batch` over `count` copies of example submissions."""
-    if not (PROJECT / "backprop_grader" / "batch.py").exists():
+    if not (PROJECT / "backprop_grader" / "frontends" / "batch.py").exists():
         return None
     examples = sorted(p for p in (PROJECT / "selftest" / "submissions").glob("*/*") if p.is_dir()
                       and p.parent.name in ("correct", "mistakes", "template"))

@@ -26,9 +26,9 @@ import pytest
 from helpers import PROJECT, example_submissions, expected_of, run_grader
 
 from backprop_grader import messages as msg
-from backprop_grader import report
-from backprop_grader.batch import MISSING_EXTRAS, read_metadata
-from backprop_grader.results import problems
+from backprop_grader.frontends import report
+from backprop_grader.frontends.batch import MISSING_EXTRAS, read_metadata
+from backprop_grader.frontends.results import problems
 
 CLASS_SIZE = 60
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -328,7 +328,7 @@ def test_jobs_grade_each_submission_as_grade_alone_would(tmp_path):
 _INJECT_FAULT = """
 import sys
 sys.path.insert(0, PROJECT)  # the fork server's path need not hold the project (no editable install)
-from backprop_grader import plugin
+from backprop_grader.frontends import plugin
 
 record = plugin.GradescopePlugin._record
 
@@ -342,7 +342,7 @@ plugin.GradescopePlugin._record = faulty
 _FAULTY_BATCH = """
 import json, sys
 from pathlib import Path
-from backprop_grader import batch
+from backprop_grader.frontends import batch
 
 batch._PRELOAD.append("inject_fault")  # found in the current folder, which the fork server's path starts with
 classroom, out = Path(sys.argv[1]), Path(sys.argv[2])
@@ -549,7 +549,7 @@ def test_a_worker_is_forked_only_from_a_grader_with_nothing_secret(tmp_path):
     script = (
         "import json, sys\n"
         "from pathlib import Path\n"
-        "from backprop_grader.grade import can_fork, grade\n"
+        "from backprop_grader.frontends.grade import can_fork, grade\n"
         "assert can_fork()\n"
         "first = grade(Path(sys.argv[1]), Path(sys.argv[2]) / 'first.json')\n"
         "assert not can_fork(), 'grading loads the configuration and the reference'\n"

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from helpers import PROJECT, SUBMISSIONS, example_submissions, expected_of
 
-from backprop_grader import simulate as simulate_module
-from backprop_grader import simulate_container as gradescope
+from backprop_grader.frontends import simulate as simulate_module
+from backprop_grader.frontends import simulate_container as gradescope
 from backprop_grader.sandbox import SANDBOX_USER
 from backprop_grader.sandbox.isolation import container
 

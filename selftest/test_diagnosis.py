@@ -399,7 +399,7 @@ def test_the_factor_and_the_output_are_reported_for_visible_tests():
 
 
 def test_mistake_names_are_one_clause_so_that_the_class_report_reads_them_whole():
-    """batch's report cuts a diagnosis at "; " or ". " (backprop_grader/report.py): a name must hold neither."""
+    """batch's report cuts a diagnosis at "; " or ". " (frontends/report.py): a name must hold neither."""
     for key, name in msg.MISTAKE_NAMES.items():
         assert "; " not in name and ". " not in name, key
 

@@ -13,11 +13,11 @@ import pytest
 from helpers import SUBMISSIONS, grade
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from backprop_grader import discovery
 from backprop_grader import messages as msg
-from backprop_grader.discovery import Caps, explain_not_found, find_submission, imports_in_source
-from backprop_grader.metadata import log_line, read_submitter
-from backprop_grader.notebook import module_source, neutralise
+from backprop_grader.frontends import discovery
+from backprop_grader.frontends.discovery import Caps, explain_not_found, find_submission, imports_in_source
+from backprop_grader.frontends.metadata import log_line, read_submitter
+from backprop_grader.frontends.notebook import module_source, neutralise
 from backprop_grader.sandbox import worker
 
 CORRECT = (SUBMISSIONS / "correct" / "vectorized" / "backprop.py").read_text()

@@ -14,7 +14,7 @@ import jsonschema
 from helpers import PROJECT, SUBMISSIONS, run_grader
 
 from backprop_grader import messages as msg
-from backprop_grader.results import problems, result_entry, results_document, score_table
+from backprop_grader.frontends.results import problems, result_entry, results_document, score_table
 from backprop_grader.rubric import attributes
 
 SCHEMA = json.loads((PROJECT / "selftest" / "results_schema.json").read_text())
@@ -45,7 +45,8 @@ def test_the_command_line_lists_every_command_and_imports_only_the_one_it_runs()
                             "print(sorted(m for m in sys.modules if m.startswith('backprop_grader.')))"],
                            cwd=PROJECT, capture_output=True, text=True)
     assert "usage: backprop-grader build" in shown.stdout
-    assert "backprop_grader.batch" not in shown.stdout and "backprop_grader.build" in shown.stdout
+    assert "'backprop_grader.frontends.batch'" not in shown.stdout
+    assert "'backprop_grader.frontends.build'" in shown.stdout
 
 
 def test_run_autograder_leaves_a_valid_results_json_when_python_cannot_start(tmp_path):

@@ -23,7 +23,7 @@ import pytest
 from helpers import CONFIG_OPTION, PROJECT, example_submissions, expected_of, grade
 
 from backprop_grader.config import load_config
-from backprop_grader.results import problems
+from backprop_grader.frontends.results import problems
 
 SCHEMA = json.loads((PROJECT / "selftest" / "results_schema.json").read_text())
 EXAMPLES = [p for p in example_submissions() if expected_of(p).get("isolation") != "full"]

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from helpers import PROJECT, SUBMISSIONS, example_submissions, expected_of
 
-from backprop_grader import simulate as simulate_module
-from backprop_grader.results import problems
+from backprop_grader.frontends import simulate as simulate_module
+from backprop_grader.frontends.results import problems
 from backprop_grader.sandbox import SANDBOX_USER
 from backprop_grader.sandbox.isolation import users
 
@@ -111,7 +111,7 @@ def test_hostile_submission_earns_only_its_honest_score(gradescope, submission):
 _JOB_DRIVER = """
 import multiprocessing, sys
 from pathlib import Path
-from backprop_grader import batch_job
+from backprop_grader.frontends import batch_job
 
 config, out, submissions = sys.argv[1], Path(sys.argv[2]), sys.argv[3:]
 ours, theirs = multiprocessing.Pipe()
@@ -169,7 +169,7 @@ def test_hostile_submission_earns_only_its_honest_score_in_a_batch_job(graded_by
 _TWO_JOBS_DRIVER = """
 import json, multiprocessing, sys
 from pathlib import Path
-from backprop_grader import batch, batch_job
+from backprop_grader.frontends import batch, batch_job
 
 config, out, submissions = sys.argv[1], Path(sys.argv[2]), sys.argv[3:]
 context = multiprocessing.get_context("fork")
@@ -237,7 +237,8 @@ def test_parallel_batch_jobs_run_student_code_as_users_of_their_own(gradescope, 
 
 def test_cant_read_reference_tests_or_configuration(gradescope):
     root, _ = gradescope
-    for path in ("reference/backprop.py", "tests/test_case1_sigmoid.py", "autograder.toml", "backprop_grader/grade.py"):
+    for path in ("reference/backprop.py", "tests/test_case1_sigmoid.py", "autograder.toml",
+                 "backprop_grader/maths/grading.py"):
         done = _as_sandbox_user("/bin/cat", str(root / "source" / path), root=root)
         assert done.returncode != 0 and "Permission denied" in done.stderr, path
 

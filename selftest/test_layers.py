@@ -17,10 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 from helpers import PROJECT
 
 PACKAGE = PROJECT / "backprop_grader"
-SECRETS_LOADED = "from backprop_grader.grade import secrets_loaded"
+SECRETS_LOADED = "from backprop_grader.frontends.grade import secrets_loaded"
 # What runs before a worker is forked: the grade command's early fork, and batch's fork server and jobs (zygote).
-FORK_PATH = ("backprop_grader.cli", "backprop_grader.grade_command", "backprop_grader.grade", "backprop_grader.batch",
-             "backprop_grader.batch_job", "backprop_grader.sandbox.zygote")
+FORK_PATH = ("backprop_grader.cli", "backprop_grader.frontends.grade_command", "backprop_grader.frontends.grade",
+             "backprop_grader.frontends.batch", "backprop_grader.frontends.batch_job", "backprop_grader.sandbox.zygote")
 _PROBE = (
     "import importlib, json, sys\n"
     "importlib.import_module(sys.argv[1])\n"
@@ -74,3 +74,48 @@ def test_only_the_maths_imports_the_reference():
             if any(n == "reference" or n.startswith("reference.") for n in names):
                 importers.append(path.relative_to(PACKAGE).as_posix())
     assert importers and all(p.startswith("maths/") for p in importers), importers
+
+
+# The layers, lowest first: a module imports from its own layer or a lower one (STYLE rule 9). The ground is
+# the package's top level (the command line, config, errors, messages, markup, the rubric, the cache folder).
+LAYERS = ("ground", "sandbox", "maths", "frontends")
+# sandbox/worker.py imports nothing of the package (it runs as `python -I -B -c` source): its constants are the
+# protocol, which the configuration uses too.
+_LEAVES = ("backprop_grader.sandbox.worker",)
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in LAYERS else "ground"
+
+
+def test_imports_run_downward():
+    """No module imports from a layer above its own, at module level or inside a function."""
+    upward = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PROJECT).with_suffix("").parts
+        module = ".".join(parts)
+        package = parts[:-1]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or (node.level == 0 and not (node.module or "").startswith(
+                    "backprop_grader")):
+                continue
+            base = ".".join(package[:len(package) - node.level + 1]) if node.level else ""
+            target = ".".join(filter(None, (base, node.module)))
+            targets = [target] if node.module else [f"{target}.{a.name}" for a in node.names]
+            for imported in targets:
+                if imported in _LEAVES or LAYERS.index(_layer(imported)) <= LAYERS.index(_layer(module)):
+                    continue
+                upward.append(f"{module} imports {imported}")
+    assert upward == []
+
+
+def test_every_sub_package_is_installed():
+    """pyproject.toml lists each package by name: one missing from the list is missing from an install."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    listed = set(tomllib.loads((PROJECT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(PROJECT).parts) for p in PACKAGE.rglob("__init__.py")}
+    assert found <= listed, sorted(found - listed)

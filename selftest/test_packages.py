@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from helpers import PROJECT, SUBMISSIONS, expected_of, grade, run_grader
 
-from backprop_grader import simulate
 from backprop_grader.config import load_config
+from backprop_grader.frontends import simulate
 from backprop_grader.sandbox import Limits, Reply, Worker
 
 CONFIG = load_config()

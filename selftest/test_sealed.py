@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from helpers import PROJECT, SUBMISSIONS
 
-from backprop_grader import simulate as simulate_module
+from backprop_grader.frontends import simulate as simulate_module
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox users and namespaces need root")
 
@@ -182,7 +182,7 @@ def _grade(submission: Path, results: Path, mode: str, request) -> dict:
 _JOB_DRIVER = """
 import multiprocessing, sys
 from pathlib import Path
-from backprop_grader import batch_job
+from backprop_grader.frontends import batch_job
 
 config, out, submissions = sys.argv[1], Path(sys.argv[2]), sys.argv[3:]
 ours, theirs = multiprocessing.Pipe()

@@ -238,7 +238,7 @@ def test_the_kit_names_the_configured_packages_and_check_py_flags_others(tmp_pat
 
 def test_the_templates_list_is_the_default_configurations():
     """Unzipped or read straight from student_template/, the kit names the project's own list."""
-    from backprop_grader.student_kit import TEMPLATE, with_packages
+    from backprop_grader.frontends.student_kit import TEMPLATE, with_packages
 
     packages = load_config().packages
     for name in ("README.md", "check.py"):

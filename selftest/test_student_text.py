@@ -21,8 +21,9 @@ import pytest
 from helpers import PROJECT, SUBMISSIONS, run_grader
 from markdown_it import MarkdownIt
 
-from backprop_grader import markup, report
+from backprop_grader import markup
 from backprop_grader import messages as msg
+from backprop_grader.frontends import report
 
 CORRECT = SUBMISSIONS / "correct" / "vectorized"
 TEMPLATE = SUBMISSIONS / "template" / "untouched"

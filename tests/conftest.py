@@ -1,8 +1,8 @@
-"""Fixtures of the graded suite; the grader's plugin (backprop_grader.plugin) supplies the run's state."""
+"""Fixtures of the graded suite; the grader's plugin (backprop_grader.frontends.plugin) supplies the run's state."""
 
 import pytest
 
-from backprop_grader.plugin import GRADING
+from backprop_grader.frontends.plugin import GRADING
 
 
 @pytest.fixture

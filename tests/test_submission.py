@@ -3,8 +3,8 @@
 import numpy as np
 
 from backprop_grader import messages as msg
-from backprop_grader.discovery import imports_in_source
 from backprop_grader.errors import GradeFailure
+from backprop_grader.frontends.discovery import imports_in_source
 from backprop_grader.markup import escape
 from backprop_grader.maths import feedback
 from backprop_grader.rubric import informational

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from . import messages as msg
-from .markup import escape
+from .. import messages as msg
+from ..markup import escape
 
 GRADED, ERROR, NOT_GRADED = "graded", "autograder error", "not graded"  # NOT_GRADED: left by Ctrl-C
 CSV_NAME, REPORT_NAME, SCORES_PNG, TESTS_PNG = "grades.csv", "report.md", "scores.png", "tests.png"

@@ -28,14 +28,14 @@ import time
 import zipfile
 from pathlib import Path
 
+from ..cli import shown
+from ..errors import GraderError
+from ..sandbox.processes import descendants
 from . import results
 from . import simulate_container as gradescope
 from .build import build_zip
-from .cli import shown
 from .discovery import unpack_into
-from .errors import GraderError
 from .metadata import METADATA_NAME
-from .sandbox.processes import descendants
 from .writable import check_folder
 
 HIDDEN_CANARY = "HIDDEN-RESULT-CANARY"  # in the simulated metadata: must never reach student code

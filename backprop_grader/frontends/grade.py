@@ -9,15 +9,16 @@ import time
 import traceback
 from pathlib import Path
 
-from . import __version__, results
-from . import config as config_module
-from . import messages as msg
-from .config import PROJECT_ROOT, load_config
+from .. import __version__
+from .. import config as config_module
+from .. import messages as msg
+from ..config import PROJECT_ROOT, load_config
+from ..errors import GraderError
+from ..rubric import CONFIG_ENV
+from ..sandbox import Limits, Reply, Worker, claim_identity, isolation_note, scratch
+from . import results
 from .discovery import explain_not_found, find_submission, unpack_into
-from .errors import GraderError
 from .metadata import log_line, read_submitter
-from .rubric import CONFIG_ENV
-from .sandbox import Limits, Reply, Worker, claim_identity, isolation_note, scratch
 from .writable import NO_SPACE, message
 
 TESTS_DIR = PROJECT_ROOT / "tests"
@@ -180,8 +181,8 @@ def _run_pytest(config, found, worker, unavailable, notes: list[str], submitter:
     # Imported only now, once the worker is spawned: it imports numpy and the submission meanwhile.
     import pytest
 
-    from .maths import cache
-    from .maths.grading import Grading
+    from ..maths import cache
+    from ..maths.grading import Grading
     from .plugin import GradescopePlugin
 
     grading = Grading(config, worker, unavailable, hidden)
@@ -204,7 +205,7 @@ def pytest_arguments(config) -> list[str]:
 def document_of(plugin, worker, detail: str = "") -> dict:
     """The results document of one graded submission, from the plugin's records; a GraderError when the graded
     suite did not run (a test file that cannot be collected, or no test at all)."""
-    from .maths import feedback
+    from ..maths import feedback
 
     if plugin.collection_faults or not plugin.records:
         raise GraderError(f"the graded suite did not run{detail}: {plugin.collection_faults[:3]}")

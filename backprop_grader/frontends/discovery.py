@@ -18,10 +18,10 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import messages as msg
-from .config import submission_caps
-from .errors import GraderError
-from .markup import escape
+from .. import messages as msg
+from ..config import submission_caps
+from ..errors import GraderError
+from ..markup import escape
 from .notebook import UnreadableNotebook, module_source, neutralise, read_code_cells
 
 EXPECTED = "backprop.py"

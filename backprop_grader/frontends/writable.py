@@ -10,7 +10,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import GraderError
+from ..errors import GraderError
 
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)  # the errors a full disk (or a full quota) gives
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .markup import escape
+from ..markup import escape
 
 METADATA_NAME = "submission_metadata.json"
 MAX_BYTES = 1 << 20

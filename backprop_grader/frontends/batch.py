@@ -29,13 +29,14 @@ import zipfile
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
-from . import __version__, batch_job, sandbox
-from .config import DEFAULT_CONFIG, PROJECT_ROOT, load_config
+from .. import __version__, sandbox
+from ..config import DEFAULT_CONFIG, PROJECT_ROOT, load_config
+from ..errors import GraderError
+from ..sandbox import processes, scratch
+from ..sandbox.isolation import view
+from . import batch_job
 from .discovery import unzip
-from .errors import GraderError
 from .report import ERROR, GRADED, Entry
-from .sandbox import processes, scratch
-from .sandbox.isolation import view
 from .writable import check_folder
 
 METADATA = "submission_metadata.yml"
@@ -50,7 +51,7 @@ _IGNORED = ("__MACOSX",)
 # configuration (grade.can_fork), so the reference, grading and diagnosis modules are imported there, afterwards.
 _PRELOAD = ["numpy", "pytest", "_pytest.python", "_pytest.fixtures", "_pytest.helpconfig", "_pytest.skipping",
             "_pytest._argcomplete", "readline", "gradescope_utils.autograder_utils.decorators",
-            "backprop_grader.batch_job"]
+            "backprop_grader.frontends.batch_job"]
 # The fork server's whole environment, and so that of every worker forked below it: none of the instructor's
 # variables (tokens, keys), and single-threaded numpy, as the worker's own environment has.
 _SERVER_ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1",
@@ -141,8 +142,8 @@ def _require_extras() -> None:
 
 def _finish(entries, students: dict, batch, args, started: float, interrupted: bool, warnings=()) -> None:
     """Write grades.csv and report.md from what was graded (also after Ctrl-C), and say where they are."""
+    from ..cli import shown
     from . import pages, report
-    from .cli import shown
 
     context = {"input": str(args.input), "version": __version__, "config": batch.config_path.name,
                "jobs": batch.jobs, "wall_seconds": time.monotonic() - started, "interrupted": interrupted,
@@ -171,7 +172,7 @@ def _finish(entries, students: dict, batch, args, started: float, interrupted: b
 def metadata_warnings(submissions: dict, students: dict) -> list[str]:
     """A warning (Markdown, names escaped) for each submission folder the export's metadata does not list, and
     each entry of the metadata with no folder; printed on the console and kept for report.md."""
-    from .markup import escape
+    from ..markup import escape
 
     warnings = [f"the folder {escape(name, code=True)} has no entry in {METADATA}: graded without a student name"
                 for name in submissions if name not in students]

@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .cli import shown
-from .errors import GraderError
+from ..cli import shown
+from ..errors import GraderError
 
 
 def register(commands) -> None:
@@ -68,7 +68,7 @@ def _config_problem(config_path: Path | None) -> str:
         code = 0
         try:
             os.close(readable)
-            from .config import load_config
+            from ..config import load_config
 
             load_config(config_path)
         except GraderError as exc:

@@ -14,7 +14,7 @@ import base64
 import re
 from pathlib import Path
 
-from .markup import escape
+from ..markup import escape
 from .report import FEEDBACK_PAGE, INDEX_PAGE, SCORES_PNG, TESTS_PNG, Entry
 
 _STYLE = """

@@ -12,9 +12,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from . import messages as msg
-from .config import VISIBILITIES
-from .errors import GraderError
+from .. import messages as msg
+from ..config import VISIBILITIES
+from ..errors import GraderError
 from .writable import NO_SPACE, message
 
 STATUSES = ("passed", "failed")

@@ -19,12 +19,12 @@ import re
 import zipfile
 from pathlib import Path
 
-from .config import CASES, load_config
-from .errors import GraderError
-from .maths import networks
+from ..config import CASES, load_config
+from ..errors import GraderError
+from ..maths import networks
 from .writable import check_file, writing
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 TEMPLATE = PROJECT / "student_template"
 KIT_FOLDER = "backprop_kit"  # the folder the zip unpacks into
 _DATE = (2020, 1, 1, 0, 0, 0)

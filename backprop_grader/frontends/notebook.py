@@ -13,8 +13,8 @@ import re
 import warnings
 from pathlib import Path
 
-from . import messages as msg
-from .markup import escape
+from .. import messages as msg
+from ..markup import escape
 
 # Cell magics whose body is Python: the body runs, only the %% line goes. Any other cell magic (%%bash,
 # %%writefile, %%html, ...) holds something else, and the whole cell is neutralised.

@@ -6,10 +6,10 @@ import traceback
 
 import pytest
 
-from . import messages as msg
+from .. import messages as msg
+from ..errors import GradeFailure
+from ..rubric import SWITCHED_OFF, attributes
 from . import results
-from .errors import GradeFailure
-from .rubric import SWITCHED_OFF, attributes
 
 GRADING = pytest.StashKey()  # the run's Grading object, read by the `grading` fixture in tests/conftest.py
 

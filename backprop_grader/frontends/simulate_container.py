@@ -19,8 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..sandbox.isolation import view
 from .discovery import unpack_into
-from .sandbox.isolation import view
 
 EMULATED = ("{name}: student code ran {how}. Gradescope's container, emulated here (Docker's default "
             "capabilities and seccomp profile, a PID namespace{limits}), gives this: it is what students meet.")
@@ -31,7 +31,7 @@ NOT_EMULATED = ("{name}: student code ran {how}, on this machine: Gradescope's c
 NOT_ROOT = "not root: the emulation makes namespaces, binds /autograder and drops to Docker's capabilities as root"
 _LAUNCHER = ("import sys; sys.path.insert(0, sys.argv.pop(1)); "
              "from backprop_grader.sandbox.isolation.container import main; sys.exit(main(sys.argv[1:]))")
-_PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
+_PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 
 
 def prefix(report_fd: int | None = None) -> list[str]:

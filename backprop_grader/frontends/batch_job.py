@@ -22,10 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from . import grade, sandbox
+from .. import sandbox
+from ..sandbox import Limits, claim_identity, scratch
+from ..sandbox.zygote import Zygote
+from . import grade
 from .plugin import GradescopePlugin
-from .sandbox import Limits, claim_identity, scratch
-from .sandbox.zygote import Zygote
 
 
 def serve(connection, config_path: str, lifeline=None) -> None:
@@ -39,7 +40,7 @@ def serve(connection, config_path: str, lifeline=None) -> None:
     if lifeline is not None:
         _leave_with_the_batch(lifeline)  # a thread: only once the zygote is forked (it must be forked alone)
     try:
-        from .config import load_config
+        from ..config import load_config
 
         config = load_config(config_path)
         loop = SubmissionLoop(connection, config, zygote, claim_identity(), announce=lifeline is not None)
@@ -70,8 +71,8 @@ class SubmissionLoop:
     """The job's pytest plugin: its test loop runs the collected tests once per submission received."""
 
     def __init__(self, connection, config, zygote: Zygote | None, identity, *, announce: bool = False):
-        from .maths import cache
-        from .maths.grading import Grading
+        from ..maths import cache
+        from ..maths.grading import Grading
 
         self.connection, self.config, self.zygote = connection, config, zygote
         self.identity, self.announce = identity, announce
@@ -107,7 +108,7 @@ class SubmissionLoop:
 
     def _grade(self, session, found, submission: Path) -> dict:
         """One submission's results document: its worker from the zygote, then every collected test in turn."""
-        from .maths.grading import Grading
+        from ..maths.grading import Grading
 
         submitter = grade.announce(submission)
         worker, unavailable = grade.start_worker(found, self.identity, Limits(**self.config.limits),

@@ -6,7 +6,7 @@ import os
 import zipfile
 from pathlib import Path
 
-from .config import PROJECT_ROOT, load_config, package_requirements
+from ..config import PROJECT_ROOT, load_config, package_requirements
 from .writable import check_file, writing
 
 # What Gradescope needs, relative to the project root: no selftests, no student kit, no caches.

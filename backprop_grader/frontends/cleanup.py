@@ -16,9 +16,9 @@ import pwd
 import shutil
 import subprocess
 
-from .errors import GraderError
-from .sandbox import scratch
-from .sandbox.isolation import users
+from ..errors import GraderError
+from ..sandbox import scratch
+from ..sandbox.isolation import users
 
 
 def register(commands) -> None:
