@@ -95,7 +95,7 @@ class Config:
         return number in self.tests
 
 
-# The configurations read in this process: a fork of it would carry their seeds (see grade.secrets_loaded).
+# The configurations read in this process: a fork of it would carry their seeds (see sandbox/policy.py).
 READ_HERE: list[Path] = []
 
 
@@ -115,7 +115,7 @@ def load_config(path: Path | str | None = None) -> Config:
 def submission_caps(path: Path | str | None = None) -> dict:
     """autograder.toml's [submission] caps, read without this process holding the rest of the file: grade finds
     the submission (which the caps govern) before it forks the worker, and a fork must not carry the seeds (see
-    grade.secrets_loaded). So, unless a configuration was read here already, a child reads and checks the whole
+    sandbox/policy.py). So, unless a configuration was read here already, a child reads and checks the whole
     file and sends back only these numbers (a bad file is the same GraderError as load_config's)."""
     if READ_HERE:
         return dict(load_config(path).submission)

@@ -549,7 +549,8 @@ def test_a_worker_is_forked_only_from_a_grader_with_nothing_secret(tmp_path):
     script = (
         "import json, sys\n"
         "from pathlib import Path\n"
-        "from backprop_grader.frontends.grade import can_fork, grade\n"
+        "from backprop_grader.frontends.grade import grade\n"
+        "from backprop_grader.sandbox.policy import can_fork\n"
         "assert can_fork()\n"
         "first = grade(Path(sys.argv[1]), Path(sys.argv[2]) / 'first.json')\n"
         "assert not can_fork(), 'grading loads the configuration and the reference'\n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from helpers import PROJECT
 
 PACKAGE = PROJECT / "backprop_grader"
-SECRETS_LOADED = "from backprop_grader.frontends.grade import secrets_loaded"
+SECRETS_LOADED = "from backprop_grader.sandbox.policy import secrets_loaded"
 # What runs before a worker is forked: the grade command's early fork, and batch's fork server and jobs (zygote).
 FORK_PATH = ("backprop_grader.cli", "backprop_grader.frontends.grade_command", "backprop_grader.frontends.grade",
              "backprop_grader.frontends.batch", "backprop_grader.frontends.batch_job", "backprop_grader.sandbox.zygote")
@@ -119,3 +120,15 @@ def test_every_sub_package_is_installed():
     listed = set(tomllib.loads((PROJECT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = {".".join(p.parent.relative_to(PROJECT).parts) for p in PACKAGE.rglob("__init__.py")}
     assert found <= listed, sorted(found - listed)
+
+
+def test_run_autograder_starts_the_grader_in_an_environment_that_may_fork():
+    """run_autograder (bash) writes the grader's environment out again: every variable it sets is one that
+    sandbox/policy.py allows a forking grader to hold."""
+    from backprop_grader.sandbox.policy import FORKABLE_ENVIRONMENT
+
+    script = (PROJECT / "run_autograder").read_text()
+    command = script[script.index("env -i"):script.index("-m backprop_grader grade")]
+    assigned = set(re.findall(r"\b([A-Z_][A-Z0-9_]*)=", command))
+    assert {"PATH", "PYTHONPATH", "OPENBLAS_NUM_THREADS"} <= assigned
+    assert assigned <= FORKABLE_ENVIRONMENT, sorted(assigned - FORKABLE_ENVIRONMENT)

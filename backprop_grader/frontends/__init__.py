@@ -8,6 +8,6 @@
 - what they write: `plugin` (the pytest plugin) and `results` (results.json), `report` and `pages` (batch's
   report and its pages), `writable` (output paths that cannot be written say so in one line).
 
-Nothing is imported here: `grade`'s early fork needs its own imports to hold nothing secret (grade.can_fork), and
+Nothing is imported here: `grade`'s early fork needs its own imports to hold nothing secret (sandbox/policy.py), and
 each command imports only what it needs.
 """

@@ -32,7 +32,7 @@ from pathlib import Path
 from .. import __version__, sandbox
 from ..config import DEFAULT_CONFIG, PROJECT_ROOT, load_config
 from ..errors import GraderError
-from ..sandbox import processes, scratch
+from ..sandbox import policy, processes, scratch
 from ..sandbox.isolation import view
 from . import batch_job
 from .discovery import unzip
@@ -48,14 +48,10 @@ MISSING_EXTRAS = ("batch needs the instructor extras ({missing} is missing): run
 _IGNORED = ("__MACOSX",)
 # What the fork server imports once, so that every grading job starts with it loaded. Nothing secret: each job
 # forks its zygote, the clean parent of its student workers, before it loads the reference, tests or
-# configuration (grade.can_fork), so the reference, grading and diagnosis modules are imported there, afterwards.
+# configuration (policy.can_fork), so the reference, grading and diagnosis modules are imported there, afterwards.
 _PRELOAD = ["numpy", "pytest", "_pytest.python", "_pytest.fixtures", "_pytest.helpconfig", "_pytest.skipping",
             "_pytest._argcomplete", "readline", "gradescope_utils.autograder_utils.decorators",
             "backprop_grader.frontends.batch_job"]
-# The fork server's whole environment, and so that of every worker forked below it: none of the instructor's
-# variables (tokens, keys), and single-threaded numpy, as the worker's own environment has.
-_SERVER_ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1",
-                       "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def register(commands) -> None:
@@ -568,12 +564,12 @@ def _session(pid: int) -> int | None:
 
 @contextlib.contextmanager
 def _server_environment():
-    """Meanwhile, _SERVER_ENVIRONMENT is our whole environment: whenever multiprocessing starts its fork server
-    (first, or again after it died), the server keeps the environment it is started with, and workers forked
-    below it would carry it in their memory and in /proc/self/environ, so it must not be the instructor's."""
+    """Meanwhile, policy.FORK_SERVER_ENVIRONMENT is our whole environment: whenever multiprocessing starts its
+    fork server (first, or again after it died), the server keeps the environment it is started with, and workers
+    forked below it would carry it in their memory and in /proc/self/environ, so it must not be the instructor's."""
     saved = dict(os.environ)
     os.environ.clear()
-    os.environ.update(_SERVER_ENVIRONMENT, TMPDIR=saved.get("TMPDIR", "/tmp"))
+    os.environ.update(policy.FORK_SERVER_ENVIRONMENT, TMPDIR=saved.get("TMPDIR", "/tmp"))
     if view.OFF_SWITCH in saved:  # the jobs' workers are confined as the instructor asked (a container's way)
         os.environ[view.OFF_SWITCH] = saved[view.OFF_SWITCH]
     try:

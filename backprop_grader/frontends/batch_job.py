@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from .. import sandbox
-from ..sandbox import Limits, claim_identity, scratch
+from ..sandbox import Limits, claim_identity, policy, scratch
 from ..sandbox.zygote import Zygote
 from . import grade
 from .plugin import GradescopePlugin
@@ -36,7 +36,7 @@ def serve(connection, config_path: str, lifeline=None) -> None:
     os.setsid()  # its own process group: a time-out ends the job and its zygote together
     sys.stdout = open(1, "w", buffering=1, closefd=False)
     sys.stderr = open(2, "w", buffering=1, closefd=False)
-    zygote = Zygote.start() if grade.can_fork() else None  # else each worker is a fresh Python
+    zygote = Zygote.start() if policy.can_fork() else None  # else each worker is a fresh Python
     if lifeline is not None:
         _leave_with_the_batch(lifeline)  # a thread: only once the zygote is forked (it must be forked alone)
     try:

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 import time
 import traceback
 from pathlib import Path
 
 from .. import __version__
-from .. import config as config_module
 from .. import messages as msg
 from ..config import PROJECT_ROOT, load_config
 from ..errors import GraderError
 from ..rubric import CONFIG_ENV
 from ..sandbox import Limits, Reply, Worker, claim_identity, isolation_note, scratch
+from ..sandbox.policy import can_fork
 from . import results
 from .discovery import explain_not_found, find_submission, unpack_into
 from .metadata import log_line, read_submitter
@@ -24,12 +23,6 @@ from .writable import NO_SPACE, message
 TESTS_DIR = PROJECT_ROOT / "tests"
 # pytest's built-in plugins that the graded suite never uses: each one costs hook registration in every run.
 # No terminal output (we print our own table), no cache files, no forced garbage collection at the end.
-# What holds or computes the answers; while none of it is loaded, a fork of this process is safe to give student code.
-_SECRET_MODULES = ("reference", "tests", "backprop_grader.maths")
-# The variables a grader's environment may hold for it to fork its worker (see can_fork).
-_FORKABLE_ENVIRONMENT = {"PATH", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "AUTOGRADER_ROOT", "OPENBLAS_NUM_THREADS",
-                         "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
-                         "BACKPROP_SANDBOX_VIEW"}
 _UNUSED_PLUGINS = [arg for name in ("terminal", "cacheprovider", "unraisableexception", "threadexception",
                                     "debugging", "unittest", "legacypath", "tmpdir", "monkeypatch", "recwarn",
                                     "pastebin", "junitxml", "doctest", "setuponly", "setupplan", "stepwise",
@@ -105,23 +98,6 @@ def announce(submission: Path) -> dict:
     if submitter:
         print(log_line(submitter))
     return submitter
-
-
-def can_fork() -> bool:
-    """Whether this process may fork the student's worker: a copy of its memory and environment must hold
-    nothing secret, so no configuration read, no reference loaded, and an environment of known variables only
-    (run_autograder and batch's fork server start the grader so; a shell's environment may hold tokens). Also
-    numpy single-threaded, as in a fresh worker (its threads count against the process limit), and no thread
-    of our own that a fork would leave holding a lock."""
-    return (not secrets_loaded() and set(os.environ) <= _FORKABLE_ENVIRONMENT
-            and os.environ.get("OPENBLAS_NUM_THREADS") == "1" and threading.active_count() == 1)
-
-
-def secrets_loaded() -> list[str]:
-    """What this process holds that a forked worker must not inherit: a configuration (its seeds) read here, the
-    reference and the modules that use it."""
-    return [f"configuration {path}" for path in config_module.READ_HERE] + [
-        name for name in sys.modules if any(name == m or name.startswith(m + ".") for m in _SECRET_MODULES)]
 
 
 def start_worker(found, identity, limits: Limits | None = None, forbidden: tuple = (), *, fork: bool = False,

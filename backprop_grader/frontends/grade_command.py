@@ -45,7 +45,7 @@ def check_arguments(submission: Path, config_path: Path | None, results_path: Pa
     or a results.json that cannot be written (reserved now, as grading would: the true reason, before any work).
 
     The configuration is loaded in a forked child that then exits: this process must not read it before it forks
-    the student's worker (grade.can_fork), and a child's memory leaves with it.
+    the student's worker (sandbox/policy.py), and a child's memory leaves with it.
     """
     if not submission.exists():
         raise GraderError(f"the submission {submission} does not exist")

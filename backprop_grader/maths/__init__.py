@@ -8,6 +8,6 @@
 - `cache`: the seeded networks and their finite-difference estimates, kept on disk.
 
 Every module here holds or uses the reference, so the whole package is secret: a process that has imported any
-of it must never be forked into a student's worker (`grade.secrets_loaded`). Nothing is imported here: a front end
+of it must never be forked into a student's worker (`sandbox/policy.py`). Nothing is imported here: a front end
 imports the module it needs (`from backprop_grader.maths.grading import Grading`), and only once it may.
 """

@@ -2,6 +2,7 @@
 
 - `client`: the grader's side of a worker (`Worker`, `Reply`, `Limits`, spawning, stopping) and the child's
   confinement (its user, limits, environment, file-system view and network) before it becomes the worker;
+- `policy`: which modules are secret, when a process may fork a worker, the environment a worker gets;
 - `worker`: the worker's own side, run as `python -I -B -c WORKER_SOURCE` or forked: it imports the submission
   and answers calls through a pipe of plain numbers;
 - `processes` (forking, a PID namespace per worker, ending leftovers), `zygote` (batch's clean parent of

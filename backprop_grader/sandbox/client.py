@@ -31,6 +31,7 @@ from ..errors import GraderError
 from . import scratch, shadowing
 from . import worker as protocol
 from .isolation import network, users, view
+from .policy import worker_environment
 from .processes import (
     Forked,
     become_subreaper,
@@ -50,7 +51,6 @@ WORKER_SOURCE = Path(protocol.__file__).read_text(encoding="utf-8")
 # Bytes of requests that may wait in the pipe to the worker: one page, the least a pipe can hold (student code
 # may shrink it with fcntl), so that the worker's pipe normally has room for them.
 _PIPELINED = 4096
-_PASSED_THROUGH = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # needed by numpy on some processors; not secrets
 REFUSED = ("student code never runs as root, and the sandbox user cannot run the Python {python} (it lies where "
            "other users cannot read, and this machine refuses the mount namespace that would show it): grade with "
            "the environment setup.sh makes, or with a Python that other users can read")
@@ -570,16 +570,6 @@ def _listed_in_pth_files(site_folders: list[str]) -> set[str]:
             listed |= {os.path.join(folder, line.rstrip()) for line in lines
                        if line.strip() and not line.startswith(("#", "import ", "import\t"))}
     return listed
-
-
-def worker_environment(workdir: Path) -> dict:
-    """An empty environment but for a PATH, a HOME in the private copy, and single-threaded numpy; matplotlib
-    headless (Agg draws without a display, and plt.show() does nothing), its cache in the private copy."""
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(workdir), "TMPDIR": str(workdir),
-           "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-           "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(workdir / ".matplotlib")}
-    env.update({k: os.environ[k] for k in _PASSED_THROUGH if k in os.environ})
-    return env
 
 
 def _before_exec(fd_out: int, workdir: Path, mountpoint: Path, identity, limits: Limits) -> None:

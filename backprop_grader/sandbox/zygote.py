@@ -33,7 +33,7 @@ class Zygote:
 
     @classmethod
     def start(cls) -> Zygote:
-        """Fork the zygote now. Call it only while this process holds nothing secret (grade.can_fork)."""
+        """Fork the zygote now. Call it only while this process holds nothing secret (sandbox/policy.py)."""
         processes.become_subreaper()  # the workers, orphaned by the zygote's second fork, are adopted by us
         fresh = shadowing.fresh_modules(client.WORKER_SOURCE)  # measured here, once, if not kept yet
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
