@@ -19,7 +19,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from ..config import CASES, load_config
+from ..config import CASE_NUMBERS, CASES, load_config
 from ..errors import GraderError
 from ..maths import networks
 from .writable import check_file, writing
@@ -31,7 +31,7 @@ _DATE = (2020, 1, 1, 0, 0, 0)
 
 
 WORKED_EXAMPLE = "worked_example.json"  # written into the kit from networks.worked_example, for each graded case
-_CASE_LABELS = {"sigmoid": "case 1 (sigmoid)", "softmax": "case 2 (softmax)"}  # as check.py names them
+_CASE_LABELS = {case: f"case {n} ({case})" for case, n in CASE_NUMBERS.items()}  # as check.py names them
 
 
 def _tuple_line(names: tuple) -> str:
@@ -105,7 +105,7 @@ def worked_example_json(cases: tuple = CASES) -> str:
     """The inputs of the worked example of each graded case, exactly as graded (every float round-trips)."""
     examples = {}
     for case in cases:
-        network, n = networks.worked_example(case), CASES.index(case) + 1
+        network, n = networks.worked_example(case), CASE_NUMBERS[case]
         examples[case] = {"tests": [f"{n}.1", f"{n}.2"], "z": network.z.tolist(), "t": network.t.tolist(),
                           "W_kj": network.W_kj.tolist(), "W_ji": network.W_ji.tolist()}
     about = ("The worked example of the graded tests N.1 and N.2: call compute_gradients(z, t, W_kj, W_ji, case) "

@@ -13,9 +13,9 @@ import numpy as np
 
 from reference.backprop import compute_gradients, forward
 
+from ..config import CASE_NUMBERS
 from .mistakes import LAYERS_CHANGED, applies, mistake_gradients
 
-CASE_INDEX = {"sigmoid": 1, "softmax": 2}
 _SATURATION = 1e-3
 _LABELS = {"random": "random network", "fd": "finite-difference check network"}  # what students read
 MARGIN = 0.3  # every known formula mistake is off by at least this relative error on every random network
@@ -68,7 +68,7 @@ def worked_example(case: str) -> Network:
 def random_networks(case: str, count: int, seed: int, min_units: int, max_units: int,
                     purpose: str = "random") -> list[Network]:
     """`count` seeded, non-degenerate networks; the same seed always gives the same networks."""
-    rng = np.random.default_rng([seed, CASE_INDEX[case], sum(map(ord, purpose))])
+    rng = np.random.default_rng([seed, int(CASE_NUMBERS[case]), sum(map(ord, purpose))])
     networks = []
     while len(networks) < count:
         shape = _draw_shape(rng, min_units, max_units, square_allowed=len(networks) % 5 == 4)
@@ -80,7 +80,7 @@ def random_networks(case: str, count: int, seed: int, min_units: int, max_units:
 
 def edge_networks(case: str, seed: int) -> list[Network]:
     """Gated edge cases (1.6, 2.6): saturated units, zero inputs, one-unit layers, targets exactly 0 or 1."""
-    rng = np.random.default_rng([seed, CASE_INDEX[case], 6])
+    rng = np.random.default_rng([seed, int(CASE_NUMBERS[case]), 6])
     nets = [
         _scaled(_draw_network(rng, case, (3, 4, 2), "saturated hidden units"), hidden=12.0, output=1.0),
         _scaled(_draw_network(rng, case, (4, 3, 3), "saturated output units"), hidden=1.0, output=25.0),

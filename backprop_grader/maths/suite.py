@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import messages as msg
+from ..config import CASE_NUMBERS
 from ..errors import GradeFailure
 from ..rubric import active_config
 from . import feedback
@@ -43,9 +44,8 @@ def gated_share(grading: Grading, number: str, case: str, group: str, set_score)
     the worked example passes and both layers pass on most random networks (Grading.gate_opens)."""
     if not grading.gate_opens(case):
         set_score(0)
-        first = "1.1" if case == "sigmoid" else "2.1"
-        second = "1.2" if case == "sigmoid" else "2.2"
-        raise GradeFailure(msg.GATED.format(first=first, second=second))
+        n = CASE_NUMBERS[case]
+        raise GradeFailure(msg.GATED.format(first=f"{n}.1", second=f"{n}.2"))
     share(grading, number, case, group, LAYERS, set_score)
 
 
