@@ -23,8 +23,11 @@ _HELD: dict[str, int] = {}  # folder -> the descriptor whose lock this process h
 def make(kind: str) -> Path:
     """A new private folder in the temporary folder, named for its kind, locked as ours while we live."""
     folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{kind}-"))
-    fd = os.open(folder / _LOCK, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    # Locked under another name first, then given its own: another run's remove_abandoned() never finds the lock
+    # file unlocked between its creation and its locking (it would take the folder for abandoned, and remove it).
+    fd = os.open(folder / f"{_LOCK}-new", os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX)
+    os.rename(folder / f"{_LOCK}-new", folder / _LOCK)
     _HELD[str(folder)] = fd
     return folder
 
