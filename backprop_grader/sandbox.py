@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import gc
 import importlib.util
 import json
 import os
@@ -526,6 +527,7 @@ def become_worker(fd_in: int, fd_out: int, workdir: Path, log: int, program: Pat
     sys.path_importer_cache.clear()
     shadowing.unshadow(workdir, fresh)  # the submission's own copy.py, say, is imported as in a fresh Python
     sys.dont_write_bytecode = True
+    gc.enable()  # as in a fresh Python (the grader it was forked from may run without it: __main__)
     protocol.main(["worker", *worker_arguments(fd_in, fd_out, program, limits, forbidden)])
 
 
