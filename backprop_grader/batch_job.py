@@ -28,14 +28,15 @@ from .sandbox import Limits, claim_identity
 from .zygote import Zygote
 
 
-def serve(connection, config_path: str, lifeline=None) -> None:
-    """A job's life: its zygote, then one pytest session grading each submission sent until None arrives.
+def serve(connection, config_path: str, lifeline=None, packages: tuple = ()) -> None:
+    """A job's life: its zygote (which imports the heavy ones of `packages`, those students may import, once for
+    all its workers), then one pytest session grading each submission sent until None arrives.
     As root, its student code runs as a sandbox user that it claims for itself: no other job or grading running
     on the machine at the same time uses it."""
     os.setsid()  # its own process group: a time-out ends the job and its zygote together
     sys.stdout = open(1, "w", buffering=1, closefd=False)
     sys.stderr = open(2, "w", buffering=1, closefd=False)
-    zygote = Zygote.start() if grade.can_fork() else None  # else each worker is a fresh Python
+    zygote = Zygote.start(packages) if grade.can_fork() else None  # else each worker is a fresh Python
     if lifeline is not None:
         _leave_with_the_batch(lifeline)  # a thread: only once the zygote is forked (it must be forked alone)
     try:

@@ -28,12 +28,13 @@ EXAMPLES = [SUBMISSIONS / "discovery" / "notebook_with_plots", SUBMISSIONS / "co
             SUBMISSIONS / "hostile" / "removes_the_import_guard"]
 
 
-@pytest.fixture(params=["fresh python", "fork", "zygote"])
+@pytest.fixture(params=["fresh python", "fork", "zygote", "warm zygote"])
 def start(request):
     """How the worker starts, as in production: a fresh Python, a fork of a grader that holds numpy alone (as
-    run_autograder's grader does when it forks), or a fork from a zygote (as a batch job's). The forks are taken
-    in a clean process of their own: this test process holds whatever earlier tests imported (scipy, PIL, yaml),
-    which no grader holds when it forks."""
+    run_autograder's grader does when it forks), or a fork from a zygote, bare or warm (as a batch job's, which
+    has imported matplotlib's pyplot and scipy.special, and so PIL and the rest of what they import). The forks
+    are taken in a clean process of their own: this test process holds whatever earlier tests imported (scipy,
+    PIL, yaml), which no grader holds when it forks."""
     return request.param
 
 
@@ -45,7 +46,8 @@ import numpy  # noqa: F401
 from backprop_grader.sandbox import Limits, Worker
 from backprop_grader.zygote import Zygote
 mode, program, rules, limits = sys.argv[1], Path(sys.argv[2]), tuple(json.loads(sys.argv[3])), json.loads(sys.argv[4])
-zygote = Zygote.start() if mode == "zygote" else None
+warm = tuple(r[1:] for r in rules if r.startswith("+")) if mode == "warm zygote" else ()
+zygote = Zygote.start(warm) if mode.endswith("zygote") else None
 worker = Worker(program, Limits(**limits), rules, None, fork=mode == "fork", zygote=zygote)
 try:
     reply = worker.start()
@@ -82,6 +84,8 @@ def _startup(tmp_path, source: str, start: str, rules: tuple = RULES, **files: s
     ("import pytest", "pytest"),  # loaded in the grading process that a worker may be forked from
     ("import yaml", "yaml"),  # installed on this laptop (instructor extras), not on Gradescope
     ("import importlib\nimportlib.import_module('yaml')", "yaml"),
+    ("import importlib\nimportlib.import_module('PIL.Image')", "PIL"),  # loaded by a warm zygote's matplotlib
+    ("from PIL import Image", "PIL"),
     ("exec('import nbformat')", "nbformat"),
     ("import surely_no_such_package", "surely_no_such_package"),  # installed nowhere: the same message
 ])
