@@ -13,7 +13,6 @@ import math
 import os
 import re
 import signal
-import struct
 import subprocess
 import sys
 import time
@@ -21,17 +20,17 @@ import zipfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from helpers import PROJECT, example_submissions, expected_of, run_grader
 
+from backprop_grader import charts, report
 from backprop_grader import messages as msg
-from backprop_grader import report
 from backprop_grader.batch import MISSING_EXTRAS, read_metadata
 from backprop_grader.results import problems
 
 CLASS_SIZE = 60
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CORRECT = PROJECT / "selftest" / "submissions" / "correct" / "vectorized"
 TEMPLATE = PROJECT / "selftest" / "submissions" / "template" / "untouched"
 
@@ -121,18 +120,13 @@ def summary_numbers(report_text: str) -> dict[str, str]:
     return dict(re.findall(r"^\| ([a-z][a-z ]+) \| ([^|]+) \|$", report_text, re.M))
 
 
-def assert_png(path: Path) -> None:
-    """A real PNG: its signature, an IHDR chunk with a sensible size, and an image library that reads it whole."""
-    data = path.read_bytes()
-    assert data[:8] == PNG_SIGNATURE, path
-    length, kind, width, height = struct.unpack(">I4sII", data[8:24])
-    assert (length, kind) == (13, b"IHDR") and 100 <= width <= 5000 and 100 <= height <= 5000, (width, height)
-    from PIL import Image
-
-    with Image.open(path) as image:
-        image.verify()
-    with Image.open(path) as image:
-        assert image.size == (width, height)
+def svg_bars(path: Path) -> list[str]:
+    """A real SVG document (XML with an svg root of a sensible size): the tooltip of each of its bars."""
+    root = ElementTree.parse(path).getroot()
+    assert root.tag == "{http://www.w3.org/2000/svg}svg", root.tag
+    assert 100 <= int(root.get("width")) <= 5000 and 100 <= int(root.get("height")) <= 5000
+    bars = [r for r in root.iter("{http://www.w3.org/2000/svg}rect") if r.get("class") == "bar"]
+    return [bar.find("{http://www.w3.org/2000/svg}title").text for bar in bars]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -198,7 +192,7 @@ def test_report_counts_match_the_results(graded_class):
     assert len(shown) == min(report.TOP_DIAGNOSES, len(counts))
     assert [int(n) for _, n in shown] == sorted(counts.values(), reverse=True)[: len(shown)]
     assert all(counts[d.replace("\\|", "|")] == int(n) for d, n in shown)
-    assert "![Histogram of totals](scores.png)" in text and "![Pass rate per test](tests.png)" in text
+    assert "![Histogram of totals](scores.svg)" in text and "![Pass rate per test](tests.svg)" in text
 
 
 def test_report_names_the_mistakes_the_examples_make(graded_class):
@@ -215,9 +209,20 @@ def test_report_names_the_mistakes_the_examples_make(graded_class):
             assert diagnoses[submission] == set(), example
 
 
-def test_plots_are_valid_png_images(graded_class):
-    assert_png(graded_class["out"] / "scores.png")
-    assert_png(graded_class["out"] / "tests.png")
+def test_plots_are_svg_charts_of_the_grades(graded_class):
+    out, roster = graded_class["out"], graded_class["roster"]
+    scores = svg_bars(out / "scores.svg")  # "0 to 5: 3": one bar per 5 points, holding every graded submission
+    assert len(scores) == len(report.score_bins(100)) - 1
+    assert sum(int(bar.rsplit(": ", 1)[1]) for bar in scores) == len(roster)
+    top = sum(json.loads((out / s / "results.json").read_text())["score"] >= 95 for s in roster)
+    assert scores[-1] == f"95 to 100: {top}"  # full marks fall in the last bar
+    rates = svg_bars(out / "tests.svg")  # "1.1: 62%": one bar per test with points, in the report's order
+    assert [bar.split(":")[0] for bar in rates] == [number for number, *_ in report.graded_tests(
+        [report.Entry(s, document=json.loads((out / s / "results.json").read_text())) for s in roster])]
+
+
+def test_a_histogram_counts_full_marks_in_its_last_bin():
+    assert charts.bin_counts([0, 4.9, 5, 99.9, 100, 100], [0, 5, 10, 95, 100]) == [2, 1, 0, 3]
 
 
 def test_results_are_the_instructors_only_when_run_as_root(graded_class):
@@ -652,7 +657,7 @@ def test_score_bins_end_at_the_maximum():
 # The instructor extras, and what the pieces do on their own
 # ---------------------------------------------------------------------------------------------------------------
 
-_WITHOUT_EXTRAS = ("import sys\nfor name in ('yaml', 'tqdm', 'matplotlib'):\n    sys.modules[name] = None\n"
+_WITHOUT_EXTRAS = ("import sys\nfor name in ('yaml', 'tqdm', 'markdown_it'):\n    sys.modules[name] = None\n"
                    "from backprop_grader.cli import main\nsys.exit(main(sys.argv[1:]))\n")
 
 

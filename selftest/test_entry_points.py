@@ -253,7 +253,7 @@ def test_a_fresh_checkout_can_batch_after_the_readmes_first_command(tmp_path):
     done = subprocess.run([str(checkout / ".venv" / "bin" / "python"), "-m", "backprop_grader", "batch", "class"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert (tmp_path / "graded" / "scores.png").is_file() and (tmp_path / "graded" / "grades.csv").is_file()
+    assert (tmp_path / "graded" / "scores.svg").is_file() and (tmp_path / "graded" / "grades.csv").is_file()
     with zipfile.ZipFile(_built(checkout, tmp_path)) as archive:
         assert "requirements-instructor.txt" not in archive.namelist()
 

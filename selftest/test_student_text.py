@@ -71,10 +71,10 @@ def assert_no_student_markup(page: str, *, images=(), headings: bool = False) ->
             assert href.startswith("./") and ":" not in href and "//" not in href, attrs
             continue
         for name, value in attrs.items():
-            ours = (value or "").startswith("data:image/png;base64,")
+            ours = (value or "").startswith("data:image/svg+xml;base64,")
             assert ours or ("evil.example" not in (value or "") and "//" not in (value or "")), (tag, name, value)
         if tag == "img":
-            assert attrs.get("src", "").startswith("data:image/png;base64,") or attrs.get("src") in images, attrs
+            assert attrs.get("src", "").startswith("data:image/svg+xml;base64,") or attrs.get("src") in images, attrs
     assert headings or not [t for t, _ in parsed.elements if t in ("h1", "h2", "h3")], page
     assert "<script>" not in page and "<img src=x" not in page
 
@@ -178,7 +178,7 @@ def hostile_class(tmp_path_factory) -> dict:
 def test_batch_report_shows_hostile_names_as_text(hostile_class):
     out = hostile_class["out"]
     text = (out / report.REPORT_NAME).read_text(encoding="utf-8")
-    assert_no_student_markup(_permissive(text), images=(report.SCORES_PNG, report.TESTS_PNG), headings=True)
+    assert_no_student_markup(_permissive(text), images=(report.SCORES_PLOT, report.TESTS_PLOT), headings=True)
     headings = [line for line in text.splitlines() if line.startswith("#")]
     assert all(h.startswith(("# Batch grading report", "## ")) for h in headings), headings
 
@@ -193,7 +193,7 @@ def test_batch_pages_are_self_contained_and_escape_student_text(hostile_class):
     links = [attrs["href"] for tag, attrs in index.elements if tag == "a"]
     assert len(links) == 3 and all((out / _unquoted(link)).is_file() for link in links), links
     images = [attrs["src"] for tag, attrs in index.elements if tag == "img"]
-    assert len(images) == 2 and all(src.startswith("data:image/png;base64,") for src in images)
+    assert len(images) == 2 and all(src.startswith("data:image/svg+xml;base64,") for src in images)
     shown = "".join(index.text)
     assert "# Your score: 100" in shown and "<script>alert(3)</script>" in shown
 
