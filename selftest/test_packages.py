@@ -40,7 +40,8 @@ def start(request):
 
 # A grader as it forks its worker: numpy loaded, nothing else of the student's list; prints the reply as JSON.
 _FORKING_GRADER = """
-import json, sys
+import gc, json, sys
+gc.disable()  # as `grade` runs (backprop_grader/__main__.py)
 from pathlib import Path
 import numpy  # noqa: F401
 from backprop_grader.sandbox import Limits, Worker
@@ -105,6 +106,13 @@ def test_the_list_the_standard_library_and_own_files_import(tmp_path, start):
     (tmp_path / "helpers" / "deep.py").write_text("VALUE = 2\n")
     reply = _startup(tmp_path, source, start, **{"mine.py": "X = 1\n"})
     assert reply.ok, reply
+
+
+def test_student_code_runs_with_the_garbage_collector_on(tmp_path, start):
+    """As in a fresh Python, though the grader it may be forked from runs without it."""
+    reply = _startup(tmp_path, "import gc\nprint(gc.isenabled())\n\ndef compute_gradients(z, t, W_kj, W_ji, case):\n"
+                               "    pass\n", start)
+    assert reply.ok and reply.output.split() == ["True"], reply
 
 
 def test_a_students_helper_module_is_student_code_too(tmp_path, start):
