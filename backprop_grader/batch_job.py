@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from . import grade, sandbox, scratch
+from .discovery import Caps
 from .plugin import GradescopePlugin
 from .sandbox import Limits, claim_identity
 from .zygote import Zygote
@@ -103,7 +104,8 @@ class SubmissionLoop:
     def _grade_one(self, session, submission: Path, results_path: Path, log: Path) -> None:
         """Grade one submission into its results.json, what the job prints going to its log."""
         with _output_to(log):
-            grade.guarded(submission, results_path, lambda found: self._grade(session, found, submission))
+            grade.guarded(submission, results_path, lambda found: self._grade(session, found, submission),
+                          lambda: Caps(**self.config.submission))
 
     def _grade(self, session, found, submission: Path) -> dict:
         """One submission's results document: its worker from the zygote, then every collected test in turn."""

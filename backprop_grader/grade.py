@@ -13,7 +13,7 @@ from . import __version__, results, scratch
 from . import config as config_module
 from . import messages as msg
 from .config import PROJECT_ROOT, load_config
-from .discovery import explain_not_found, find_submission, unpack_into
+from .discovery import configured_caps, explain_not_found, find_submission, unpack_into
 from .errors import GraderError
 from .metadata import log_line, read_submitter
 from .rubric import CONFIG_ENV
@@ -39,21 +39,24 @@ _UNUSED_PLUGINS = [arg for name in ("terminal", "cacheprovider", "unraisableexce
 
 def grade(submission: Path, results_path: Path, *, config_path: Path | None = None) -> dict:
     """Grade one submission (folder, zip or single file) and write results.json; never raises for the student."""
-    return guarded(submission, results_path, lambda found: _grade_found(found, Path(submission), config_path))
+    return guarded(submission, results_path, lambda found: _grade_found(found, Path(submission), config_path),
+                   lambda: configured_caps(config_path))
 
 
-def guarded(submission: Path, results_path: Path, grade_found) -> dict:
+def guarded(submission: Path, results_path: Path, grade_found, read_caps) -> dict:
     """Find the submission's file, grade it with grade_found(found) -> results document, and always write
     results.json: whatever fails, the student gets a valid one (an autograder error, with the traceback for the
-    instructor only)."""
+    instructor only). read_caps() gives the caps of the configuration being graded by (discovery.Caps); it is
+    called inside the guard, so a configuration that does not load is an autograder error too."""
     started = time.monotonic()
     document = None
     unpacked = None
     scratch.remove_abandoned()  # copies of student code that a run killed outright left behind
     _reserve(results_path)
     try:
-        folder, unpacked = _as_folder(Path(submission))
-        document = grade_found(find_submission(folder))
+        caps = read_caps()
+        folder, unpacked = _as_folder(Path(submission), caps)
+        document = grade_found(find_submission(folder, caps))
     except Exception as exc:  # the catastrophic path: whatever failed, the student gets a valid results.json
         detail = "".join(traceback.format_exception(exc))
         print(f"AUTOGRADER ERROR: {exc}\n{detail}", file=sys.stderr)
@@ -218,7 +221,7 @@ def document_of(plugin, worker, detail: str = "") -> dict:
                                     output=feedback.summary(plugin.records, plugin.notes), extra_data=plugin.extra)
 
 
-def _as_folder(submission: Path) -> tuple[Path, Path | None]:
+def _as_folder(submission: Path, caps) -> tuple[Path, Path | None]:
     """A folder to grade, and a temporary folder to delete afterwards when we unpacked a zip or a lone file."""
     if submission.is_dir():
         return submission, None
@@ -226,5 +229,5 @@ def _as_folder(submission: Path) -> tuple[Path, Path | None]:
         raise GraderError(f"the submission {submission} does not exist")
     temporary = scratch.make("submission")  # removed at the next start if we are killed
     (temporary / "submission").mkdir()
-    unpack_into(submission, temporary / "submission")
+    unpack_into(submission, temporary / "submission", caps)
     return temporary / "submission", temporary

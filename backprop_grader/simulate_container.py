@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .discovery import unpack_into
+from .discovery import Caps, configured_caps, unpack_into
 from .isolation import view
 
 EMULATED = ("{name}: student code ran {how}. Gradescope's container, emulated here (Docker's default "
@@ -59,6 +59,11 @@ def unavailable() -> str:
     return ""
 
 
+def upload_caps(root: Path) -> Caps:
+    """The submission caps of the installed upload's configuration (ROOT/source/autograder.toml)."""
+    return configured_caps(root / "source" / "autograder.toml")
+
+
 def prepare_run(root: Path, submission: Path, write_metadata) -> Path:
     """Gradescope's harness before a run: results/ and submission/ deleted and made again (0755), the student's
     files in submission/, the metadata written; returns results/stdout, opened by the caller for the run."""
@@ -66,7 +71,7 @@ def prepare_run(root: Path, submission: Path, write_metadata) -> Path:
         shutil.rmtree(root / name, ignore_errors=True)
         (root / name).mkdir()
         os.chmod(root / name, 0o755)
-    unpack_into(Path(submission), root / "submission")
+    unpack_into(Path(submission), root / "submission", upload_caps(root))
     write_metadata()
     return root / "results" / "stdout"
 

@@ -590,6 +590,24 @@ def test_changed_submissions_config_or_force_are_regraded(tmp_path):
     assert set(fingerprint) >= {"config_sha256", "grader_version", "submission_sha256"}
 
 
+def test_batch_takes_the_caps_from_the_configuration_given(tmp_path):
+    """`batch --config X` caps each submission by X's [submission], as `grade --config X` does."""
+    classroom = tmp_path / "class"
+    _copy_tree(CORRECT, classroom / "alice")
+    for n in range(5):
+        (classroom / "alice" / f"note{n}.txt").write_text("x")
+    config = tmp_path / "tiny-caps.toml"
+    config.write_text(re.sub(r"(?m)^max_files = .*$", "max_files = 3", (PROJECT / "autograder.toml").read_text()))
+    done = batch(str(classroom), "--out", str(tmp_path / "capped"), "--config", str(config))
+    assert done.returncode == 0, done.stderr[-3000:]
+    capped = json.loads((tmp_path / "capped" / "alice" / "results.json").read_text())
+    assert capped["score"] == 0, capped["output"]
+    assert "at most 3 are accepted" in next(t["output"] for t in capped["tests"] if t["number"] == "0.1")
+    done = batch(str(classroom), "--out", str(tmp_path / "default"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert read_csv(tmp_path / "default" / "grades.csv")["alice"]["total"] == "100"
+
+
 def test_ctrl_c_keeps_what_was_graded(tmp_path):
     classroom = tmp_path / "class"
     _copy_tree(CORRECT, classroom / "a_first")
