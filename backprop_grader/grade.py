@@ -8,6 +8,7 @@ import threading
 import time
 import traceback
 from pathlib import Path
+from typing import NamedTuple
 
 from . import __version__, results, scratch
 from . import config as config_module
@@ -89,15 +90,15 @@ def _grade_found(found, submission: Path, config_path: Path | None) -> dict:
     identity = claim_identity()
     forking = can_fork()
     early = start_worker(found, identity, fork=True) if forking else None
-    parked = start_worker(found, identity, fork=True)[0] if forking else None  # the hidden phase's, waiting
+    parked = start_worker(found, identity, fork=True).worker if forking else None  # the hidden phase's, waiting
     try:
         submitter = announce(submission)  # after the fork: the metadata holds earlier results, hidden ones too
         config = load_config(config_path)
-        if early and early[0]:
-            early[0].configure(Limits(**config.limits), config.forbidden_imports)
+        if early and early.worker:
+            early.worker.configure(Limits(**config.limits), config.forbidden_imports)
         return _run_suite(config, found, identity, submitter, early, hidden_worker(found, identity, config, parked))
     finally:
-        for worker in (early[0] if early else None, parked):
+        for worker in (early.worker if early else None, parked):
             if worker is not None:
                 worker.close()
 
@@ -127,17 +128,24 @@ def secrets_loaded() -> list[str]:
         name for name in sys.modules if any(name == m or name.startswith(m + ".") for m in _SECRET_MODULES)]
 
 
+class Started(NamedTuple):
+    """What start_worker gives: the worker, or, when there is none, the reply that explains why."""
+
+    worker: Worker | None
+    unavailable: Reply | None
+
+
 def start_worker(found, identity, limits: Limits | None = None, forbidden: tuple = (), *, fork: bool = False,
-                  zygote=None):
-    """(worker, None), spawned so that it imports the submission while we go on; (None, the reply that explains
-    it) when there is no submission file. Forked, it has numpy loaded already and waits for its limits."""
+                  zygote=None) -> Started:
+    """The worker, spawned so that it imports the submission while we go on; or no worker and the reply that
+    explains it when there is no submission file. Forked, it has numpy loaded already and waits for its limits."""
     if found.path is None:
-        return None, Reply(False, "not_found", explain_not_found(found))
+        return Started(None, Reply(False, "not_found", explain_not_found(found)))
     if fork:
         import numpy  # noqa: F401  (loaded here, the worker is spared its import; we need it anyway)
     worker = Worker(found.path, limits, forbidden, identity, found.source_text, fork=fork, zygote=zygote)
     worker.spawn()
-    return worker, None
+    return Started(worker, None)
 
 
 def hidden_worker(found, identity, config, parked=None, zygote=None):
@@ -149,7 +157,7 @@ def hidden_worker(found, identity, config, parked=None, zygote=None):
         if parked is not None:
             parked.configure(Limits(**config.limits), config.forbidden_imports)
             return parked
-        return start_worker(found, identity, Limits(**config.limits), config.forbidden_imports, zygote=zygote)[0]
+        return start_worker(found, identity, Limits(**config.limits), config.forbidden_imports, zygote=zygote).worker
     return make
 
 
