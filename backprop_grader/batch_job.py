@@ -122,7 +122,7 @@ class SubmissionLoop:
             grading = Grading(self.config, worker, unavailable, hidden)
             grading.share_networks(self.shared)
             notes = grade.notes_for(found)
-            self.plugin.begin(grading, notes=notes, extra=grade.extra_for(found, notes, submitter))
+            self.plugin.begin(grading, notes=notes, extra=grade.extra_for(found, submitter))
             try:
                 _run_tests(session.items)
             except BaseException:

@@ -167,7 +167,7 @@ def notes_for(found) -> list[str]:
     return [msg.NOTE_DISCOVERY.format(note=found.note)] if found.note else []
 
 
-def extra_for(found, notes: list[str], submitter: dict) -> dict:
+def extra_for(found, submitter: dict) -> dict:
     """The instructor-only extra_data every results.json starts with."""
     extra = {"grader_version": __version__, "submission_file": str(found.path or "")}
     if submitter:
@@ -198,7 +198,7 @@ def _run_pytest(config, found, worker, unavailable, notes: list[str], submitter:
 
     grading = Grading(config, worker, unavailable, hidden)
     cache.prepare(grading)
-    plugin = GradescopePlugin(grading, notes=notes, extra=extra_for(found, notes, submitter))
+    plugin = GradescopePlugin(grading, notes=notes, extra=extra_for(found, submitter))
     code = pytest.main(pytest_arguments(config), plugins=[plugin])
     document = document_of(plugin, worker, f" (pytest exit {int(code)})")
     print(f"isolation: {document['extra_data']['isolation']}", file=sys.stderr)  # the instructor's console
