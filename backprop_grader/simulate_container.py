@@ -19,6 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .config import PROJECT_ROOT
 from .discovery import Caps, configured_caps, unpack_into
 from .isolation import view
 
@@ -31,13 +32,12 @@ NOT_EMULATED = ("{name}: student code ran {how}, on this machine: Gradescope's c
 NOT_ROOT = "not root: the emulation makes namespaces, binds /autograder and drops to Docker's capabilities as root"
 _LAUNCHER = ("import sys; sys.path.insert(0, sys.argv.pop(1)); "
              "from backprop_grader.isolation.container import main; sys.exit(main(sys.argv[1:]))")
-_PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
 
 
 def prefix(report_fd: int | None = None) -> list[str]:
     """The arguments that run a command in the emulated container (ROOT, CWD and the command follow)."""
     report = ["--report", str(report_fd)] if report_fd is not None else []
-    return [sys.executable, "-I", "-c", _LAUNCHER, _PACKAGE_PARENT, *report]
+    return [sys.executable, "-I", "-c", _LAUNCHER, str(PROJECT_ROOT), *report]
 
 
 @functools.lru_cache(maxsize=1)
