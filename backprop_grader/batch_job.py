@@ -44,7 +44,7 @@ def serve(connection, config_path: str, lifeline=None) -> None:
 
         config = load_config(config_path)
         loop = SubmissionLoop(connection, config, zygote, claim_identity(), announce=lifeline is not None)
-        pytest.main(grade.pytest_arguments(config), plugins=[loop.plugin, loop])
+        pytest.main(grade.pytest_arguments(), plugins=[loop.plugin, loop])
     finally:
         if zygote is not None:
             zygote.close()
@@ -76,7 +76,7 @@ class SubmissionLoop:
 
         self.connection, self.config, self.zygote = connection, config, zygote
         self.identity, self.announce = identity, announce
-        self.plugin = GradescopePlugin()
+        self.plugin = GradescopePlugin(configuration=config)
         self.unsound = False  # a pass over the tests broke off: pytest's state can no longer be trusted
         self.shared = Grading(config, None, None)  # the networks and their reference results, for every submission
         cache.prepare(self.shared)

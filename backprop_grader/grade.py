@@ -17,7 +17,6 @@ from .config import PROJECT_ROOT, load_config
 from .discovery import configured_caps, explain_not_found, find_submission, unpack_into
 from .errors import GraderError
 from .metadata import log_line, read_submitter
-from .rubric import CONFIG_ENV
 from .sandbox import Limits, Reply, Worker, claim_identity, isolation_note
 from .writable import NO_SPACE, message
 
@@ -199,15 +198,14 @@ def _run_pytest(config, found, worker, unavailable, notes: list[str], submitter:
     grading = Grading(config, worker, unavailable, hidden)
     cache.prepare(grading)
     plugin = GradescopePlugin(grading, notes=notes, extra=extra_for(found, submitter))
-    code = pytest.main(pytest_arguments(config), plugins=[plugin])
+    code = pytest.main(pytest_arguments(), plugins=[plugin])
     document = document_of(plugin, worker, f" (pytest exit {int(code)})")
     print(f"isolation: {document['extra_data']['isolation']}", file=sys.stderr)  # the instructor's console
     return document
 
 
-def pytest_arguments(config) -> list[str]:
-    """pytest's arguments for the graded suite, and the environment it reads its configuration from."""
-    os.environ[CONFIG_ENV] = str(config.path)
+def pytest_arguments() -> list[str]:
+    """pytest's arguments for the graded suite (its configuration reaches it through the plugin, not these)."""
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the graded suite needs no installed plugin; scanning costs
     return [str(TESTS_DIR), *_UNUSED_PLUGINS, "--import-mode=importlib", "--rootdir", str(PROJECT_ROOT),
             "-c", str(TESTS_DIR / "pytest.ini")]
