@@ -18,6 +18,7 @@ COMMANDS = {
     "simulate": "simulate",
     "student-kit": "student_kit",
     "cleanup": "cleanup",
+    "prepare": "prepare",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -39,7 +40,8 @@ def test_run_autograder_grades_the_readme_example_and_prints_the_table(tmp_path)
 def test_the_command_line_lists_every_command_and_imports_only_the_one_it_runs():
     listed = run_grader("--help")
     assert listed.returncode == 0
-    assert all(name in listed.stdout for name in ("grade", "batch", "build", "simulate", "student-kit"))
+    commands = ("grade", "batch", "build", "simulate", "student-kit", "cleanup", "prepare")
+    assert all(name in listed.stdout for name in commands), listed.stdout
     shown = subprocess.run([sys.executable, "-c", "import sys\nfrom backprop_grader import cli\n"
                             "try:\n    cli.main(['build', '--help'])\nexcept SystemExit:\n    pass\n"
                             "print(sorted(m for m in sys.modules if m.startswith('backprop_grader.')))"],
@@ -167,6 +169,18 @@ def test_build_refuses_an_invalid_configuration(tmp_path):
     assert done.returncode == 2
     assert "hiden" in done.stderr and "after_due_date" in done.stderr
     assert not (tmp_path / "a.zip").exists()
+
+
+def test_prepare_writes_the_pinned_packages_setup_sh_installs(tmp_path):
+    """setup.sh's first question: `prepare --packages FILE` writes one pinned line per configured package (with
+    its Python markers), nothing else; asked nothing, prepare says what it takes, in one line."""
+    done = run_grader("prepare", "--packages", str(tmp_path / "packages.txt"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = (tmp_path / "packages.txt").read_text().splitlines()
+    names = {re.split(r"[=<>!~;\[ ]", line, maxsplit=1)[0] for line in lines}
+    assert names == {"numpy", "scipy", "matplotlib"} and all("==" in line for line in lines), lines
+    done = run_grader("prepare")
+    assert done.returncode == 2 and "--packages FILE, --warm" in done.stderr, done.stderr
 
 
 def test_results_document_is_built_without_pytest():
