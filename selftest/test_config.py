@@ -56,7 +56,7 @@ def test_unknown_keys_are_named_with_the_allowed_ones(tmp_path, old, new, names)
 def test_invalid_visibility_lists_the_allowed_values(tmp_path):
     message = _error(tmp_path, DEFAULT.replace('visibility = "visible"', 'visibility = "hiden"', 1))
     assert '"1.1".visibility' in message and "'hiden'" in message
-    assert all(v in message for v in VISIBILITIES)
+    assert all(v in message for v in VISIBILITIES), message
 
 
 @pytest.mark.parametrize("key, bad", [("call_seconds", "-1"), ("memory_mb", "1.5"), ("random_count", '"25"'),

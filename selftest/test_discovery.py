@@ -109,7 +109,7 @@ def test_an_unreadable_notebook_gets_a_clear_problem(tmp_path, content, expected
     _write(tmp_path, {"backprop.ipynb": content})
     found = find_submission(tmp_path, CAPS)
     assert found.path is None
-    assert found.problem.startswith(expected.format(file="`backprop.ipynb`"))
+    assert found.problem.startswith(expected.format(file="`backprop.ipynb`")), found.problem
     assert "- `backprop.ipynb`" in explain_not_found(found)
 
 
@@ -170,7 +170,7 @@ def test_a_python_cell_magic_keeps_its_body_and_others_are_commented_out():
     timed = neutralise("%%time\nx = 1\ny = 2")
     assert timed.split("\n")[1:] == ["x = 1", "y = 2"]
     shell = neutralise("%%bash\necho hi\nls -l")
-    assert all(line.startswith("#") for line in shell.split("\n"))
+    assert all(line.startswith("#") for line in shell.split("\n")), shell
     compile(shell, "cell", "exec")
 
 
