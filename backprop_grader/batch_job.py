@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from . import grade, sandbox, scratch
+from .discovery import Caps
 from .plugin import GradescopePlugin
 from .sandbox import Limits, claim_identity
 from .zygote import Zygote
@@ -44,7 +45,7 @@ def serve(connection, config_path: str, lifeline=None, packages: tuple = ()) -> 
 
         config = load_config(config_path)
         loop = SubmissionLoop(connection, config, zygote, claim_identity(), announce=lifeline is not None)
-        pytest.main(grade.pytest_arguments(config), plugins=[loop.plugin, loop])
+        pytest.main(grade.pytest_arguments(), plugins=[loop.plugin, loop])
     finally:
         if zygote is not None:
             zygote.close()
@@ -76,7 +77,7 @@ class SubmissionLoop:
 
         self.connection, self.config, self.zygote = connection, config, zygote
         self.identity, self.announce = identity, announce
-        self.plugin = GradescopePlugin()
+        self.plugin = GradescopePlugin(configuration=config)
         self.unsound = False  # a pass over the tests broke off: pytest's state can no longer be trusted
         self.shared = Grading(config, None, None)  # the networks and their reference results, for every submission
         cache.prepare(self.shared)
@@ -104,7 +105,8 @@ class SubmissionLoop:
     def _grade_one(self, session, submission: Path, results_path: Path, log: Path) -> None:
         """Grade one submission into its results.json, what the job prints going to its log."""
         with _output_to(log):
-            grade.guarded(submission, results_path, lambda found: self._grade(session, found, submission))
+            grade.guarded(submission, results_path, lambda found: self._grade(session, found, submission),
+                          lambda: Caps(**self.config.submission))
 
     def _grade(self, session, found, submission: Path) -> dict:
         """One submission's results document: its worker from the zygote, then every collected test in turn."""
@@ -121,7 +123,7 @@ class SubmissionLoop:
             grading = Grading(self.config, worker, unavailable, hidden)
             grading.share_networks(self.shared)
             notes = grade.notes_for(found)
-            self.plugin.begin(grading, notes=notes, extra=grade.extra_for(found, notes, submitter))
+            self.plugin.begin(grading, notes=notes, extra=grade.extra_for(found, submitter))
             try:
                 _run_tests(session.items)
             except BaseException:

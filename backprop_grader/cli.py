@@ -19,6 +19,7 @@ COMMANDS = {
     "simulate": "simulate",
     "student-kit": "student_kit",
     "cleanup": "cleanup",
+    "prepare": "prepare",
 }
 
 

@@ -28,7 +28,6 @@ from .mistakes import FORMULA_MISTAKES, HIDDEN_DERIVATIVES, HIDDEN_UNITS, applie
 
 MAX_DEVIATIONS = 2  # more than two things wrong at once is never guessed
 GENERATING = 3  # explanations are looked for on this many failing networks, then checked on all of them
-SLIPS = ("swapped_order", "transposed", "sign_flipped", "constant_factor")
 SCALED_FORMS = frozenset({"mse_delta_doubled"})  # another mistake times a constant: never with a fitted factor
 
 
@@ -46,7 +45,6 @@ class Diagnosis:
     factor: float | None = None
     output: int | None = None
     pattern: str = ""
-    several: bool = False  # kept for callers: never set, a combination is named or nothing is
 
     @property
     def found(self) -> bool:

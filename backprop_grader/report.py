@@ -17,6 +17,7 @@ from urllib.parse import quote
 from . import charts
 from . import messages as msg
 from .markup import escape
+from .results import number_key
 
 GRADED, ERROR, NOT_GRADED = "graded", "autograder error", "not graded"  # NOT_GRADED: left by Ctrl-C
 CSV_NAME, REPORT_NAME, SCORES_PLOT, TESTS_PLOT = "grades.csv", "report.md", "scores.svg", "tests.svg"
@@ -49,7 +50,7 @@ def graded_tests(entries: list[Entry]) -> list[tuple[str, str, float]]:
         for test in (entry.document or {}).get("tests", []):
             if test.get("max_score", 0) > 0:
                 found.setdefault(test["number"], (test["name"], test["max_score"]))
-    return [(number, *found[number]) for number in sorted(found, key=_number_key)]
+    return [(number, *found[number]) for number in sorted(found, key=number_key)]
 
 
 def write_grades_csv(entries: list[Entry], path: Path) -> None:
@@ -352,7 +353,3 @@ def _md(text: str) -> str:
     """The grader's own Markdown (a test's name, a diagnosis read from an output, whose student text is escaped
     already) inside a table cell: on one line, its pipes escaped unless they are already."""
     return re.sub(r"(?<!\\)\|", r"\\|", str(text).replace("\n", " "))
-
-
-def _number_key(number: str) -> tuple:
-    return tuple(int(p) if p.isdigit() else 0 for p in number.split("."))

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from . import scratch, shadowing
 from . import worker as protocol
+from .config import PROJECT_ROOT
 from .errors import GraderError
 from .isolation import network, users, view
 from .processes import (
@@ -45,7 +46,7 @@ from .processes import (
 )
 
 SANDBOX_USER = "backprop-student"
-_PROJECT = Path(__file__).resolve().parent.parent
+_PROJECT = PROJECT_ROOT  # the checkout (or ROOT/source) the grader runs from
 PROVIDED_FORWARD = _PROJECT / "student_template" / "forward.py"
 WORKER_SOURCE = Path(protocol.__file__).read_text(encoding="utf-8")
 # Bytes of requests that may wait in the pipe to the worker: one page, the least a pipe can hold (student code

@@ -93,7 +93,7 @@ def _startup(tmp_path, source: str, start: str, rules: tuple = RULES, **files: s
 def test_student_code_cannot_import_what_is_not_on_the_list(tmp_path, start, statement, module):
     reply = _startup(tmp_path, statement + "\n\ndef compute_gradients(z, t, W_kj, W_ji, case):\n    pass\n", start)
     assert (reply.ok, reply.kind) == (False, "missing_module"), reply
-    assert reply.message.startswith(f"module {module} is not available here")
+    assert reply.message.startswith(f"module {module} is not available here"), reply.message
     assert reply.details["names"][:4] == ["numpy", "scipy", "matplotlib", "the Python standard library"]
 
 

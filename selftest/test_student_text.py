@@ -132,7 +132,7 @@ def test_hostile_file_names_in_the_listing_and_a_hostile_notebook_name(tmp_path)
     assert document["score"] == 0
     for output in _outputs(document):
         assert_no_student_markup(_permissive(output), headings=False)
-    assert any(PIXEL in "".join(_parse(_permissive(o)).text) for o in _outputs(document))
+    assert any(PIXEL in "".join(_parse(_permissive(o)).text) for o in _outputs(document)), _outputs(document)
 
     notebook = tmp_path / "notebook"
     notebook.mkdir()
@@ -238,6 +238,7 @@ def test_could_not_be_checked_is_a_status_not_a_mistake(hostile_class):
     out = hostile_class["out"]
     entry = report.Entry("plain", document=json.loads((out / "plain" / "results.json").read_text()))
     assert report.not_checked(entry) and all(n.startswith("0.") for n in report.not_checked(entry))
-    assert not any(d.startswith(msg.CHECK_NOT_RUN.split(":")[0]) for d in report.mistakes_of(entry))
+    assert not any(d.startswith(msg.CHECK_NOT_RUN.split(":")[0]) for d in report.mistakes_of(entry)), \
+        report.mistakes_of(entry)
     text = (out / report.REPORT_NAME).read_text(encoding="utf-8")
     assert "| Could not be checked |" not in text
