@@ -38,16 +38,15 @@ if [[ ! -x "$venv/bin/python" ]]; then
 fi
 "$venv/bin/python" -m pip install --disable-pip-version-check -q -r "$source_dir/requirements-grader.txt"
 # The packages students may import: exactly autograder.toml's [environment] packages, at the versions pinned in
-# requirements-packages.txt (the grader's own config module reads the list, and refuses an unpinned name).
+# requirements-packages.txt (the grader's prepare command reads the list, and refuses an unpinned name).
 packages="$source_dir/.packages-requirements.txt"
-(cd "$source_dir" && PYTHONPATH="$source_dir" "$venv/bin/python" -c \
-    "from backprop_grader.config import load_config, package_requirements; print(*package_requirements(load_config()), sep='\n')") > "$packages"
+(cd "$source_dir" && PYTHONPATH="$source_dir" "$venv/bin/python" -m backprop_grader prepare --packages "$packages")
 say "packages students may import: $(grep -o '^[A-Za-z0-9_.-]*' "$packages" | sort -u | tr '\n' ' ')"
 "$venv/bin/python" -m pip install --disable-pip-version-check -q -r "$packages"
 "$venv/bin/python" -m compileall -q "$source_dir/backprop_grader" "$source_dir/reference" "$source_dir/tests" >/dev/null
 echo "$venv/bin/python" > "$source_dir/.python"
 # The seeded networks and their finite differences, computed once here and locked below with the rest.
-(cd "$source_dir" && PYTHONPATH="$source_dir" "$venv/bin/python" -c "from backprop_grader.maths.cache import warm; warm()")
+(cd "$source_dir" && PYTHONPATH="$source_dir" "$venv/bin/python" -m backprop_grader prepare --warm)
 chmod +x "$source_dir/run_autograder" "$source_dir/setup.sh"
 
 if [[ "$(id -u)" != 0 ]]; then

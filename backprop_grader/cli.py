@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -18,11 +19,13 @@ COMMANDS = {
     "simulate": "simulate",
     "student-kit": "student_kit",
     "cleanup": "cleanup",
+    "prepare": "prepare",
 }
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse the command line and run one command; grader faults print one clear line and exit 2."""
+def main(argv: list[str] | None = None, *, collect: bool = True) -> int:
+    """Parse the command line and run one command; grader faults print one clear line and exit 2. collect: turn
+    the garbage collector (off while __main__ imported us) on, once the command's modules are imported."""
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="backprop-grader", description="The backprop homework autograder.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -31,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     modules = {name: importlib.import_module(f".frontends.{COMMANDS[name]}", __package__) for name in chosen}
     for module in modules.values():
         module.register(commands)
+    if collect:
+        gc.freeze()  # what was imported stays out of every later pass
+        gc.enable()
     for command in commands.choices.values():
         command.formatter_class = DefaultsShown
     args = parser.parse_args(argv)

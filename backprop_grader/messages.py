@@ -195,7 +195,6 @@ RECHECK_UNKNOWN = ("Re-derive this gradient one factor at a time, and check each
                    "example by hand.")
 DIAGNOSIS_EITHER = "it matches more than one known mistake equally well: {options}"
 DIAGNOSIS_BOTH = "two mistakes at once: {first}, and {second}"
-DIAGNOSIS_SEVERAL = "more than one thing is wrong (no single known mistake explains it)"
 DIAGNOSIS_UNKNOWN = "no known mistake matches"
 DIAGNOSIS_FACTOR = "your values are the expected ones times {factor}"
 DIAGNOSIS_ONE_OUTPUT = "the term used is that of output i={i}"

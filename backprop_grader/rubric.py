@@ -1,43 +1,44 @@
-"""Apply the rubric of autograder.toml to graded tests through gradescope-utils' own decorators, and read it back."""
+"""Apply the rubric of autograder.toml to graded tests through gradescope-utils' own decorators, and read it back.
+
+The configuration reaches the graded suite by one route: the plugin, which holds the run's Config (config.Config),
+gives each collected test its points and visibility (configure). Importing tests/ reads no configuration.
+"""
 
 from __future__ import annotations
 
-import os
-from functools import cache
-
 from gradescope_utils.autograder_utils import decorators as gs
 
-from .config import VISIBILITIES, load_config
+from .config import VISIBILITIES
 from .errors import GraderError
 
-CONFIG_ENV = "BACKPROP_GRADER_CONFIG"  # set by the grader before pytest imports the graded suite
-
-
-@cache
-def active_config():
-    """The configuration of this run (autograder.toml unless the grader named another)."""
-    return load_config(os.environ.get(CONFIG_ENV) or None)
-
-
-SWITCHED_OFF = "__switched_off__"  # set on a graded test of a case rubric.cases leaves out: the plugin drops it
+CONFIGURED = "__configured__"  # set on a graded test: its points and visibility come from the run's configuration
 
 
 def graded(number: str, *, partial: bool = False, tags: tuple = ()):
-    """@number, @visibility, @tags and @weight (or @partial_credit) with the points and visibility configured; a
-    test of a case the configuration does not grade is only marked, for the plugin to leave it out of the run."""
-    if not active_config().grades(number):
-        def switched_off(func):
-            setattr(func, SWITCHED_OFF, True)
-            return gs.number(number)(func)
-
-        return switched_off
-    entry = active_config().rubric(number)
+    """@number, @tags and (for partial credit) @partial_credit's set_score now; @weight and @visibility from the
+    run's configuration once the plugin knows it (configure), at collection."""
 
     def apply(func):
-        func = gs.tags(*tags)(gs.visibility(entry.visibility)(gs.number(number)(func)))
-        return gs.partial_credit(entry.points)(func) if partial else gs.weight(entry.points)(func)
+        func = gs.tags(*tags)(gs.number(number)(func))
+        if partial:
+            func = gs.partial_credit(None)(func)  # its points are the configuration's, set by configure()
+        setattr(func, CONFIGURED, True)
+        return func
 
     return apply
+
+
+def configure(func, config) -> bool:
+    """Give a graded test the points and visibility that config (config.Config) sets for its number, with
+    gradescope-utils' @weight and @visibility; False for a test of a case config does not grade, which the plugin
+    leaves out of the run. An informational check (not @graded) keeps its own."""
+    if not getattr(func, CONFIGURED, False):
+        return True
+    if not config.grades(func.__number__):
+        return False
+    entry = config.rubric(func.__number__)
+    gs.visibility(entry.visibility)(gs.weight(entry.points)(func))
+    return True
 
 
 def informational(number: str, *, tags: tuple = ()):

@@ -89,7 +89,7 @@ def test_a_correct_submission_gets_the_listed_cases_points_and_only_their_tests(
     assert sum(t["max_score"] for t in document["tests"]) == 50
     assert sorted(t["number"] for t in document["tests"]) == ["0.1", "0.2", "0.3", "0.4", "0.5", "1.1", "1.2",
                                                               "1.3", "1.4", "1.5", "1.6"]
-    assert all(t["status"] == "passed" for t in document["tests"])
+    assert [t["number"] for t in document["tests"] if t["status"] != "passed"] == []
     assert_never_mentioned(document, "sigmoid")
 
 

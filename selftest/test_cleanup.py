@@ -6,6 +6,7 @@ import os
 import pwd
 import subprocess
 import sys
+import tempfile
 
 import pytest
 from helpers import PROJECT, run_grader
@@ -17,18 +18,42 @@ from backprop_grader.sandbox.isolation import users
 _ABANDON = "from backprop_grader.sandbox import scratch; print(scratch.make('cleanup-test'))"
 
 
-def test_cleanup_removes_the_folders_of_runs_that_have_gone_and_keeps_those_alive():
-    made = subprocess.run([sys.executable, "-c", _ABANDON], cwd=PROJECT, capture_output=True, text=True, check=True)
+def test_cleanup_removes_the_folders_of_runs_that_have_gone_and_keeps_those_alive(tmp_path, monkeypatch):
+    # in a temporary folder of this test's own: any other grading on the machine removes what it finds abandoned
+    # in /tmp, and may come first
+    environment = dict(os.environ, TMPDIR=str(tmp_path))
+    made = subprocess.run([sys.executable, "-c", _ABANDON], cwd=PROJECT, capture_output=True, text=True, check=True,
+                          env=environment)
     abandoned = made.stdout.strip()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     alive = scratch.make("cleanup-test")  # this process holds its lock
     try:
-        done = run_grader("cleanup")
+        done = subprocess.run([sys.executable, "-m", "backprop_grader", "cleanup"], cwd=PROJECT, capture_output=True,
+                              text=True, timeout=300, env=environment)
         assert done.returncode == 0, done.stderr
-        assert f"removed {abandoned}" in done.stdout
+        assert f"removed {abandoned}" in done.stdout, done.stdout
         assert not os.path.exists(abandoned)
         assert alive.is_dir(), "the folder of a run that is alive was removed"
     finally:
         scratch.remove(alive)
+
+
+def test_a_folder_being_made_is_never_taken_for_an_abandoned_one(tmp_path, monkeypatch):
+    """Gradings start at any moment beside each other: one that removes abandoned folders while another makes
+    its own must never remove the new one (it is locked before it gets the name that is looked for)."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    sweeper = subprocess.Popen([sys.executable, "-c", _SWEEP], cwd=PROJECT, env=dict(os.environ, TMPDIR=str(tmp_path)))
+    try:
+        for _ in range(300):
+            folder = scratch.make("race-test")
+            assert folder.is_dir() and (folder / ".owner").exists(), f"{folder} was removed while it was made"
+            scratch.remove(folder)
+    finally:
+        sweeper.kill()
+        sweeper.wait()
+
+
+_SWEEP = "from backprop_grader.sandbox import scratch\nwhile True:\n    scratch.remove_abandoned()\n"
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox users are system accounts: only root may delete them")

@@ -3,6 +3,7 @@ the file and what is allowed; the rubric's points must add up to its total."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -55,7 +56,7 @@ def test_unknown_keys_are_named_with_the_allowed_ones(tmp_path, old, new, names)
 def test_invalid_visibility_lists_the_allowed_values(tmp_path):
     message = _error(tmp_path, DEFAULT.replace('visibility = "visible"', 'visibility = "hiden"', 1))
     assert '"1.1".visibility' in message and "'hiden'" in message
-    assert all(v in message for v in VISIBILITIES)
+    assert all(v in message for v in VISIBILITIES), message
 
 
 @pytest.mark.parametrize("key, bad", [("call_seconds", "-1"), ("memory_mb", "1.5"), ("random_count", '"25"'),
@@ -99,6 +100,27 @@ def test_a_bad_configuration_stops_the_grader_with_one_clear_line(tmp_path):
     path = _write(tmp_path, DEFAULT.replace("total = 100", "total = 99", 1))
     done = run_grader("batch", str(tmp_path), "--out", str(tmp_path / "out"), "--config", str(path))
     assert done.returncode == 2 and "rubric.total" in done.stderr and str(path) in done.stderr
+
+
+def test_grade_takes_points_and_visibility_from_the_configuration_given(tmp_path):
+    """`grade --config X` grades by X's rubric: the plugin gives each graded test X's points and visibility (the
+    one route the configuration takes to the graded suite); without --config, the project's."""
+    edited = re.sub(r'(\[rubric\.tests\."1\.3"\]\npoints = )12', r"\g<1>10", DEFAULT)
+    edited = re.sub(r'(\[rubric\.tests\."1\.4"\]\npoints = )12', r"\g<1>14", edited)
+    edited = re.sub(r'(\[rubric\.tests\."1\.1"\]\npoints = 8\nvisibility = )"visible"', r'\g<1>"after_published"',
+                    edited)
+    assert edited.count("points = 10") == 1 and edited.count("points = 14") == 1 and "after_published" in edited
+    correct = PROJECT / "selftest" / "submissions" / "correct" / "vectorized"
+    tests = {}
+    for name, extra in (("edited", ("--config", str(_write(tmp_path, edited)))), ("default", ())):
+        done = run_grader("grade", str(correct), "--results", str(tmp_path / f"{name}.json"), "--quiet", *extra)
+        assert done.returncode == 0, done.stderr[-3000:]
+        tests[name] = {t["number"]: t for t in json.loads((tmp_path / f"{name}.json").read_text())["tests"]}
+    assert [tests["edited"][n]["max_score"] for n in ("1.3", "1.4")] == [10, 14]
+    assert [tests["edited"][n]["score"] for n in ("1.3", "1.4")] == [10, 14]
+    assert tests["edited"]["1.1"]["visibility"] == "after_published"
+    assert [tests["default"][n]["max_score"] for n in ("1.3", "1.4")] == [12, 12]
+    assert tests["default"]["1.1"]["visibility"] == "visible"
 
 
 PACKAGES_LINE = 'packages = ["numpy", "scipy", "matplotlib"]'

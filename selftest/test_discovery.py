@@ -4,13 +4,14 @@ Every test builds real files in tmp_path; the last ones grade a zip and a lone f
 """
 
 import json
+import re
 import traceback
 import zipfile
 from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import SUBMISSIONS, grade
+from helpers import PROJECT, SUBMISSIONS, grade
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from backprop_grader import messages as msg
@@ -21,6 +22,7 @@ from backprop_grader.frontends.notebook import module_source, neutralise
 from backprop_grader.sandbox import worker
 
 CORRECT = (SUBMISSIONS / "correct" / "vectorized" / "backprop.py").read_text()
+CAPS = Caps(max_files=2000, max_megabytes=100)  # the project's own
 DEFINES = "def compute_gradients(z, t, W_kj, W_ji, case):\n    return z, t\n"
 
 
@@ -47,20 +49,20 @@ def _notebook(root: Path, name: str, cells: list) -> Path:
 def test_top_level_backprop_wins_without_a_note(tmp_path):
     _write(tmp_path, {"backprop.py": DEFINES, "old/backprop.py": DEFINES, "hw2.py": DEFINES})
     _notebook(tmp_path, "backprop.ipynb", [("code", DEFINES)])
-    found = find_submission(tmp_path)
+    found = find_submission(tmp_path, CAPS)
     assert found.path == tmp_path / "backprop.py" and found.note == "" and found.source_text is None
 
 
 def test_one_nested_backprop_is_graded_with_a_note(tmp_path):
     _write(tmp_path, {"hw/backprop.py": DEFINES, "__MACOSX/hw/._backprop.py": b"\x00\x05junk"})
-    found = find_submission(tmp_path)
+    found = find_submission(tmp_path, CAPS)
     assert found.path == tmp_path / "hw" / "backprop.py"
     assert "`hw/backprop.py`" in found.note
 
 
 def test_two_nested_backprops_are_ambiguous_and_listed(tmp_path):
     _write(tmp_path, {"a/backprop.py": DEFINES, "b/backprop.py": DEFINES})
-    found = find_submission(tmp_path)
+    found = find_submission(tmp_path, CAPS)
     assert found.path is None
     assert "2 files named `backprop.py`" in found.problem
     assert found.listing == ["- `a/backprop.py`", "- `b/backprop.py`"]
@@ -70,7 +72,7 @@ def test_clutter_is_ignored(tmp_path):
     _write(tmp_path, {"__MACOSX/._backprop.py": b"\x00junk", ".hidden/backprop.py": DEFINES,
                       "__pycache__/backprop.py": DEFINES, ".ipynb_checkpoints/backprop-checkpoint.ipynb": "{}",
                       ".DS_Store": b"\x00"})
-    found = find_submission(tmp_path)
+    found = find_submission(tmp_path, CAPS)
     assert found.path is None and found.problem == msg.DISCOVERY_EMPTY and found.listing == []
 
 
@@ -79,7 +81,7 @@ def test_clutter_is_ignored(tmp_path):
 def test_backprop_ipynb_is_preferred_to_other_notebooks(tmp_path):
     _notebook(tmp_path, "scratch.ipynb", [("code", "x = 1")])
     _notebook(tmp_path, "hw/backprop.ipynb", [("code", DEFINES)])
-    found = find_submission(tmp_path)
+    found = find_submission(tmp_path, CAPS)
     assert found.path == tmp_path / "hw" / "backprop.ipynb"
     assert "backprop.ipynb, cell 1" in found.source_text
     assert "notebook `hw/backprop.ipynb`" in found.note
@@ -87,14 +89,14 @@ def test_backprop_ipynb_is_preferred_to_other_notebooks(tmp_path):
 
 def test_the_only_notebook_is_graded_whatever_its_name(tmp_path):
     _notebook(tmp_path, "Homework 2.ipynb", [("code", DEFINES)])
-    assert find_submission(tmp_path).path == tmp_path / "Homework 2.ipynb"
+    assert find_submission(tmp_path, CAPS).path == tmp_path / "Homework 2.ipynb"
 
 
 def test_two_unnamed_notebooks_fall_through_to_rule_4(tmp_path):
     _notebook(tmp_path, "a.ipynb", [("code", DEFINES)])
     _notebook(tmp_path, "b.ipynb", [("code", DEFINES)])
     _write(tmp_path, {"solution.py": DEFINES})
-    assert find_submission(tmp_path).path == tmp_path / "solution.py"
+    assert find_submission(tmp_path, CAPS).path == tmp_path / "solution.py"
 
 
 @pytest.mark.parametrize("content, expected", [
@@ -106,9 +108,9 @@ def test_two_unnamed_notebooks_fall_through_to_rule_4(tmp_path):
 ], ids=["truncated", "json-list", "schema", "version", "latin-1"])
 def test_an_unreadable_notebook_gets_a_clear_problem(tmp_path, content, expected):
     _write(tmp_path, {"backprop.ipynb": content})
-    found = find_submission(tmp_path)
+    found = find_submission(tmp_path, CAPS)
     assert found.path is None
-    assert found.problem.startswith(expected.format(file="`backprop.ipynb`"))
+    assert found.problem.startswith(expected.format(file="`backprop.ipynb`")), found.problem
     assert "- `backprop.ipynb`" in explain_not_found(found)
 
 
@@ -116,37 +118,37 @@ def test_an_unreadable_notebook_gets_a_clear_problem(tmp_path, content, expected
 
 def test_another_name_defining_compute_gradients_is_graded_with_a_note(tmp_path):
     _write(tmp_path, {"hw2.py": CORRECT, "test_hw2.py": "from hw2 import compute_gradients\n", "notes.txt": "hi"})
-    found = find_submission(tmp_path)
+    found = find_submission(tmp_path, CAPS)
     assert found.path == tmp_path / "hw2.py"
     assert "`hw2.py`" in found.note and "backprop.py" in found.note
 
 
 def test_a_broken_file_that_defines_it_is_still_chosen_so_the_student_sees_the_error(tmp_path):
     _write(tmp_path, {"hw2.py": "def compute_gradients(z, t, W_kj, W_ji, case):\n    return (\n"})
-    assert find_submission(tmp_path).path == tmp_path / "hw2.py"
+    assert find_submission(tmp_path, CAPS).path == tmp_path / "hw2.py"
 
 
 def test_two_files_defining_it_are_ambiguous(tmp_path):
     _write(tmp_path, {"a.py": DEFINES, "b.py": DEFINES})
-    found = find_submission(tmp_path)
+    found = find_submission(tmp_path, CAPS)
     assert found.path is None and found.problem.startswith(msg.DISCOVERY_NOTHING)
 
 
 def test_a_near_miss_is_named_when_nothing_fits(tmp_path):
     _write(tmp_path, {"hw2.py": "def compute_gradient(z, t, W_kj, W_ji, case):\n    pass\n"})
-    found = find_submission(tmp_path)
+    found = find_submission(tmp_path, CAPS)
     assert found.path is None
     assert "`hw2.py` defines `compute_gradient`" in found.problem
 
 
 def test_the_listing_is_capped(tmp_path):
     _write(tmp_path, {f"data/{n:03}.txt": "x" for n in range(60)})
-    found = find_submission(tmp_path)
+    found = find_submission(tmp_path, CAPS)
     assert len(found.listing) == 51 and "10 more" in found.listing[-1]
 
 
 def test_an_empty_submission_says_so(tmp_path):
-    text = explain_not_found(find_submission(tmp_path))
+    text = explain_not_found(find_submission(tmp_path, CAPS))
     assert text.startswith(msg.DISCOVERY_EMPTY) and msg.EXPECTED_SUBMISSION in text and "- (nothing)" in text
 
 
@@ -169,7 +171,7 @@ def test_a_python_cell_magic_keeps_its_body_and_others_are_commented_out():
     timed = neutralise("%%time\nx = 1\ny = 2")
     assert timed.split("\n")[1:] == ["x = 1", "y = 2"]
     shell = neutralise("%%bash\necho hi\nls -l")
-    assert all(line.startswith("#") for line in shell.split("\n"))
+    assert all(line.startswith("#") for line in shell.split("\n")), shell
     compile(shell, "cell", "exec")
 
 
@@ -328,7 +330,7 @@ def test_an_honest_submission_is_far_below_the_default_caps(tmp_path):
     caps = discovery.configured_caps()
     assert (caps.max_files, caps.max_megabytes) == (2000, 100)
     folder = _write(tmp_path, {"backprop.py": CORRECT, "helpers.py": "X = 1\n", "notes/README.md": "x" * 10000})
-    assert find_submission(folder).path == folder / "backprop.py"
+    assert find_submission(folder, caps).path == folder / "backprop.py"
 
 
 def test_a_planted_refusal_note_is_read_only_for_its_numbers(tmp_path):
@@ -358,3 +360,30 @@ def test_imports_are_read_from_the_source_of_every_file_and_notebook_cell(tmp_pa
     notebook = _notebook(tmp_path / "nb", "backprop.ipynb", [("code", "%matplotlib inline\nimport torch"),
                                                              ("md", "import jax")])
     assert imports_in_source(notebook) == {"torch"}
+
+
+def _tiny_caps_config(tmp_path: Path) -> Path:
+    """The project's autograder.toml with a cap of 3 files and folders, as an instructor's --config."""
+    text = (PROJECT / "autograder.toml").read_text(encoding="utf-8")
+    path = tmp_path / "tiny-caps.toml"
+    path.write_text(re.sub(r"(?m)^max_files = .*$", "max_files = 3", text), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("packed", ["folder", "zip"])
+def test_grade_takes_the_caps_from_the_configuration_given(tmp_path, packed):
+    """`grade --config X` caps the submission by X's [submission], not by the project's autograder.toml: a
+    folder is measured where it lies, a zip before it is unpacked."""
+    folder = _write(tmp_path / "sub", {"backprop.py": CORRECT, **{f"note{n}.txt": "x" for n in range(5)}})
+    submission = folder
+    if packed == "zip":
+        submission = tmp_path / "sub.zip"
+        with zipfile.ZipFile(submission, "w") as archive:
+            for path in sorted(folder.iterdir()):
+                archive.write(path, path.name)
+    capped = grade(submission, tmp_path / "capped.json", "--config", str(_tiny_caps_config(tmp_path)))
+    first = next(t for t in capped["tests"] if t["number"] == "0.1")
+    assert capped["score"] == 0, first["output"]
+    assert msg.SUBMISSION_TOO_LARGE_START in first["output"] and "at most 3 are accepted" in first["output"]
+    default = grade(submission, tmp_path / "default.json")
+    assert default["score"] == 100, default["output"]

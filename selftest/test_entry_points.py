@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -38,8 +39,9 @@ def test_run_autograder_grades_the_readme_example_and_prints_the_table(tmp_path)
 
 def test_the_command_line_lists_every_command_and_imports_only_the_one_it_runs():
     listed = run_grader("--help")
-    assert listed.returncode == 0
-    assert all(name in listed.stdout for name in ("grade", "batch", "build", "simulate", "student-kit"))
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    commands = ("grade", "batch", "build", "simulate", "student-kit", "cleanup", "prepare")
+    assert all(name in listed.stdout for name in commands), listed.stdout
     shown = subprocess.run([sys.executable, "-c", "import sys\nfrom backprop_grader import cli\n"
                             "try:\n    cli.main(['build', '--help'])\nexcept SystemExit:\n    pass\n"
                             "print(sorted(m for m in sys.modules if m.startswith('backprop_grader.')))"],
@@ -56,7 +58,7 @@ def test_run_autograder_leaves_a_valid_results_json_when_python_cannot_start(tmp
     results = tmp_path / "results" / "results.json"
     done = subprocess.run([str(copy / "run_autograder"), "--submission", str(tmp_path), "--results", str(results)],
                           capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0
+    assert done.returncode == 0, done.stderr[-3000:]
     document = json.loads(results.read_text())
     _valid(document)
     assert document["score"] == 0 and "not your fault" in document["output"]
@@ -118,7 +120,7 @@ def test_a_bad_configuration_in_gradescopes_layout_is_an_autograder_fault_naming
     results = tmp_path / "results.json"
     done = run_grader("grade", str(SUBMISSIONS / "correct" / "vectorized"), "--results", str(results), "--quiet",
                       "--config", str(config), "--always-write-results")
-    assert done.returncode == 0
+    assert done.returncode == 0, done.stderr[-3000:]
     document = json.loads(results.read_text())
     _valid(document)
     assert "tolerance.rtol" in document["extra_data"]["autograder_error"]
@@ -154,7 +156,7 @@ def test_build_ships_only_what_gradescope_needs(tmp_path):
     assert {"setup.sh", "run_autograder", "autograder.toml", "requirements.txt"} <= set(names)
     assert "reference/backprop.py" in names and "tests/test_case1_sigmoid.py" in names
     assert not any(n.startswith(("selftest/", ".venv/", ".cache/", "bench/")) for n in names)
-    assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
+    assert [n for n in names if "__pycache__" in n or n.endswith(".pyc")] == []
     assert "reference/derivation.py" not in names  # sympy is not needed to grade
     assert [n for n in names if n.startswith("student_template/")] == ["student_template/forward.py"]
     assert modes["setup.sh"] & 0o111 and modes["run_autograder"] & 0o111
@@ -165,9 +167,21 @@ def test_build_refuses_an_invalid_configuration(tmp_path):
     original = (PROJECT / "autograder.toml").read_text()
     config.write_text(original.replace('visibility = "visible"', 'visibility = "hiden"', 1))
     done = run_grader("build", "--out", str(tmp_path / "a.zip"), "--config", str(config))
-    assert done.returncode == 2
+    assert done.returncode == 2, done.stderr[-3000:]
     assert "hiden" in done.stderr and "after_due_date" in done.stderr
     assert not (tmp_path / "a.zip").exists()
+
+
+def test_prepare_writes_the_pinned_packages_setup_sh_installs(tmp_path):
+    """setup.sh's first question: `prepare --packages FILE` writes one pinned line per configured package (with
+    its Python markers), nothing else; asked nothing, prepare says what it takes, in one line."""
+    done = run_grader("prepare", "--packages", str(tmp_path / "packages.txt"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = (tmp_path / "packages.txt").read_text().splitlines()
+    names = {re.split(r"[=<>!~;\[ ]", line, maxsplit=1)[0] for line in lines}
+    assert names == {"numpy", "scipy", "matplotlib"} and all("==" in line for line in lines), lines
+    done = run_grader("prepare")
+    assert done.returncode == 2 and "--packages FILE, --warm" in done.stderr, done.stderr
 
 
 def test_results_document_is_built_without_pytest():
@@ -186,8 +200,8 @@ def test_results_problems_are_named():
     found = problems({"score": "1", "output_format": "md", "test_output_format": "md", "execution_time": 1,
                       "tests": [{"name": "a", "number": "1", "score": 1, "max_score": 1, "status": "ok",
                                  "output": "", "visibility": "hiden"}]})
-    assert any("score" in p for p in found)
-    assert any("status" in p for p in found) and any("visibility" in p for p in found)
+    assert any("score" in p for p in found), found
+    assert any("status" in p for p in found) and any("visibility" in p for p in found), found
 
 
 def test_decorator_typos_are_errors_not_silent_defaults():
@@ -254,7 +268,7 @@ def test_a_fresh_checkout_can_batch_after_the_readmes_first_command(tmp_path):
     done = subprocess.run([str(checkout / ".venv" / "bin" / "python"), "-m", "backprop_grader", "batch", "class"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert (tmp_path / "graded" / "scores.png").is_file() and (tmp_path / "graded" / "grades.csv").is_file()
+    assert (tmp_path / "graded" / "scores.svg").is_file() and (tmp_path / "graded" / "grades.csv").is_file()
     with zipfile.ZipFile(_built(checkout, tmp_path)) as archive:
         assert "requirements-instructor.txt" not in archive.namelist()
 

@@ -139,7 +139,7 @@ def test_summary_says_what_passed_and_what_to_fix_first():
                _record("1.3", "failed", visibility="after_due_date", output="SECRET 0.123"),
                _record("0.5", "failed", max_score=0, output="looks numerical")]
     text = feedback.summary(records, ["Note: isolation."])
-    assert text.startswith("**Visible tests:** 1 of 2 passed (8 of 16 points). 1 more tests")
+    assert text.startswith("**Visible tests:** 1 of 2 passed (8 of 16 points). 1 more tests"), text
     assert "Start with test 1.2" in text and "The sign is flipped." in text and "Look at the sign." in text
     assert "SECRET" not in text and "0.123" not in text and text.endswith("Note: isolation.")
 

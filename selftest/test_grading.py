@@ -35,7 +35,7 @@ def test_random_networks_are_seeded_sized_and_mostly_non_square(case):
     again = nets.random_networks(case, n["random_count"], n["seed"], n["min_units"], n["max_units"])
     assert all(np.array_equal(a.W_kj, b.W_kj) and np.array_equal(a.t, b.t) for a, b in zip(first, again))
     shapes = [net.shape for net in first]
-    assert all(n["min_units"] <= size <= n["max_units"] for shape in shapes for size in shape)
+    assert all(n["min_units"] <= size <= n["max_units"] for shape in shapes for size in shape), shapes
     assert sum(len(set(shape)) == 1 for shape in shapes) <= len(shapes) // 5
     assert sum(len(set(shape)) == 3 for shape in shapes) >= len(shapes) // 2
 
@@ -56,6 +56,6 @@ def test_random_networks_are_unsaturated_and_show_every_known_mistake(case):
 def test_case_2_targets_are_one_hot_or_probabilities_and_case_1_has_exact_zeros_and_ones():
     n = CONFIG.networks
     soft = nets.random_networks("softmax", 25, n["seed"], 2, 7)
-    assert all(np.isclose(net.t.sum(), 1.0) and np.all(net.t >= 0) for net in soft)
+    assert all(np.isclose(net.t.sum(), 1.0) and np.all(net.t >= 0) for net in soft), [n.t for n in soft]
     hard = np.concatenate([net.t for net in nets.random_networks("sigmoid", 25, n["seed"], 2, 7)])
     assert np.all((hard >= 0) & (hard <= 1)) and np.any(hard == 0) and np.any(hard == 1)

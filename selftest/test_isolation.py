@@ -247,7 +247,7 @@ def test_cant_write_results(gradescope):
     root, _ = gradescope
     done = _as_sandbox_user("/bin/sh", "-c", f"echo '{{}}' > {root}/results/results.json", root=root)
     written = root / "results" / "results.json"
-    assert done.returncode != 0
+    assert done.returncode != 0, f"the sandbox user wrote results.json: {done.stdout}{done.stderr}"
     assert not written.exists() or "{}" not in written.read_text()
 
 
@@ -255,7 +255,7 @@ def test_cant_write_the_grading_environment(gradescope):
     root, _ = gradescope
     site = next((root / "venv" / "lib").glob("python3*/site-packages/numpy/__init__.py"))
     done = _as_sandbox_user("/bin/sh", "-c", f"echo 'import os' >> {site}", root=root)
-    assert done.returncode != 0
+    assert done.returncode != 0, f"the sandbox user appended to {site}: {done.stdout}{done.stderr}"
 
 
 def test_sandbox_user_can_run_the_grading_python(gradescope):
@@ -263,12 +263,12 @@ def test_sandbox_user_can_run_the_grading_python(gradescope):
     done = _as_sandbox_user(str(root / "venv" / "bin" / "python"), "-I", "-c", "import numpy; print(numpy.pi)",
                             root=root)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("3.14")
+    assert done.stdout.startswith("3.14"), done.stdout + done.stderr
 
 
 def test_no_sandbox_process_survives_grading(gradescope):
     _, outcomes = gradescope
-    assert all(o["leftover_processes"] == [] for o in outcomes.values())
+    assert {name: o["leftover_processes"] for name, o in outcomes.items() if o["leftover_processes"]} == {}
 
 
 def test_setup_uses_the_system_python_that_refuses_pip_install(gradescope):

@@ -28,24 +28,27 @@ EXAMPLES = [SUBMISSIONS / "discovery" / "notebook_with_plots", SUBMISSIONS / "co
             SUBMISSIONS / "hostile" / "removes_the_import_guard"]
 
 
-@pytest.fixture(params=["fresh python", "fork", "zygote"])
+@pytest.fixture(params=["fresh python", "fork", "zygote", "warm zygote"])
 def start(request):
     """How the worker starts, as in production: a fresh Python, a fork of a grader that holds numpy alone (as
-    run_autograder's grader does when it forks), or a fork from a zygote (as a batch job's). The forks are taken
-    in a clean process of their own: this test process holds whatever earlier tests imported (scipy, PIL, yaml),
-    which no grader holds when it forks."""
+    run_autograder's grader does when it forks), or a fork from a zygote, bare or warm (as a batch job's, which
+    has imported matplotlib's pyplot and scipy.special, and so PIL and the rest of what they import). The forks
+    are taken in a clean process of their own: this test process holds whatever earlier tests imported (scipy,
+    PIL, yaml), which no grader holds when it forks."""
     return request.param
 
 
 # A grader as it forks its worker: numpy loaded, nothing else of the student's list; prints the reply as JSON.
 _FORKING_GRADER = """
-import json, sys
+import gc, json, sys
+gc.disable()  # as `grade` runs (backprop_grader/__main__.py)
 from pathlib import Path
 import numpy  # noqa: F401
 from backprop_grader.sandbox import Limits, Worker
 from backprop_grader.sandbox.zygote import Zygote
 mode, program, rules, limits = sys.argv[1], Path(sys.argv[2]), tuple(json.loads(sys.argv[3])), json.loads(sys.argv[4])
-zygote = Zygote.start() if mode == "zygote" else None
+warm = tuple(r[1:] for r in rules if r.startswith("+")) if mode == "warm zygote" else ()
+zygote = Zygote.start(warm) if mode.endswith("zygote") else None
 worker = Worker(program, Limits(**limits), rules, None, fork=mode == "fork", zygote=zygote)
 try:
     reply = worker.start()
@@ -82,13 +85,15 @@ def _startup(tmp_path, source: str, start: str, rules: tuple = RULES, **files: s
     ("import pytest", "pytest"),  # loaded in the grading process that a worker may be forked from
     ("import yaml", "yaml"),  # installed on this laptop (instructor extras), not on Gradescope
     ("import importlib\nimportlib.import_module('yaml')", "yaml"),
+    ("import importlib\nimportlib.import_module('PIL.Image')", "PIL"),  # loaded by a warm zygote's matplotlib
+    ("from PIL import Image", "PIL"),
     ("exec('import nbformat')", "nbformat"),
     ("import surely_no_such_package", "surely_no_such_package"),  # installed nowhere: the same message
 ])
 def test_student_code_cannot_import_what_is_not_on_the_list(tmp_path, start, statement, module):
     reply = _startup(tmp_path, statement + "\n\ndef compute_gradients(z, t, W_kj, W_ji, case):\n    pass\n", start)
     assert (reply.ok, reply.kind) == (False, "missing_module"), reply
-    assert reply.message.startswith(f"module {module} is not available here")
+    assert reply.message.startswith(f"module {module} is not available here"), reply.message
     assert reply.details["names"][:4] == ["numpy", "scipy", "matplotlib", "the Python standard library"]
 
 
@@ -101,6 +106,13 @@ def test_the_list_the_standard_library_and_own_files_import(tmp_path, start):
     (tmp_path / "helpers" / "deep.py").write_text("VALUE = 2\n")
     reply = _startup(tmp_path, source, start, **{"mine.py": "X = 1\n"})
     assert reply.ok, reply
+
+
+def test_student_code_runs_with_the_garbage_collector_on(tmp_path, start):
+    """As in a fresh Python, though the grader it may be forked from runs without it."""
+    reply = _startup(tmp_path, "import gc\nprint(gc.isenabled())\n\ndef compute_gradients(z, t, W_kj, W_ji, case):\n"
+                               "    pass\n", start)
+    assert reply.ok and reply.output.split() == ["True"], reply
 
 
 def test_a_students_helper_module_is_student_code_too(tmp_path, start):

@@ -182,7 +182,7 @@ def test_the_networks_include_what_the_bound_is_about(case):
     below 1e-20 (all of which the textbook formulas get wrong, see below)."""
     saturated = _networks("saturated", case)
     shapes = [(len(z), W_kj.shape[1], len(t)) for z, t, W_kj, _ in saturated + _networks("random", case)]
-    assert any(I == 1 for _, _, I in shapes) and any(K == J == I > 1 for K, J, I in shapes)
+    assert any(I == 1 for _, _, I in shapes) and any(K == J == I > 1 for K, J, I in shapes), shapes
     largest_a = [np.max(np.abs(forward(z, W_kj, W_ji, case)[0] @ W_ji)) for z, _, W_kj, W_ji in saturated]
     assert max(largest_a) > 600
     tiny_layers = 0

@@ -338,8 +338,8 @@ def test_a_second_ctrl_c_never_loses_grades_csv(tmp_path):
     process, out = _hanging_batch(tmp_path, marker)
     os.killpg(process.pid, signal.SIGINT)
     os.killpg(process.pid, signal.SIGINT)
-    process.communicate(timeout=60)
-    assert process.returncode == 130
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr[-3000:]
     assert _totals(out)["a_first"] == "100"
     assert _alive_named(marker) == []
 

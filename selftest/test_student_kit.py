@@ -148,14 +148,15 @@ def test_kit_has_nothing_of_the_reference_or_the_grader(kit):
 
 def test_kit_builds_the_same_zip_twice(kit_zip, tmp_path):
     again = tmp_path / "again.zip"
-    assert run_grader("student-kit", "--out", str(again), timeout=60).returncode == 0
+    done = run_grader("student-kit", "--out", str(again), timeout=60)
+    assert done.returncode == 0, done.stderr[-3000:]
     assert again.read_bytes() == kit_zip.read_bytes()
 
 
 def test_untouched_template_fails_with_a_friendly_message(kit, tmp_path):
     done = _check(kit, None, tmp_path)
     passed, total = _final(done)
-    assert done.returncode != 0 and passed < total
+    assert done.returncode != 0 and passed < total, done.stdout[-3000:]
     assert "not implemented yet" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
     assert "PASS  backprop.py is found and imports" in done.stdout
@@ -167,7 +168,7 @@ def test_missing_backprop_fails_clearly(kit, tmp_path):
     for name in ("check.py", "forward.py"):
         shutil.copy(kit / name, folder / name)
     done = subprocess.run([sys.executable, "check.py"], cwd=folder, capture_output=True, text=True, timeout=60)
-    assert done.returncode != 0
+    assert done.returncode != 0, done.stdout[-3000:]
     assert "there is no backprop.py" in done.stdout
     assert _final(done)[0] == 0
 
@@ -231,7 +232,7 @@ def test_the_kit_names_the_configured_packages_and_check_py_flags_others(tmp_pat
     shutil.copy(SUBMISSIONS / "correct" / "plots_in_a_script" / "backprop.py", kit / "backprop.py")
     done = subprocess.run([sys.executable, "check.py"], cwd=kit, capture_output=True, text=True, timeout=120,
                           env=dict(os.environ, MPLBACKEND="Agg"))
-    assert done.returncode == 1
+    assert done.returncode == 1, (done.stdout + done.stderr)[-3000:]
     assert "FAIL  your files import only the standard library and numpy, scipy" in done.stdout
     assert "matplotlib is not available where your code is graded" in done.stdout
 

@@ -72,10 +72,10 @@ def assert_no_student_markup(page: str, *, images=(), headings: bool = False) ->
             assert href.startswith("./") and ":" not in href and "//" not in href, attrs
             continue
         for name, value in attrs.items():
-            ours = (value or "").startswith("data:image/png;base64,")
+            ours = (value or "").startswith("data:image/svg+xml;base64,")
             assert ours or ("evil.example" not in (value or "") and "//" not in (value or "")), (tag, name, value)
         if tag == "img":
-            assert attrs.get("src", "").startswith("data:image/png;base64,") or attrs.get("src") in images, attrs
+            assert attrs.get("src", "").startswith("data:image/svg+xml;base64,") or attrs.get("src") in images, attrs
     assert headings or not [t for t, _ in parsed.elements if t in ("h1", "h2", "h3")], page
     assert "<script>" not in page and "<img src=x" not in page
 
@@ -133,7 +133,7 @@ def test_hostile_file_names_in_the_listing_and_a_hostile_notebook_name(tmp_path)
     assert document["score"] == 0
     for output in _outputs(document):
         assert_no_student_markup(_permissive(output), headings=False)
-    assert any(PIXEL in "".join(_parse(_permissive(o)).text) for o in _outputs(document))
+    assert any(PIXEL in "".join(_parse(_permissive(o)).text) for o in _outputs(document)), _outputs(document)
 
     notebook = tmp_path / "notebook"
     notebook.mkdir()
@@ -179,7 +179,7 @@ def hostile_class(tmp_path_factory) -> dict:
 def test_batch_report_shows_hostile_names_as_text(hostile_class):
     out = hostile_class["out"]
     text = (out / report.REPORT_NAME).read_text(encoding="utf-8")
-    assert_no_student_markup(_permissive(text), images=(report.SCORES_PNG, report.TESTS_PNG), headings=True)
+    assert_no_student_markup(_permissive(text), images=(report.SCORES_PLOT, report.TESTS_PLOT), headings=True)
     headings = [line for line in text.splitlines() if line.startswith("#")]
     assert all(h.startswith(("# Batch grading report", "## ")) for h in headings), headings
 
@@ -194,7 +194,7 @@ def test_batch_pages_are_self_contained_and_escape_student_text(hostile_class):
     links = [attrs["href"] for tag, attrs in index.elements if tag == "a"]
     assert len(links) == 3 and all((out / _unquoted(link)).is_file() for link in links), links
     images = [attrs["src"] for tag, attrs in index.elements if tag == "img"]
-    assert len(images) == 2 and all(src.startswith("data:image/png;base64,") for src in images)
+    assert len(images) == 2 and all(src.startswith("data:image/svg+xml;base64,") for src in images)
     shown = "".join(index.text)
     assert "# Your score: 100" in shown and "<script>alert(3)</script>" in shown
 
@@ -239,6 +239,7 @@ def test_could_not_be_checked_is_a_status_not_a_mistake(hostile_class):
     out = hostile_class["out"]
     entry = report.Entry("plain", document=json.loads((out / "plain" / "results.json").read_text()))
     assert report.not_checked(entry) and all(n.startswith("0.") for n in report.not_checked(entry))
-    assert not any(d.startswith(msg.CHECK_NOT_RUN.split(":")[0]) for d in report.mistakes_of(entry))
+    assert not any(d.startswith(msg.CHECK_NOT_RUN.split(":")[0]) for d in report.mistakes_of(entry)), \
+        report.mistakes_of(entry)
     text = (out / report.REPORT_NAME).read_text(encoding="utf-8")
     assert "| Could not be checked |" not in text

@@ -242,7 +242,8 @@ def test_every_worker_starts_with_the_import_path_of_python_minus_i(tmp_path, zy
         finally:
             worker.close()
     assert paths[True] == paths["zygote"] == paths[False]
-    assert str(Path.cwd()) not in paths[True] and all("site-packages" in p or "python3" in p for p in paths[True])
+    assert str(Path.cwd()) not in paths[True] and all("site-packages" in p or "python3" in p for p in paths[True]), \
+        paths[True]
 
 
 NAMED_LIKE_THE_STANDARD_LIBRARY = (Path(__file__).parent / "submissions" / "correct"

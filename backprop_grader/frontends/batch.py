@@ -85,7 +85,7 @@ def _run(args) -> int:
         raise GraderError("--jobs must be at least 1 and --timeout positive")
     check_folder(args.out, "--out")  # before any grading: one line with the true reason, if any
     config_path = (args.config or DEFAULT_CONFIG).resolve()
-    load_config(config_path)  # a bad configuration stops here, once, not in every submission
+    packages = load_config(config_path).packages  # a bad configuration stops here, once, not in every submission
     started = time.monotonic()
     scratch.remove_abandoned()  # copies of student code that a batch killed outright left behind
     _stop_on_signals()
@@ -99,7 +99,7 @@ def _run(args) -> int:
         warnings = metadata_warnings(submissions, students) if (root / METADATA).is_file() else []
         isolation = announce_isolation()
         batch = Batch(submissions, args.out.resolve(), config_path, jobs=min(args.jobs, len(submissions)),
-                      timeout=args.timeout)
+                      timeout=args.timeout, packages=packages)
         batch.isolation = isolation
         entries, interrupted = batch.grade_all(force=args.force)
     finally:
@@ -129,7 +129,7 @@ def _stop_on_signals() -> None:
 
 def _require_extras() -> None:
     """Fail with one clear line when the instructor extras are not installed (Gradescope's image lacks them)."""
-    for module in ("yaml", "tqdm", "matplotlib"):
+    for module in ("yaml", "tqdm", "markdown_it"):
         try:
             __import__(module)
         except ImportError:
@@ -276,11 +276,13 @@ def _visible(folder: Path) -> list[Path]:
 class Batch:
     """Grades submissions in parallel grading jobs, keeping each result as soon as it is written."""
 
-    def __init__(self, submissions: dict[str, Path], out: Path, config_path: Path, *, jobs: int, timeout: float):
+    def __init__(self, submissions: dict[str, Path], out: Path, config_path: Path, *, jobs: int, timeout: float,
+                 packages: tuple = ()):
         """jobs: how many grade at once. As root, each claims a sandbox user of its own when it starts (isolation/
         users.py: a pool shared safely by every grading on the machine), so that one student's code can neither
-        signal nor read a classmate graded at the same moment."""
-        self.submissions, self.out, self.config_path = submissions, out, config_path
+        signal nor read a classmate graded at the same moment. packages: those students may import (the jobs'
+        zygotes import the heavy ones once, zygote.WARMED)."""
+        self.submissions, self.out, self.config_path, self.packages = submissions, out, config_path, packages
         _keep_private(out)
         self.jobs, self.timeout = jobs, timeout  # the thread pool of grade_all runs at most `jobs` at once
         self.isolation = ""  # what announce_isolation said before grading, for report.md
@@ -323,9 +325,6 @@ class Batch:
         """Run up to `jobs` graders at once with a progress bar; on Ctrl-C stop them and keep what finished."""
         from tqdm import tqdm
 
-        from .report import import_plotting_in_background
-
-        import_plotting_in_background()  # the main process mostly waits while grading: ready for the report
         bar = tqdm(total=len(todo), desc="grading", unit="submission", file=sys.stderr, dynamic_ncols=True)
         pool = ThreadPoolExecutor(max_workers=max(1, min(self.jobs, len(todo))))
         futures = [pool.submit(self._grade_one, submission, *job) for submission, job in todo.items()]
@@ -368,7 +367,7 @@ class Batch:
         with self._lock:
             if self._stopping.is_set():
                 return None
-            job = self._idle.pop() if self._idle else _Job(self._context, self.config_path)
+            job = self._idle.pop() if self._idle else _Job(self._context, self.config_path, self.packages)
             self._running[submission] = job
         finished = timed_out = reusable = False
         try:
@@ -451,10 +450,10 @@ class Batch:
 class _Job:
     """A grading job (batch_job.serve, in a process from the fork server) and our end of its connection."""
 
-    def __init__(self, context, config_path: Path):
+    def __init__(self, context, config_path: Path, packages: tuple = ()):
         self.connection, theirs = context.Pipe()
         lifeline, self._lifeline = context.Pipe(duplex=False)  # we only hold it: it closes when we die
-        self.process = context.Process(target=batch_job.serve, args=(theirs, str(config_path), lifeline))
+        self.process = context.Process(target=batch_job.serve, args=(theirs, str(config_path), lifeline, packages))
         with _server_environment():  # the fork server is started again if it died
             self.process.start()
         theirs.close()

@@ -26,17 +26,19 @@ from .. import sandbox
 from ..sandbox import Limits, claim_identity, policy, scratch
 from ..sandbox.zygote import Zygote
 from . import grade
+from .discovery import Caps
 from .plugin import GradescopePlugin
 
 
-def serve(connection, config_path: str, lifeline=None) -> None:
-    """A job's life: its zygote, then one pytest session grading each submission sent until None arrives.
+def serve(connection, config_path: str, lifeline=None, packages: tuple = ()) -> None:
+    """A job's life: its zygote (which imports the heavy ones of `packages`, those students may import, once for
+    all its workers), then one pytest session grading each submission sent until None arrives.
     As root, its student code runs as a sandbox user that it claims for itself: no other job or grading running
     on the machine at the same time uses it."""
     os.setsid()  # its own process group: a time-out ends the job and its zygote together
     sys.stdout = open(1, "w", buffering=1, closefd=False)
     sys.stderr = open(2, "w", buffering=1, closefd=False)
-    zygote = Zygote.start() if policy.can_fork() else None  # else each worker is a fresh Python
+    zygote = Zygote.start(packages) if policy.can_fork() else None  # else each worker is a fresh Python
     if lifeline is not None:
         _leave_with_the_batch(lifeline)  # a thread: only once the zygote is forked (it must be forked alone)
     try:
@@ -44,7 +46,7 @@ def serve(connection, config_path: str, lifeline=None) -> None:
 
         config = load_config(config_path)
         loop = SubmissionLoop(connection, config, zygote, claim_identity(), announce=lifeline is not None)
-        pytest.main(grade.pytest_arguments(config), plugins=[loop.plugin, loop])
+        pytest.main(grade.pytest_arguments(), plugins=[loop.plugin, loop])
     finally:
         if zygote is not None:
             zygote.close()
@@ -76,7 +78,7 @@ class SubmissionLoop:
 
         self.connection, self.config, self.zygote = connection, config, zygote
         self.identity, self.announce = identity, announce
-        self.plugin = GradescopePlugin()
+        self.plugin = GradescopePlugin(configuration=config)
         self.unsound = False  # a pass over the tests broke off: pytest's state can no longer be trusted
         self.shared = Grading(config, None, None)  # the networks and their reference results, for every submission
         cache.prepare(self.shared)
@@ -104,7 +106,8 @@ class SubmissionLoop:
     def _grade_one(self, session, submission: Path, results_path: Path, log: Path) -> None:
         """Grade one submission into its results.json, what the job prints going to its log."""
         with _output_to(log):
-            grade.guarded(submission, results_path, lambda found: self._grade(session, found, submission))
+            grade.guarded(submission, results_path, lambda found: self._grade(session, found, submission),
+                          lambda: Caps(**self.config.submission))
 
     def _grade(self, session, found, submission: Path) -> dict:
         """One submission's results document: its worker from the zygote, then every collected test in turn."""
@@ -121,7 +124,7 @@ class SubmissionLoop:
             grading = Grading(self.config, worker, unavailable, hidden)
             grading.share_networks(self.shared)
             notes = grade.notes_for(found)
-            self.plugin.begin(grading, notes=notes, extra=grade.extra_for(found, notes, submitter))
+            self.plugin.begin(grading, notes=notes, extra=grade.extra_for(found, submitter))
             try:
                 _run_tests(session.items)
             except BaseException:

@@ -49,9 +49,10 @@ class Caps:
         return int(self.max_megabytes * 1024 * 1024)
 
 
-def configured_caps() -> Caps:
-    """The caps of the project's autograder.toml, read without loading its seeds here (config.submission_caps)."""
-    return Caps(**submission_caps())
+def configured_caps(config_path: Path | None = None) -> Caps:
+    """The caps of the configuration at config_path (the project's autograder.toml by default), read without
+    loading its seeds here (config.submission_caps)."""
+    return Caps(**submission_caps(config_path))
 
 
 @dataclass
@@ -68,11 +69,11 @@ class Found:
     listing: list = field(default_factory=list)
 
 
-def find_submission(folder: Path, caps: Caps | None = None) -> Found:
+def find_submission(folder: Path, caps: Caps) -> Found:
     """Apply SPEC section 2's rules in order; the first that applies wins, and every rule but the first notes it.
     A submission beyond the caps (or refused as such when unpacked) is graded as nothing found, saying why."""
     folder = Path(folder)
-    too_large = _refused(folder) or _beyond_caps(folder, caps or configured_caps())
+    too_large = _refused(folder) or _beyond_caps(folder, caps)
     if too_large:
         return Found(None, problem=too_large)
     files = _files(folder)
@@ -321,10 +322,9 @@ def _too_large(entries: int, size: int, caps: Caps, *, past: bool) -> str:
     return msg.SUBMISSION_TOO_LARGE.format(what=what)
 
 
-def unpack_into(submission: Path, target: Path, caps: Caps | None = None) -> None:
+def unpack_into(submission: Path, target: Path, caps: Caps) -> None:
     """Put a submission (a folder, a zip of one, or a single file) into `target`, as Gradescope unpacks uploads;
     one beyond the caps is neither unpacked nor copied: `target` gets the REFUSED note that discovery reads."""
-    caps = caps or configured_caps()
     if not submission.exists():
         raise GraderError(f"the submission {submission} does not exist")
     measured = measure(submission, caps)

@@ -7,16 +7,16 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import NamedTuple
 
 from .. import __version__
 from .. import messages as msg
 from ..config import PROJECT_ROOT, load_config
 from ..errors import GraderError
-from ..rubric import CONFIG_ENV
 from ..sandbox import Limits, Reply, Worker, claim_identity, isolation_note, scratch
 from ..sandbox.policy import can_fork
 from . import results
-from .discovery import explain_not_found, find_submission, unpack_into
+from .discovery import configured_caps, explain_not_found, find_submission, unpack_into
 from .metadata import log_line, read_submitter
 from .writable import NO_SPACE, message
 
@@ -32,21 +32,24 @@ _UNUSED_PLUGINS = [arg for name in ("terminal", "cacheprovider", "unraisableexce
 
 def grade(submission: Path, results_path: Path, *, config_path: Path | None = None) -> dict:
     """Grade one submission (folder, zip or single file) and write results.json; never raises for the student."""
-    return guarded(submission, results_path, lambda found: _grade_found(found, Path(submission), config_path))
+    return guarded(submission, results_path, lambda found: _grade_found(found, Path(submission), config_path),
+                   lambda: configured_caps(config_path))
 
 
-def guarded(submission: Path, results_path: Path, grade_found) -> dict:
+def guarded(submission: Path, results_path: Path, grade_found, read_caps) -> dict:
     """Find the submission's file, grade it with grade_found(found) -> results document, and always write
     results.json: whatever fails, the student gets a valid one (an autograder error, with the traceback for the
-    instructor only)."""
+    instructor only). read_caps() gives the caps of the configuration being graded by (discovery.Caps); it is
+    called inside the guard, so a configuration that does not load is an autograder error too."""
     started = time.monotonic()
     document = None
     unpacked = None
     scratch.remove_abandoned()  # copies of student code that a run killed outright left behind
     _reserve(results_path)
     try:
-        folder, unpacked = _as_folder(Path(submission))
-        document = grade_found(find_submission(folder))
+        caps = read_caps()
+        folder, unpacked = _as_folder(Path(submission), caps)
+        document = grade_found(find_submission(folder, caps))
     except Exception as exc:  # the catastrophic path: whatever failed, the student gets a valid results.json
         detail = "".join(traceback.format_exception(exc))
         print(f"AUTOGRADER ERROR: {exc}\n{detail}", file=sys.stderr)
@@ -79,15 +82,15 @@ def _grade_found(found, submission: Path, config_path: Path | None) -> dict:
     identity = claim_identity()
     forking = can_fork()
     early = start_worker(found, identity, fork=True) if forking else None
-    parked = start_worker(found, identity, fork=True)[0] if forking else None  # the hidden phase's, waiting
+    parked = start_worker(found, identity, fork=True).worker if forking else None  # the hidden phase's, waiting
     try:
         submitter = announce(submission)  # after the fork: the metadata holds earlier results, hidden ones too
         config = load_config(config_path)
-        if early and early[0]:
-            early[0].configure(Limits(**config.limits), config.forbidden_imports)
+        if early and early.worker:
+            early.worker.configure(Limits(**config.limits), config.forbidden_imports)
         return _run_suite(config, found, identity, submitter, early, hidden_worker(found, identity, config, parked))
     finally:
-        for worker in (early[0] if early else None, parked):
+        for worker in (early.worker if early else None, parked):
             if worker is not None:
                 worker.close()
 
@@ -100,17 +103,24 @@ def announce(submission: Path) -> dict:
     return submitter
 
 
+class Started(NamedTuple):
+    """What start_worker gives: the worker, or, when there is none, the reply that explains why."""
+
+    worker: Worker | None
+    unavailable: Reply | None
+
+
 def start_worker(found, identity, limits: Limits | None = None, forbidden: tuple = (), *, fork: bool = False,
-                  zygote=None):
-    """(worker, None), spawned so that it imports the submission while we go on; (None, the reply that explains
-    it) when there is no submission file. Forked, it has numpy loaded already and waits for its limits."""
+                  zygote=None) -> Started:
+    """The worker, spawned so that it imports the submission while we go on; or no worker and the reply that
+    explains it when there is no submission file. Forked, it has numpy loaded already and waits for its limits."""
     if found.path is None:
-        return None, Reply(False, "not_found", explain_not_found(found))
+        return Started(None, Reply(False, "not_found", explain_not_found(found)))
     if fork:
         import numpy  # noqa: F401  (loaded here, the worker is spared its import; we need it anyway)
     worker = Worker(found.path, limits, forbidden, identity, found.source_text, fork=fork, zygote=zygote)
     worker.spawn()
-    return worker, None
+    return Started(worker, None)
 
 
 def hidden_worker(found, identity, config, parked=None, zygote=None):
@@ -122,7 +132,7 @@ def hidden_worker(found, identity, config, parked=None, zygote=None):
         if parked is not None:
             parked.configure(Limits(**config.limits), config.forbidden_imports)
             return parked
-        return start_worker(found, identity, Limits(**config.limits), config.forbidden_imports, zygote=zygote)[0]
+        return start_worker(found, identity, Limits(**config.limits), config.forbidden_imports, zygote=zygote).worker
     return make
 
 
@@ -132,7 +142,7 @@ def notes_for(found) -> list[str]:
     return [msg.NOTE_DISCOVERY.format(note=found.note)] if found.note else []
 
 
-def extra_for(found, notes: list[str], submitter: dict) -> dict:
+def extra_for(found, submitter: dict) -> dict:
     """The instructor-only extra_data every results.json starts with."""
     extra = {"grader_version": __version__, "submission_file": str(found.path or "")}
     if submitter:
@@ -163,16 +173,15 @@ def _run_pytest(config, found, worker, unavailable, notes: list[str], submitter:
 
     grading = Grading(config, worker, unavailable, hidden)
     cache.prepare(grading)
-    plugin = GradescopePlugin(grading, notes=notes, extra=extra_for(found, notes, submitter))
-    code = pytest.main(pytest_arguments(config), plugins=[plugin])
+    plugin = GradescopePlugin(grading, notes=notes, extra=extra_for(found, submitter))
+    code = pytest.main(pytest_arguments(), plugins=[plugin])
     document = document_of(plugin, worker, f" (pytest exit {int(code)})")
     print(f"isolation: {document['extra_data']['isolation']}", file=sys.stderr)  # the instructor's console
     return document
 
 
-def pytest_arguments(config) -> list[str]:
-    """pytest's arguments for the graded suite, and the environment it reads its configuration from."""
-    os.environ[CONFIG_ENV] = str(config.path)
+def pytest_arguments() -> list[str]:
+    """pytest's arguments for the graded suite (its configuration reaches it through the plugin, not these)."""
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the graded suite needs no installed plugin; scanning costs
     return [str(TESTS_DIR), *_UNUSED_PLUGINS, "--import-mode=importlib", "--rootdir", str(PROJECT_ROOT),
             "-c", str(TESTS_DIR / "pytest.ini")]
@@ -194,7 +203,7 @@ def document_of(plugin, worker, detail: str = "") -> dict:
                                     output=feedback.summary(plugin.records, plugin.notes), extra_data=plugin.extra)
 
 
-def _as_folder(submission: Path) -> tuple[Path, Path | None]:
+def _as_folder(submission: Path, caps) -> tuple[Path, Path | None]:
     """A folder to grade, and a temporary folder to delete afterwards when we unpacked a zip or a lone file."""
     if submission.is_dir():
         return submission, None
@@ -202,5 +211,5 @@ def _as_folder(submission: Path) -> tuple[Path, Path | None]:
         raise GraderError(f"the submission {submission} does not exist")
     temporary = scratch.make("submission")  # removed at the next start if we are killed
     (temporary / "submission").mkdir()
-    unpack_into(submission, temporary / "submission")
+    unpack_into(submission, temporary / "submission", caps)
     return temporary / "submission", temporary

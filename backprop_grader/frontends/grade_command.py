@@ -8,10 +8,10 @@ results.json, as any other fault of the grader does.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from ..cli import shown
+from ..config import submission_caps
 from ..errors import GraderError
 
 
@@ -44,14 +44,12 @@ def check_arguments(submission: Path, config_path: Path | None, results_path: Pa
     """A GraderError (one line, exit 2) for a submission that does not exist, a configuration that does not load,
     or a results.json that cannot be written (reserved now, as grading would: the true reason, before any work).
 
-    The configuration is loaded in a forked child that then exits: this process must not read it before it forks
-    the student's worker (sandbox/policy.py), and a child's memory leaves with it.
+    The configuration is loaded in a forked child that then exits (config.submission_caps): this process must not
+    read it before it forks the student's worker (sandbox/policy.py), and a child's memory leaves with it.
     """
     if not submission.exists():
         raise GraderError(f"the submission {submission} does not exist")
-    problem = _config_problem(config_path)
-    if problem:
-        raise GraderError(problem)
+    submission_caps(config_path)  # the GraderError of load_config, for a configuration that does not load
     if results_path is not None:
         from .results import reserve
         from .writable import writing
@@ -59,28 +57,3 @@ def check_arguments(submission: Path, config_path: Path | None, results_path: Pa
         with writing(results_path, "--results"):
             reserve(results_path)
 
-
-def _config_problem(config_path: Path | None) -> str:
-    """Why the configuration does not load, or "" when it does; checked in a child process of our own."""
-    readable, writable = os.pipe()
-    child = os.fork()
-    if child == 0:  # the child: load, report, leave without running anything of the parent's
-        code = 0
-        try:
-            os.close(readable)
-            from ..config import load_config
-
-            load_config(config_path)
-        except GraderError as exc:
-            os.write(writable, str(exc).encode("utf-8", "replace")[:60000])
-        except Exception:  # anything else: grading meets it too, and reports it in results.json
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(writable)
-    chunks = []
-    with os.fdopen(readable, "rb") as pipe:
-        while chunk := pipe.read(65536):
-            chunks.append(chunk)
-    os.waitpid(child, 0)
-    return b"".join(chunks).decode("utf-8", "replace").strip()

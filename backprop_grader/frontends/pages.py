@@ -11,11 +11,12 @@ out folder, or be one of our own data: images; any other is dropped by the rende
 from __future__ import annotations
 
 import base64
+import functools
 import re
 from pathlib import Path
 
 from ..markup import escape
-from .report import FEEDBACK_PAGE, INDEX_PAGE, SCORES_PNG, TESTS_PNG, Entry
+from .report import FEEDBACK_PAGE, INDEX_PAGE, SCORES_PLOT, TESTS_PLOT, Entry
 
 _STYLE = """
 body { font: 15px/1.5 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
@@ -30,7 +31,7 @@ section.passed { border-left-color: #2e7d32; } section.failed { border-left-colo
 _VISIBILITY = {"visible": "visible", "hidden": "never shown to the student",
                "after_due_date": "hidden until the due date", "after_published": "hidden until grades are published"}
 _RELATIVE = re.compile(r"^\./[A-Za-z0-9%._~-]+(/[A-Za-z0-9%._~-]+)*$")  # a path we wrote: ./quoted-name/page.html
-_OUR_IMAGE = re.compile(r"^data:image/png;base64,[A-Za-z0-9+/=]+$")
+_OUR_IMAGE = re.compile(r"^data:image/svg\+xml;base64,[A-Za-z0-9+/=]+$")
 
 
 def write_pages(entries: list[Entry], out: Path, report_markdown: str) -> None:
@@ -65,10 +66,10 @@ def feedback_page(entry: Entry) -> str:
 def index_page(report_markdown: str, out: Path) -> str:
     """report.md as a page, its two plots embedded as data: URIs instead of files beside it."""
     text = report_markdown
-    for name in (SCORES_PNG, TESTS_PNG):
+    for name in (SCORES_PLOT, TESTS_PLOT):
         path = out / name
         data = base64.b64encode(path.read_bytes()).decode("ascii") if path.is_file() else ""
-        text = text.replace(f"]({name})", f"](data:image/png;base64,{data})")
+        text = text.replace(f"]({name})", f"](data:image/svg+xml;base64,{data})")
     return _page("Batch grading report", render(text))
 
 
@@ -77,8 +78,10 @@ def render(markdown: str) -> str:
     return _markdown().render(markdown)
 
 
+@functools.cache
 def _markdown():
-    """A markdown-it-py renderer: CommonMark, tables on, raw HTML off, and our rule for links and images."""
+    """A markdown-it-py renderer: CommonMark, tables on, raw HTML off, and our rule for links and images. Made
+    once: making one costs more than rendering a test's output with it (a batch renders a few thousand)."""
     from markdown_it import MarkdownIt
 
     renderer = MarkdownIt("commonmark", {"html": False}).enable("table")
@@ -87,7 +90,7 @@ def _markdown():
 
 
 def _allowed_link(url: str) -> bool:
-    """Only a page of the out folder (./name/feedback.html) or one of our own PNG plots; never a remote URL."""
+    """Only a page of the out folder (./name/feedback.html) or one of our own SVG plots; never a remote URL."""
     return bool(_RELATIVE.match(url) or _OUR_IMAGE.match(url))
 
 

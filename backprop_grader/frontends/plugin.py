@@ -8,7 +8,7 @@ import pytest
 
 from .. import messages as msg
 from ..errors import GradeFailure
-from ..rubric import SWITCHED_OFF, attributes
+from ..rubric import attributes, configure
 from . import results
 
 GRADING = pytest.StashKey()  # the run's Grading object, read by the `grading` fixture in tests/conftest.py
@@ -21,7 +21,8 @@ class GradescopePlugin:
     submission: begin() and finish() bracket each pass.
     """
 
-    def __init__(self, grading=None, *, notes: list[str] = (), extra: dict | None = None):
+    def __init__(self, grading=None, *, configuration=None, notes: list[str] = (), extra: dict | None = None):
+        self.configuration = configuration or grading.config  # the run's config.Config: points and visibility
         self._config = None
         self._order: dict[str, int] = {}
         self.collection_faults: list[str] = []  # a graded file that cannot even be collected: the run is void
@@ -49,12 +50,13 @@ class GradescopePlugin:
 
     def pytest_collection_modifyitems(self, session, config, items):
         """Visible tests first, hidden ones last: hidden networks are asked only once every visible output is
-        final (grading.py's two phases); results.json keeps the rubric's order. The tests of a case that
-        rubric.cases leaves out are deselected: they never run, and results.json never lists them."""
-        switched_off = [item for item in items if getattr(item.obj, SWITCHED_OFF, False)]
+        final (grading.py's two phases); results.json keeps the rubric's order. Each test gets its points and
+        visibility from the run's configuration; the tests of a case that rubric.cases leaves out are deselected:
+        they never run, and results.json never lists them."""
+        switched_off = [item for item in items if not configure(item.obj, self.configuration)]
         if switched_off:
             config.hook.pytest_deselected(items=switched_off)
-            items[:] = [item for item in items if not getattr(item.obj, SWITCHED_OFF, False)]
+            items[:] = [item for item in items if item not in switched_off]
         self._order = {item.nodeid: index for index, item in enumerate(items)}
         items.sort(key=lambda item: attributes(item.obj)["visibility"] != "visible")
 

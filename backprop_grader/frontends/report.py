@@ -1,7 +1,7 @@
 """What a batch leaves for the instructor: grades.csv, report.md and its two plots, from the graded results.
 
 Everything here reads plain results.json documents, so the report can be rebuilt from a finished --out folder.
-Only the plots need an instructor extra (matplotlib), imported when they are drawn, never on the grading path.
+The two plots are SVG bar charts written directly (charts.py).
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import re
 import statistics
-import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,9 +16,11 @@ from urllib.parse import quote
 
 from .. import messages as msg
 from ..markup import escape
+from . import charts
+from .results import number_key
 
 GRADED, ERROR, NOT_GRADED = "graded", "autograder error", "not graded"  # NOT_GRADED: left by Ctrl-C
-CSV_NAME, REPORT_NAME, SCORES_PNG, TESTS_PNG = "grades.csv", "report.md", "scores.png", "tests.png"
+CSV_NAME, REPORT_NAME, SCORES_PLOT, TESTS_PLOT = "grades.csv", "report.md", "scores.svg", "tests.svg"
 FEEDBACK_PAGE, INDEX_PAGE = "feedback.html", "index.html"
 LMS_NAME = "lms.csv"  # one row per student: name, email, sid, score (for a gradebook upload; see README.md)
 MISTAKES_COLUMN = "mistakes"  # grades.csv: the named mistakes of a submission, "; " between them
@@ -49,7 +50,7 @@ def graded_tests(entries: list[Entry]) -> list[tuple[str, str, float]]:
         for test in (entry.document or {}).get("tests", []):
             if test.get("max_score", 0) > 0:
                 found.setdefault(test["number"], (test["name"], test["max_score"]))
-    return [(number, *found[number]) for number in sorted(found, key=_number_key)]
+    return [(number, *found[number]) for number in sorted(found, key=number_key)]
 
 
 def write_grades_csv(entries: list[Entry], path: Path) -> None:
@@ -196,7 +197,7 @@ def _first_clause(text: str, *, stops: tuple) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 
 def write_report(entries: list[Entry], out: Path, *, context: dict) -> str:
-    """report.md beside scores.png and tests.png; context says what was graded, how long it took, if interrupted.
+    """report.md beside scores.svg and tests.svg; context says what was graded, how long it took, if interrupted.
     `entries` are those of grades.csv, the ones left "not graded" by Ctrl-C included, so that both files count
     the same submissions. Returns the report's Markdown (pages.py renders it as index.html)."""
     graded = [e for e in entries if e.status == GRADED and e.document]
@@ -204,8 +205,8 @@ def write_report(entries: list[Entry], out: Path, *, context: dict) -> str:
     maximum = sum(t[2] for t in tests)
     totals = [float(e.document["score"]) for e in graded]
     rates = _pass_rates(graded, tests)
-    plot_scores(totals, maximum, out / SCORES_PNG)
-    plot_tests(rates, out / TESTS_PNG)
+    plot_scores(totals, maximum, out / SCORES_PLOT)
+    plot_tests(rates, out / TESTS_PLOT)
     sections = [_summary(entries, graded, totals, maximum, context), _tests_section(rates),
                 _diagnoses_section(graded), _problems_section(entries), students_section(entries)]
     text = "\n\n".join(sections) + "\n"
@@ -255,7 +256,7 @@ def _summary(entries, graded, totals, maximum, context) -> str:
                       f"{'was' if pending == 1 else 'were'} not graded (marked \"{NOT_GRADED}\" in {CSV_NAME}); "
                       "run the same command again to grade them."]
     lines += ["", "| | |", "|---|---|", *[f"| {name} | {value} |" for name, value in rows], "",
-              f"![Histogram of totals]({SCORES_PNG})"]
+              f"![Histogram of totals]({SCORES_PLOT})"]
     return "\n".join(lines)
 
 
@@ -273,7 +274,7 @@ def _pass_rates(graded: list[Entry], tests) -> list[tuple[str, str, float, int, 
 
 
 def _tests_section(rates) -> str:
-    lines = ["## Tests", "", f"![Pass rate per test]({TESTS_PNG})", "",
+    lines = ["## Tests", "", f"![Pass rate per test]({TESTS_PLOT})", "",
              "| test | name | points | passed | pass rate |", "|---|---|---|---|---|"]
     for number, name, max_score, passed, of in rates:
         lines.append(f"| {number} | {_md(name)} | {max_score:g} | {passed} of {of} | {_percent(passed, of)} |")
@@ -308,15 +309,11 @@ def _problems_section(entries: list[Entry]) -> str:
 
 def plot_scores(totals: list[float], maximum: float, path: Path) -> None:
     """A histogram of the totals, with bins of 5 points (or fewer when the maximum is small)."""
-    figure, axes = _figure()
-    bins = score_bins(maximum)
-    axes.hist(totals, bins=bins if bins else 10, color="#4c72b0", edgecolor="white")
-    if bins:
-        axes.set_xlim(0, maximum)
+    bins = score_bins(maximum) or [0.0, max([*totals, 1.0])]
     full = sum(t >= maximum for t in totals) if maximum > 0 else 0
-    axes.set(xlabel=f"total (out of {maximum:g}; the last bar includes {maximum:g})", ylabel="submissions",
-             title=f"Totals of {len(totals)} submissions ({full} with full marks)")
-    _save(figure, path)
+    title = f"Totals of {len(totals)} submissions ({full} with full marks)"
+    xlabel = f"total (out of {maximum:g}; the last bar includes {maximum:g})"
+    path.write_text(charts.histogram(totals, bins, title=title, xlabel=xlabel), encoding="utf-8")
 
 
 def score_bins(maximum: float) -> list[float]:
@@ -330,43 +327,10 @@ def score_bins(maximum: float) -> list[float]:
 
 def plot_tests(rates, path: Path) -> None:
     """One horizontal bar per test: the share of submissions that passed it."""
-    figure, axes = _figure(height=max(3.0, 0.35 * len(rates) + 1))
     labels = [number for number, *_ in rates]
     shares = [100 * passed / of if of else 0 for *_, passed, of in rates]
-    axes.barh(labels[::-1], shares[::-1], color="#55a868")
-    axes.set(xlim=(0, 100), xlabel="passed (% of graded submissions)", title="Pass rate per test")
-    _save(figure, path)
-
-
-def import_plotting_in_background() -> threading.Thread:
-    """Import matplotlib's figure machinery (about half a second) in a thread, while submissions are graded."""
-    thread = threading.Thread(target=_import_plotting, name="import matplotlib", daemon=True)
-    thread.start()
-    return thread
-
-
-def _import_plotting() -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.backends.backend_agg  # noqa: F401  (what savefig draws with)
-    import matplotlib.figure  # noqa: F401
-
-
-def _figure(height: float = 4.0):
-    """A new figure drawn by Agg: no display is needed, nothing is shown, and pyplot's global state is not used."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(7, height), dpi=100)
-    return figure, figure.subplots()
-
-
-def _save(figure, path: Path) -> None:
-    figure.tight_layout()
-    figure.savefig(path, format="png")
+    path.write_text(charts.horizontal_bars(labels, shares, title="Pass rate per test",
+                                           xlabel="passed (% of graded submissions)"), encoding="utf-8")
 
 
 def _cell(text: str) -> str:
@@ -389,7 +353,3 @@ def _md(text: str) -> str:
     """The grader's own Markdown (a test's name, a diagnosis read from an output, whose student text is escaped
     already) inside a table cell: on one line, its pipes escaped unless they are already."""
     return re.sub(r"(?<!\\)\|", r"\\|", str(text).replace("\n", " "))
-
-
-def _number_key(number: str) -> tuple:
-    return tuple(int(p) if p.isdigit() else 0 for p in number.split("."))

@@ -45,7 +45,7 @@ def results_document(tests: list[dict], *, execution_time: float, output: str, e
         "test_output_format": "md",
         "stdout_visibility": "hidden",
         "extra_data": extra_data,
-        "tests": sorted(tests, key=lambda t: _number_key(t["number"])),
+        "tests": sorted(tests, key=lambda t: number_key(t["number"])),
     }
 
 
@@ -185,5 +185,6 @@ def _round(value: float) -> float:
     return round(float(value), 6)
 
 
-def _number_key(number: str) -> tuple:
+def number_key(number: str) -> tuple:
+    """A test number's place in the rubric's order: "1.10" after "1.9", "0.x" first."""
     return tuple(int(p) if p.isdigit() else 0 for p in number.split("."))

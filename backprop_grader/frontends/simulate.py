@@ -155,7 +155,7 @@ def _grade_one(submission: Path, name: str, root: Path, out: Path, quiet: bool, 
         stdout = gradescope.prepare_run(root, Path(submission), lambda: _write_metadata(root / METADATA_NAME, name))
         returncode, output, leftovers, limits = _run_in_container(root, stdout)
     else:
-        _fill_submission(Path(submission), root / "submission")
+        _fill_submission(Path(submission), root)
         _write_metadata(root / METADATA_NAME, name)
         results_file.unlink(missing_ok=True)
         returncode, output, leftovers = _run_grader(root)
@@ -295,10 +295,12 @@ def _end(harness: subprocess.Popen) -> None:
         harness.wait()
 
 
-def _fill_submission(submission: Path, target: Path) -> None:
-    """ROOT/submission holds exactly the student's files, as Gradescope unpacks them."""
+def _fill_submission(submission: Path, root: Path) -> None:
+    """ROOT/submission holds exactly the student's files, as Gradescope unpacks them (within the caps of the
+    upload's own autograder.toml, as run_autograder will measure them)."""
+    target = root / "submission"
     shutil.rmtree(target, ignore_errors=True)
-    unpack_into(submission, target)
+    unpack_into(submission, target, gradescope.upload_caps(root))
 
 
 def _write_metadata(path: Path, name: str) -> None:

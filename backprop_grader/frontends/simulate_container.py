@@ -19,8 +19,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..config import PROJECT_ROOT
 from ..sandbox.isolation import view
-from .discovery import unpack_into
+from .discovery import Caps, configured_caps, unpack_into
 
 EMULATED = ("{name}: student code ran {how}. Gradescope's container, emulated here (Docker's default "
             "capabilities and seccomp profile, a PID namespace{limits}), gives this: it is what students meet.")
@@ -31,13 +32,12 @@ NOT_EMULATED = ("{name}: student code ran {how}, on this machine: Gradescope's c
 NOT_ROOT = "not root: the emulation makes namespaces, binds /autograder and drops to Docker's capabilities as root"
 _LAUNCHER = ("import sys; sys.path.insert(0, sys.argv.pop(1)); "
              "from backprop_grader.sandbox.isolation.container import main; sys.exit(main(sys.argv[1:]))")
-_PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 
 
 def prefix(report_fd: int | None = None) -> list[str]:
     """The arguments that run a command in the emulated container (ROOT, CWD and the command follow)."""
     report = ["--report", str(report_fd)] if report_fd is not None else []
-    return [sys.executable, "-I", "-c", _LAUNCHER, _PACKAGE_PARENT, *report]
+    return [sys.executable, "-I", "-c", _LAUNCHER, str(PROJECT_ROOT), *report]
 
 
 @functools.lru_cache(maxsize=1)
@@ -59,6 +59,11 @@ def unavailable() -> str:
     return ""
 
 
+def upload_caps(root: Path) -> Caps:
+    """The submission caps of the installed upload's configuration (ROOT/source/autograder.toml)."""
+    return configured_caps(root / "source" / "autograder.toml")
+
+
 def prepare_run(root: Path, submission: Path, write_metadata) -> Path:
     """Gradescope's harness before a run: results/ and submission/ deleted and made again (0755), the student's
     files in submission/, the metadata written; returns results/stdout, opened by the caller for the run."""
@@ -66,7 +71,7 @@ def prepare_run(root: Path, submission: Path, write_metadata) -> Path:
         shutil.rmtree(root / name, ignore_errors=True)
         (root / name).mkdir()
         os.chmod(root / name, 0o755)
-    unpack_into(Path(submission), root / "submission")
+    unpack_into(Path(submission), root / "submission", upload_caps(root))
     write_metadata()
     return root / "results" / "stdout"
 

@@ -19,15 +19,14 @@ import re
 import zipfile
 from pathlib import Path
 
-from ..config import CASE_NUMBERS, CASES, load_config
+from ..config import CASE_NUMBERS, CASES, PROJECT_ROOT, load_config
 from ..errors import GraderError
 from ..maths import networks
+from .build import ZIP_TIME
 from .writable import check_file, writing
 
-PROJECT = Path(__file__).resolve().parents[2]
-TEMPLATE = PROJECT / "student_template"
+TEMPLATE = PROJECT_ROOT / "student_template"
 KIT_FOLDER = "backprop_kit"  # the folder the zip unpacks into
-_DATE = (2020, 1, 1, 0, 0, 0)
 
 
 WORKED_EXAMPLE = "worked_example.json"  # written into the kit from networks.worked_example, for each graded case
@@ -135,7 +134,7 @@ def build_kit(out: Path, template: Path = TEMPLATE, config_path: Path | None = N
             out.parent.mkdir(parents=True, exist_ok=True)
             with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
                 for name in sorted(contents):
-                    entry = zipfile.ZipInfo(f"{KIT_FOLDER}/{name}", date_time=_DATE)
+                    entry = zipfile.ZipInfo(f"{KIT_FOLDER}/{name}", date_time=ZIP_TIME)
                     entry.compress_type = zipfile.ZIP_DEFLATED
                     entry.external_attr = 0o644 << 16
                     archive.writestr(entry, contents[name])

@@ -18,7 +18,6 @@ from ..markup import code_block, escape
 from .diagnosis import Diagnosis, diagnose
 from .grading import LAYERS, NUMERICAL_CEILING, Verdict, finite_differences
 
-DEFAULT_TOLERANCE = {"rtol": 1e-4, "atol_scale": 1e-6, "finite_difference_step": 1e-6}
 # The networks a visible test's diagnosis may use (SPEC section 3): nothing visible depends on a hidden network.
 VISIBLE_GROUPS = ("worked", "fd", "probe0", "probe1")
 HIDDEN_EXTRA_GROUPS = ("worked", "fd")  # a hidden test's diagnosis uses its own networks and these
@@ -46,14 +45,13 @@ def probe_could_run(probe: dict) -> bool:
 
 
 def layer_report(verdicts: list[Verdict], case: str, layer: str, *, visible: bool, limits: dict,
-                 tolerance: dict | None = None, evidence: list[Verdict] = (), first: bool = True) -> str:
+                 tolerance: dict, evidence: list[Verdict] = (), first: bool = True) -> str:
     """The output of a layer test (N.1 to N.4, the edge cases): the first failure explained, or counts if hidden.
 
     `evidence` are the other verdicts of this layer the diagnosis may check its explanation on (see evidence()).
     `first`: whether this is the first layer reported in its test; a later one does not say again why a hidden
     test shows only counts.
     """
-    tolerance = tolerance or DEFAULT_TOLERANCE
     failed = [v for v in verdicts if not v.passed]
     head = f"**{msg.CASE_NAMES[case]}, {msg.LAYER_NAMES[layer]}**"
     if not failed:
@@ -203,7 +201,7 @@ def _without_provided_forward(names: list[str]) -> list[str]:
     return shown
 
 
-def worst_entries_table(verdict: Verdict, step: float = 1e-6, rows: int = 5) -> str:
+def worst_entries_table(verdict: Verdict, step: float, rows: int = 5) -> str:
     """A Markdown table of the largest errors: entry, yours, expected (closed form), finite differences of E.
 
     Expected values are shown to 3 significant figures: enough to see what is wrong, too few to copy them into

@@ -5,7 +5,6 @@ from __future__ import annotations
 from .. import messages as msg
 from ..config import CASE_NUMBERS
 from ..errors import GradeFailure
-from ..rubric import active_config
 from . import feedback
 from .grading import LAYERS, Grading
 
@@ -14,7 +13,7 @@ def all_or_nothing(grading: Grading, number: str, case: str, layer: str) -> None
     """N.1, N.2: one gradient on the worked example, full points or none."""
     verdicts = grading.verdicts(case, "worked", layer)
     if not all(v.passed for v in verdicts):
-        visible = _visible(number)
+        visible = _visible(grading, number)
         report = feedback.layer_report(verdicts, case, layer, visible=visible, limits=grading.config.limits,
                                        tolerance=grading.config.tolerance,
                                        evidence=feedback.evidence(grading, case, layer, visible=visible))
@@ -27,10 +26,10 @@ def share(grading: Grading, number: str, case: str, group: str, layers: tuple, s
     """N.3, N.4 and the edge cases: points for the share of networks on which every named layer passes."""
     per_layer = {layer: grading.verdicts(case, group, layer) for layer in layers}
     passed = [all(per_layer[layer][n].passed for layer in layers) for n in range(len(per_layer[layers[0]]))]
-    points = active_config().rubric(number).points
+    points = grading.config.rubric(number).points
     set_score(points * sum(passed) / len(passed))
     if not all(passed):
-        visible = _visible(number)
+        visible = _visible(grading, number)
         failing = [(layer, v) for layer, v in per_layer.items() if not all(x.passed for x in v)]
         reports = [feedback.layer_report(v, case, layer, visible=visible, limits=grading.config.limits,
                                          tolerance=grading.config.tolerance, first=n == 0,
@@ -53,13 +52,13 @@ def finite_differences(grading: Grading, number: str, case: str, set_score) -> N
     """N.5: both gradients agree with central differences of E on random networks."""
     pairs = grading.finite_difference_verdicts(case)
     passed = [all(v.passed for v in pair) for pair in pairs]
-    points = active_config().rubric(number).points
+    points = grading.config.rubric(number).points
     set_score(points * sum(passed) / len(passed))
     if all(passed):
         return
     lines = [_share_line(passed, points)]
     failed = next(v for pair in pairs for v in pair if not v.passed)
-    visible = _visible(number)
+    visible = _visible(grading, number)
     evidence = feedback.evidence(grading, case, failed.layer, visible=visible, group="fd")
     if not visible:
         lines.append(feedback.layer_report([v for pair in pairs for v in pair if v.layer == failed.layer], case,
@@ -76,9 +75,9 @@ def finite_differences(grading: Grading, number: str, case: str, set_score) -> N
     raise GradeFailure("\n\n".join(lines))
 
 
-def _visible(number: str) -> bool:
+def _visible(grading: Grading, number: str) -> bool:
     """Whether a test's output may show numbers now (only "visible" tests may)."""
-    return active_config().rubric(number).visibility == "visible"
+    return grading.config.rubric(number).visibility == "visible"
 
 
 def _share_line(passed: list, points: float) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import gc
 import importlib.util
 import json
 import os
@@ -27,6 +28,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..config import PROJECT_ROOT
 from ..errors import GraderError
 from . import scratch, shadowing
 from . import worker as protocol
@@ -45,7 +47,7 @@ from .processes import (
 )
 
 SANDBOX_USER = "backprop-student"
-_PROJECT = Path(__file__).resolve().parents[2]
+_PROJECT = PROJECT_ROOT  # the checkout (or ROOT/source) the grader runs from
 PROVIDED_FORWARD = _PROJECT / "student_template" / "forward.py"
 WORKER_SOURCE = Path(protocol.__file__).read_text(encoding="utf-8")
 # Bytes of requests that may wait in the pipe to the worker: one page, the least a pipe can hold (student code
@@ -143,6 +145,8 @@ class Worker:
         self._awaiting_settings = False
         self.first_start: str | None = None  # how the first worker that started was started: "fork" or "fresh python"
         self._process = None
+        self._namespaced = False  # the process is the first of a PID namespace of its own (_launch)
+        self._sealed = False  # ... and has a view of its own: nothing of it can outlive it (_receive_confinement)
         self._fds = None
         self._spawned_at = 0.0
         self.startup: Reply | None = None
@@ -314,6 +318,7 @@ class Worker:
             shutil.rmtree(workdir, ignore_errors=True)
             return Reply(False, "died", f"the process for your code could not start ({exc.strerror})")
         os.close(requests[0]), os.close(replies[1]), log.close()
+        self._namespaced = self._process.namespaced
         _LIVE.add(self._process.pid)
         if self._awaiting_settings:
             spare(self._process.pid)  # parked: no other worker's end may take it for a leftover and kill it
@@ -338,14 +343,15 @@ class Worker:
             os.close(fd)
         unspare(self._process.pid)
         kill_group(self._process.pid)
-        self._process.wait()
+        self._process.wait()  # the first process of a PID namespace: the kernel has ended all of it by now
         _LIVE.discard(self._process.pid)
-        kill_descendants()
+        if not self._namespaced:
+            kill_descendants()  # what escaped its session, re-parented to us (a subreaper)
         self._log.close()
         shutil.rmtree(self._workdir, ignore_errors=True)
-        if self.identity and not getattr(self._process, "sealed", False):
+        if self.identity and not self._sealed:
             users.clear_leftovers(users.SandboxUser("", *self.identity), keep=(self._scratch,))
-        self._process, self._fds = None, None
+        self._process, self._fds, self._namespaced, self._sealed = None, None, False, False
 
     def close(self) -> None:
         """Stop the worker and remove its files."""
@@ -369,10 +375,10 @@ class Worker:
         header = message[0]
         if header.get("op") != "confined":
             raise GraderError(f"the worker could not be confined: {str(header.get('refused', header))[:300]}")
-        self._process.sealed = self._process.namespaced and header.get("view") == view.NAMESPACES
+        self._sealed = self._namespaced and header.get("view") == view.NAMESPACES
         if self.isolation is None:
             self.isolation = {k: str(header.get(k, "")) for k in ("view", "network", "user")}
-            self.isolation["processes"] = "namespace" if self._process.namespaced else "user"
+            self.isolation["processes"] = "namespace" if self._namespaced else "user"
         return None
 
     def _receive_message(self, seconds: float, during: str, max_data: int = 0,
@@ -435,7 +441,8 @@ class Worker:
         return self._log.read(size).decode("utf-8", "replace")
 
     def _launch(self, fd_in: int, fd_out: int, log):
-        """The worker process: from the zygote, forked from us (first spawn only), or a fresh Python."""
+        """The worker process: from the zygote, forked from us (first spawn only), or a fresh Python; a Forked or
+        a Popen, whose `namespaced` says whether it is the first process of a PID namespace of its own."""
         if self.zygote is not None and (process := self._from_zygote(fd_in, fd_out, log.fileno())) is not None:
             return process
         if self.fork:
@@ -526,6 +533,7 @@ def become_worker(fd_in: int, fd_out: int, workdir: Path, log: int, program: Pat
     sys.path_importer_cache.clear()
     shadowing.unshadow(workdir, fresh)  # the submission's own copy.py, say, is imported as in a fresh Python
     sys.dont_write_bytecode = True
+    gc.enable()  # as in a fresh Python (the grader it was forked from may run without it: __main__)
     protocol.main(["worker", *worker_arguments(fd_in, fd_out, program, limits, forbidden)])
 
 

@@ -16,18 +16,28 @@ import tempfile
 from pathlib import Path
 
 PREFIX = "backprop-grader-"
+_BUILDING = ".building-" + PREFIX  # a folder of ours before it is locked (make)
 _LOCK = ".owner"
 _HELD: dict[str, int] = {}  # folder -> the descriptor whose lock this process holds
 
 
 def make(kind: str) -> Path:
-    """A new private folder in the temporary folder, named for its kind, locked as ours while we live."""
-    folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{kind}-"))
-    # Locked under another name first, then given its own: another run's remove_abandoned() never finds the lock
-    # file unlocked between its creation and its locking (it would take the folder for abandoned, and remove it).
-    fd = os.open(folder / f"{_LOCK}-new", os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    """A new private folder in the temporary folder, named for its kind, locked as ours while we live.
+
+    It is made and locked under a name that remove_abandoned ignores, then renamed into place: a grading that
+    starts at that moment elsewhere on the machine can never take it for an abandoned one and remove it between
+    its lock file's creation and its lock."""
+    building = Path(tempfile.mkdtemp(prefix=f"{_BUILDING}{kind}-"))
+    fd = os.open(building / _LOCK, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX)
-    os.rename(folder / f"{_LOCK}-new", folder / _LOCK)
+    folder = building.with_name(PREFIX + building.name[len(_BUILDING):])
+    try:
+        os.mkdir(folder, 0o700)  # the name taken first, so that the rename below can never replace a folder
+        os.rename(building, folder)
+    except OSError:
+        shutil.rmtree(building, ignore_errors=True)
+        os.close(fd)
+        return make(kind)  # that name was someone's already: draw another
     _HELD[str(folder)] = fd
     return folder
 

@@ -15,7 +15,6 @@ import sys
 
 _FRAME = struct.Struct(">II")  # header bytes, data bytes
 MAX_HEADER = 1 << 20
-MAX_DATA = 1 << 23  # 8 MiB of float64 numbers: far above any network the grader sends
 
 
 def encode(header, arrays=()):
@@ -139,10 +138,11 @@ class _ImportGuard:
             return None  # a submodule's parent passed this check already
         raise ModuleNotFoundError(f"No module named {top!r}", name=top)
 
-    def _asked_by_student(self):
+    def _asked_by_student(self, depth=2):
         """Whether the import comes from student code: the nearest caller that is not importlib is neither the
-        standard library nor an installed package (the worker's own imports are all allowed ones)."""
-        frame = sys._getframe(2)
+        standard library nor an installed package (the worker's own imports are all allowed ones). depth: how
+        many frames up the import's caller is."""
+        frame = sys._getframe(depth)
         while frame is not None:
             filename = frame.f_code.co_filename
             if not (filename.startswith("<frozen ") or _is_importlib(filename)):
@@ -184,16 +184,52 @@ def _is_standard(top):
     return top in sys.stdlib_module_names or top.startswith("_sysconfigdata")
 
 
+PRELOADED = frozenset()  # what batch's zygote imported of the allowed packages for its workers (zygote.WARMED)
+
+
 def _forget_libraries(rules):
     """A worker forked from the grader starts with the grader's modules loaded (pytest, nbformat, ...), which an
     import would find without asking the guard. Forget every one that a fresh worker would not have, that is
-    every module but the standard library's and numpy's (loaded early on purpose, and needing nothing else)."""
+    every module but the standard library's and numpy's (loaded early on purpose, and needing nothing else) and
+    those the zygote loaded for the allowed packages (PRELOADED: matplotlib, scipy and what they import)."""
     if not any(r.startswith(ALLOWED_MARK) for r in rules):
         return
     for name in list(sys.modules):
         top = name.partition(".")[0]
-        if not _is_standard(top) and top not in ("numpy", "__main__"):
+        if not _is_standard(top) and top not in ("numpy", "__main__") and name not in PRELOADED:
             del sys.modules[name]
+
+
+def _refuse_preloaded(guard):
+    """What the zygote loaded for an allowed package but student code may not import itself (PIL and the rest of
+    matplotlib's own imports) is in sys.modules, where `import PIL` finds it without asking the guard: an import
+    statement of student code naming one of them is refused here as the guard refuses it in a fresh worker."""
+    import builtins
+
+    hidden = {name.partition(".")[0] for name in PRELOADED} - set(guard.allowed) - {"numpy", "__main__"}
+    hidden = {top for top in hidden if not _is_standard(top)}
+    if not hidden or not guard.allowed:
+        return
+    original = builtins.__import__
+
+    import importlib
+
+    def refused(name):
+        top = name.partition(".")[0]
+        return top in hidden and guard._asked_by_student(3) and not guard._students_own(top)
+
+    def guarded(name, globals=None, locals=None, fromlist=(), level=0):
+        if level == 0 and refused(name):
+            raise ModuleNotFoundError(f"No module named {name.partition('.')[0]!r}", name=name.partition(".")[0])
+        return original(name, globals, locals, fromlist, level)
+
+    def import_module(name, package=None):
+        if not name.startswith(".") and refused(name):
+            raise ModuleNotFoundError(f"No module named {name.partition('.')[0]!r}", name=name.partition(".")[0])
+        return original_import_module(name, package)
+
+    original, original_import_module = builtins.__import__, importlib.import_module
+    builtins.__import__, importlib.import_module = guarded, import_module
 
 
 _GUARD = []  # the worker's guard, set by main()
@@ -471,6 +507,7 @@ def main(argv):
     _forget_libraries(rules)
     guard = _ImportGuard(rules)
     _GUARD[:] = [guard]
+    _refuse_preloaded(guard)
     budget = [int(argv[5])]
     sys.stdout = _CappedStream(1, budget)
     sys.stderr = _CappedStream(2, budget)
