@@ -1,7 +1,9 @@
 """The sandbox: where student code runs, and how the grader talks to it.
 
-- `client`: the grader's side of a worker (`Worker`, `Reply`, `Limits`, spawning, stopping) and the child's
-  confinement (its user, limits, environment, file-system view and network) before it becomes the worker;
+- `client`: the grader's side of a worker (`Worker`: spawning, asking, stopping), with `replies` (`Reply`, what
+  a worker's answer may be);
+- `confinement`: the child's side before any student code runs: its view and network, its user, its limits
+  (`Limits`), its environment, and becoming the worker;
 - `policy`: which modules are secret, when a process may fork a worker, the environment a worker gets;
 - `worker`: the worker's own side, run as `python -I -B -c WORKER_SOURCE` or forked: it imports the submission
   and answers calls through a pipe of plain numbers;
@@ -19,9 +21,9 @@ import importlib
 
 # public name -> the module of this package that defines it
 _FACE = {
-    "Worker": "client", "Reply": "client", "Limits": "client", "claim_identity": "client",
-    "isolation_note": "client", "end_all_workers": "client", "isolated_path": "client", "WORKER_SOURCE": "client",
-    "SANDBOX_USER": "client", "PROVIDED_FORWARD": "client", "Zygote": "zygote",
+    "Worker": "client", "end_all_workers": "client", "WORKER_SOURCE": "client", "PROVIDED_FORWARD": "client",
+    "Reply": "replies", "Limits": "confinement", "claim_identity": "confinement", "isolation_note": "confinement",
+    "isolated_path": "confinement", "SANDBOX_USER": "confinement", "Zygote": "zygote",
 }
 __all__ = sorted(_FACE)
 

@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 
 from .. import cache_files
-from . import client, processes, shadowing
+from . import client, confinement, processes, shadowing
 from . import worker as protocol
-from .client import Limits
+from .confinement import Limits
 
 _MESSAGE = 1 << 16  # bytes: the settings of one worker are far smaller
 _ANSWER_SECONDS = 30.0  # a fork takes milliseconds; a zygote that does not answer in this time is given up
@@ -110,7 +110,7 @@ def _warm(packages: tuple) -> None:
 
 def _serve(channel: socket.socket, fresh: frozenset | None) -> None:
     """The zygote's loop: fork a worker per message until the job closes the socket."""
-    client.prepare_confinement()  # worked out once here, inherited by every worker
+    confinement.prepare_confinement()  # worked out once here, inherited by every worker
     gc.freeze()  # Python's advice for a process that forks: its objects stay out of the collector's passes, whose
     # writes would copy their pages into every worker (two per submission since the hidden phase has its own)
     null = os.open(os.devnull, os.O_RDWR)
@@ -144,7 +144,7 @@ def _fork_worker(settings: dict, fds: list[int], fresh: frozenset | None) -> tup
     if middle == 0:
         os.close(read_end)
         with processes.own_pid_namespace() as namespaced:  # the middle leaves next: no need to set it back
-            worker = processes.fork_child(lambda: client.become_worker(
+            worker = processes.fork_child(lambda: confinement.become_worker(
                 fd_in, fd_out, Path(settings["workdir"]), log, Path(settings["program"]), identity, limits,
                 tuple(settings["forbidden"]), fresh, Path(settings["mountpoint"])))
         os.write(write_end, f"{worker} {int(namespaced)}".encode())
