@@ -27,7 +27,8 @@ from helpers import PROJECT, example_submissions, expected_of, run_grader
 
 from backprop_grader import messages as msg
 from backprop_grader.frontends import charts, report
-from backprop_grader.frontends.batch import MISSING_EXTRAS, read_metadata
+from backprop_grader.frontends.batch import MISSING_EXTRAS
+from backprop_grader.frontends.class_input import read_metadata
 from backprop_grader.frontends.results import problems
 
 CLASS_SIZE = 60
@@ -347,11 +348,13 @@ plugin.GradescopePlugin._record = faulty
 _FAULTY_BATCH = """
 import json, sys
 from pathlib import Path
-from backprop_grader.frontends import batch
+from backprop_grader.config import DEFAULT_CONFIG
+from backprop_grader.frontends import batch_pool
+from backprop_grader.frontends.class_input import find_submissions
 
-batch._PRELOAD.append("inject_fault")  # found in the current folder, which the fork server's path starts with
+batch_pool._PRELOAD.append("inject_fault")  # found in the current folder, which the fork server's path starts with
 classroom, out = Path(sys.argv[1]), Path(sys.argv[2])
-grader = batch.Batch(batch.find_submissions(classroom), out, batch.DEFAULT_CONFIG, jobs=1, timeout=120)
+grader = batch_pool.Batch(find_submissions(classroom), out, DEFAULT_CONFIG, jobs=1, timeout=120)
 entries, _ = grader.grade_all(force=True)
 print(json.dumps({e.submission: [e.status, e.document["score"]] for e in entries}))
 """

@@ -198,6 +198,35 @@ def kill_all(pids: list[int]) -> None:
             pass
 
 
+def end_orphans(live: set[int]) -> None:
+    """End what processes killed outright (a batch job after a time-out, or by the OOM killer) left running:
+    their students' background processes, which this process adopts (a subreaper, become_subreaper). They are
+    its children in another session than its own, but for the `live` ones: whatever it starts itself (the fork
+    server, the resource tracker, a font-cache helper) stays in its session and is left alone, and only the
+    orphans' exit statuses are collected."""
+    ours = os.getsid(0)
+    for _ in range(100):
+        orphans = [pid for pid in children_of(os.getpid(), zombies=True)
+                   if pid not in live and _session(pid) not in (ours, None)]
+        if not orphans:
+            return
+        for pid in orphans:
+            kill_all([pid, *descendants(pid)])
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+        time.sleep(0.001)
+
+
+def _session(pid: int) -> int | None:
+    """The session of a process, or None when it has gone."""
+    try:
+        return os.getsid(pid)
+    except ProcessLookupError:
+        return None
+
+
 def _process_tree() -> tuple[dict[int, list[int]], set[int]]:
     """Parent pid -> child pids, and the finished processes (zombies with no thread left running), from one
     scan of /proc."""
