@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from backprop_grader.config import load_config  # noqa: E402
 from backprop_grader.maths import networks as nets  # noqa: E402
-from backprop_grader.maths.grading import close_enough, finite_differences  # noqa: E402
+from backprop_grader.maths.verdicts import close_enough, finite_differences  # noqa: E402
 from reference.backprop import compute_gradients  # noqa: E402
 
 CONFIG = load_config()

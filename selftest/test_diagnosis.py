@@ -13,7 +13,8 @@ import pytest
 from backprop_grader import messages as msg
 from backprop_grader.config import load_config
 from backprop_grader.maths import networks as nets
-from backprop_grader.maths.diagnosis import Seen, describe_entries, diagnose_arrays, diagnose_seen, factor_text
+from backprop_grader.maths.diagnosis import Seen, diagnose_arrays, diagnose_seen
+from backprop_grader.maths.locate import describe_entries, factor_text
 from reference.backprop import forward, log_softmax, output_delta, sigmoid
 
 CONFIG = load_config(None)

@@ -5,7 +5,7 @@ import pytest
 
 from backprop_grader.config import load_config
 from backprop_grader.maths import networks as nets
-from backprop_grader.maths.grading import close_enough
+from backprop_grader.maths.verdicts import close_enough
 
 CONFIG = load_config()
 

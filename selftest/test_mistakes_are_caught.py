@@ -25,7 +25,7 @@ import pytest
 
 from backprop_grader.config import load_config
 from backprop_grader.maths import networks as nets
-from backprop_grader.maths.grading import LAYERS, close_enough
+from backprop_grader.maths.verdicts import LAYERS, close_enough
 from backprop_grader.sandbox import PROVIDED_FORWARD
 from backprop_grader.sandbox.shadowing import provided_by
 from reference.backprop import compute_gradients as reference_gradients

@@ -2,8 +2,9 @@
 
 - `networks`: the worked example and the seeded random networks;
 - `mistakes`: each known formula mistake, as the gradients a student making it computes;
-- `grading`: asking the worker, judging against the reference and finite differences (`Grading`);
-- `diagnosis`: which mistake, or which factor of the formula, explains a wrong gradient;
+- `verdicts`: the pass rule, the verdict on one gradient, central finite differences of E;
+- `grading`: asking the worker for every network in two phases, budgets, the scale probe (`Grading`);
+- `diagnosis`: which named mistake explains a wrong gradient; `locate`: where it is wrong when none does;
 - `feedback`: the Markdown a failing test shows; `suite`: what each graded test of `tests/` reports;
 - `cache`: the seeded networks and their finite-difference estimates, kept on disk.
 

@@ -20,7 +20,7 @@ from .grading import GRADED_GROUPS, PROBE_GROUPS
 
 GROUPS = {case: groups + PROBE_GROUPS for case, groups in GRADED_GROUPS.items()}
 _SOURCES = ("backprop_grader/maths/networks.py", "backprop_grader/maths/mistakes.py",
-            "backprop_grader/maths/grading.py", "reference/backprop.py")
+            "backprop_grader/maths/grading.py", "backprop_grader/maths/verdicts.py", "reference/backprop.py")
 
 
 def prepare(grading) -> None:

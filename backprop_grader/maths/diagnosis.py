@@ -7,7 +7,7 @@ lets the diagnosis see (SPEC section 3): it must reproduce the student's array o
 parameters (one constant factor everywhere, the same output), and where the student is right it must be right
 too. The simplest explanation that holds everywhere is named; a combination is named only when no single mistake
 holds. When none holds, or two different ones hold equally, nothing is named: the entries are described instead,
-by which factor of the formula (δ_i, y_j, z_k, the sum over i, y_j(1−y_j)) is wrong.
+by which factor of the formula (δ_i, y_j, z_k, the sum over i, y_j(1−y_j)) is wrong (locate.py).
 
 A visible test passes only visible networks (the worked example, the finite-difference networks, the scale
 probes); a hidden test may pass any. Matching uses the grader's own tolerance, so a mistake is named only where
@@ -23,8 +23,9 @@ from itertools import combinations
 import numpy as np
 
 from .. import messages as msg
-from .grading import LAYERS, Verdict, close_enough
-from .mistakes import FORMULA_MISTAKES, HIDDEN_DERIVATIVES, HIDDEN_UNITS, applies, compatible, mistake_gradients
+from .locate import factor_text, locate
+from .mistakes import FORMULA_MISTAKES, applies, compatible, mistake_gradients
+from .verdicts import LAYERS, Verdict, pass_atol, within
 
 MAX_DEVIATIONS = 2  # more than two things wrong at once is never guessed
 GENERATING = 3  # explanations are looked for on this many failing networks, then checked on all of them
@@ -131,7 +132,7 @@ def diagnose_seen(seen: list[Seen], layer: str, tolerance: dict) -> Diagnosis | 
     correct = _reference(shown.network)[index]
     if student is None or not np.all(np.isfinite(student)):
         return None
-    if student.shape == correct.shape and _close(student, correct, tolerance):
+    if student.shape == correct.shape and within(student, correct, tolerance):
         return None
     failing = [s for s in seen if _failing(s, index, tolerance)]
     holding: list[Explanation] = []
@@ -146,7 +147,7 @@ def diagnose_seen(seen: list[Seen], layer: str, tolerance: dict) -> Diagnosis | 
         return _choose(holding, shown, layer, tolerance)
     if student.shape != correct.shape:
         return None  # the shape message says it all
-    return Diagnosis(pattern=locate(shown, layer, tolerance, seen))
+    return Diagnosis(pattern=locate(shown, layer, tolerance, seen, _reference(shown.network)))
 
 
 def _seen(verdict: Verdict) -> Seen | None:
@@ -173,7 +174,7 @@ def _failing(s: Seen, index: int, tolerance: dict) -> bool:
     student, correct = s.arrays[index], _reference(s.network)[index]
     if student is None or not np.all(np.isfinite(student)):
         return False
-    return student.shape != correct.shape or not _close(student, correct, tolerance)
+    return student.shape != correct.shape or not within(student, correct, tolerance)
 
 
 def _choose(holding: list[Explanation], shown: Seen, layer: str, tolerance: dict) -> Diagnosis:
@@ -268,12 +269,12 @@ def _compare_all(student: np.ndarray, stack: np.ndarray, budgets: list[int], tol
 
 
 def _close_all(student: np.ndarray, stack: np.ndarray, tolerance: dict) -> np.ndarray:
-    """_close(student, expected) for each array of the stack (n, rows, columns): n booleans, by the same rule."""
+    """within(student, expected) for each array of the stack (n, rows, columns): n booleans, by the same rule."""
     magnitude = np.abs(stack)
-    atol = tolerance["atol_scale"] * np.maximum(1.0, magnitude.reshape(len(stack), -1).max(axis=1, initial=0.0))
-    with np.errstate(invalid="ignore"):  # NaN or infinity compare as not close, as in _close
-        within = np.abs(student - stack) <= atol[:, None, None] + tolerance["rtol"] * magnitude
-    return within.reshape(len(stack), -1).all(axis=1)
+    atol = pass_atol(magnitude.reshape(len(stack), -1).max(axis=1, initial=0.0), tolerance["atol_scale"])
+    with np.errstate(invalid="ignore"):  # NaN or infinity compare as not close, as in within
+        inside = np.abs(student - stack) <= atol[:, None, None] + tolerance["rtol"] * magnitude
+    return inside.reshape(len(stack), -1).all(axis=1)
 
 
 def _holds(e: Explanation, s: Seen, layer: str, tolerance: dict) -> bool:
@@ -309,7 +310,7 @@ def _reproduces(e: Explanation, s: Seen, layer: str, output, tolerance: dict) ->
         return False
     scale = -1.0 if "sign_flipped" in e.slips else 1.0
     scale *= e.factor if e.factor is not None else 1.0
-    return _close(shown, scale * expected, tolerance)
+    return within(shown, scale * expected, tolerance)
 
 
 @dataclass
@@ -356,174 +357,6 @@ def _variants(network) -> dict:
 def _reference(network) -> tuple:
     """The reference gradients of a network (the variant without mistakes)."""
     return _variant(network, frozenset(), None)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# When nothing holds: which factor of the formula is wrong, in words.
-# ---------------------------------------------------------------------------------------------------------------
-
-def locate(shown: Seen, layer: str, tolerance: dict, seen: list[Seen] = ()) -> str:
-    """Which entries, and which factor of the formula, are wrong on the network shown; no mistake is named."""
-    index = LAYERS.index(layer)
-    student, expected = shown.arrays[index], _reference(shown.network)[index]
-    pattern = describe_entries(student, expected, layer, tolerance)
-    factor = _single_factor(student, expected, tolerance)
-    if factor is not None:
-        return msg.PATTERN_NETWORK_FACTOR.format(factor=factor_text(factor))
-    units = other_hidden_units(list(seen) or [shown], tolerance)
-    if units is not None:
-        return msg.PATTERN_OTHER_UNITS.format(units=msg.UNIT_NAMES[units])  # says more than any entry pattern
-    if pattern == msg.PATTERN_LINE_FACTORS["W_kj", 0]:
-        return pattern + _hidden_term(shown, tolerance)
-    return pattern
-
-
-def other_hidden_units(seen: list[Seen], tolerance: dict) -> str | None:
-    """The hidden units (tanh, ReLU or linear) that the student's two gradients follow from, with the student's own
-    output delta, on every network seen; None when none, or more than one, or sigmoid units do.
-
-    What no known mistake explains may still be another network: its dE/dW_ji is y_j δ_i with the student's y_j, and
-    its dE/dW_kj back-propagates that δ_i through the derivative of those units. The δ_i is read from dE/dW_ji, so
-    this holds whatever the output side does, and says nothing about it but that it is not the homework's.
-    """
-    pairs = [s for s in seen if all(a is not None and np.all(np.isfinite(a)) for a in s.arrays)]
-    if not pairs:
-        return None
-    units = [u for u in ("sigmoid", *HIDDEN_UNITS) if all(_follows_from_units(s, u, tolerance) for s in pairs)]
-    return units[0] if len(units) == 1 and units[0] != "sigmoid" else None
-
-
-def _follows_from_units(s: Seen, units: str, tolerance: dict) -> bool:
-    """Whether both of the student's gradients are those of hidden units `units` and some output delta δ_i."""
-    z, _, W_kj, W_ji, _ = s.network.arguments()
-    student_kj, student_ji = s.arrays
-    if student_kj.shape != W_kj.shape or student_ji.shape != W_ji.shape:
-        return False
-    pre = z @ W_kj  # (J,) s_j
-    if units == "sigmoid":
-        y = 1.0 / (1.0 + np.exp(-pre))
-        derivative = y * (1 - y)
-    else:
-        y = HIDDEN_UNITS[units](pre)
-        derivative = HIDDEN_DERIVATIVES[units](pre, y)
-    if not np.any(y):  # every ReLU off: such units give zero gradients, whatever δ_i
-        return _close(student_ji, 0 * student_ji, tolerance) and _close(student_kj, 0 * student_kj, tolerance)
-    delta = y @ student_ji / (y @ y)  # (I,) the student's own δ_i, by least squares
-    return (_close(student_ji, np.outer(y, delta), tolerance)
-            and _close(student_kj, np.outer(z, (W_ji @ delta) * derivative), tolerance))
-
-
-def _single_factor(student: np.ndarray, expected: np.ndarray, tolerance: dict) -> float | None:
-    """The factor when the array is a multiple of the expected one on this network (but, since no explanation
-    held, not with the same factor on the others)."""
-    if not np.any(expected):
-        return None
-    factor = float(np.vdot(student, expected) / np.vdot(expected, expected))
-    return factor if abs(factor) > 1e-3 and _close(student, factor * expected, tolerance) else None
-
-
-def _hidden_term(shown: Seen, tolerance: dict) -> str:
-    """For a hidden layer whose columns are right up to a factor each (z_k right, δ_j wrong): where in δ_j."""
-    net = shown.network
-    student_ji = shown.arrays[1]
-    correct_ji = _reference(net)[1]
-    if student_ji is None or student_ji.shape != correct_ji.shape or not np.all(np.isfinite(student_ji)):
-        return ""
-    if _close(student_ji, correct_ji, tolerance):
-        return "; " + msg.PATTERN_DELTA_RIGHT
-    z, _, W_kj, W_ji, _ = net.arguments()
-    y = compute_y(net)
-    own_delta = _own_output_delta(student_ji, y)
-    if own_delta is not None:
-        backpropagated = np.outer(z, (W_ji @ own_delta) * y * (1 - y))
-        if _close(shown.arrays[0], backpropagated, tolerance):
-            return "; " + msg.PATTERN_OWN_DELTA
-    return ""
-
-
-def compute_y(net) -> np.ndarray:
-    """The hidden units y_j of a network."""
-    z, _, W_kj, _, _ = net.arguments()
-    return 1.0 / (1.0 + np.exp(-(z @ W_kj)))
-
-
-def _own_output_delta(student_ji: np.ndarray, y: np.ndarray) -> np.ndarray | None:
-    """The δ_i of the student's dE/dW_ji when it has the form y_j δ_i (least squares), else None."""
-    if np.any(y == 0):
-        return None
-    delta = y @ student_ji / (y @ y)
-    return delta if np.allclose(np.outer(y, delta), student_ji, rtol=1e-6, atol=1e-12) else None
-
-
-def describe_entries(student: np.ndarray, expected: np.ndarray, layer: str, tolerance: dict) -> str:
-    """Which entries are right, in words: whole rows or columns right or wrong, signs, per-column factors."""
-    atol = tolerance["atol_scale"] * max(1.0, float(np.max(np.abs(expected), initial=0.0)))
-    right = np.isclose(student, expected, rtol=tolerance["rtol"], atol=atol)
-    rows, columns = msg.AXIS_NAMES[layer]
-    if not np.any(np.abs(student) > atol):
-        return msg.PATTERN_ALL_ZERO
-    for described in (_by_lines(right, columns, axis=0), _by_lines(right, rows, axis=1)):
-        if described:
-            return described
-    flipped = np.isclose(student, -expected, rtol=tolerance["rtol"], atol=atol) & ~right
-    if np.all(right | flipped):
-        return msg.PATTERN_UP_TO_SIGN.format(where=_lines_with(flipped, columns, rows))
-    for axis in (0, 1):
-        if _proportional_lines(student, expected, axis, tolerance):
-            return msg.PATTERN_LINE_FACTORS[layer, axis]
-    if right.any():
-        return msg.PATTERN_SOME_RIGHT.format(right=int(right.sum()), size=right.size)
-    return msg.PATTERN_ALL_WRONG
-
-
-def _by_lines(right: np.ndarray, name: tuple, axis: int) -> str:
-    """"only the column of output i=0 is right" or "every row for input k=1 is wrong", when it is that clean."""
-    whole_right = right.all(axis=axis)
-    whole_wrong = (~right).all(axis=axis)
-    if not np.all(whole_right | whole_wrong) or whole_right.all() or not whole_right.any():
-        return ""  # only a clean split into right and wrong lines says something
-    label, symbol = name
-    if whole_right.sum() <= whole_wrong.sum():
-        lines = ", ".join(f"{symbol}={n}" for n in np.flatnonzero(whole_right))
-        return msg.PATTERN_ONLY_RIGHT.format(line=msg.LINE_WORD[axis], label=label, lines=lines)
-    lines = ", ".join(f"{symbol}={n}" for n in np.flatnonzero(whole_wrong))
-    return msg.PATTERN_EVERY_WRONG.format(line=msg.LINE_WORD[axis], label=label, lines=lines)
-
-
-def _lines_with(mask: np.ndarray, columns: tuple, rows: tuple) -> str:
-    """Where the sign-flipped entries are, by column when whole columns, else by row, else by count."""
-    if np.all(mask.all(axis=0) | ~mask.any(axis=0)):
-        return f"the {msg.LINE_WORD[0]}s of {columns[0]} " + ", ".join(
-            f"{columns[1]}={n}" for n in np.flatnonzero(mask.all(axis=0)))
-    if np.all(mask.all(axis=1) | ~mask.any(axis=1)):
-        return f"the {msg.LINE_WORD[1]}s of {rows[0]} " + ", ".join(
-            f"{rows[1]}={n}" for n in np.flatnonzero(mask.all(axis=1)))
-    return f"{int(mask.sum())} entries"
-
-
-def _proportional_lines(student: np.ndarray, expected: np.ndarray, axis: int, tolerance: dict) -> bool:
-    """Whether each column (axis 0) or row (axis 1) is a multiple of the expected one, with different factors."""
-    if student.shape[1 - axis] < 2 or student.shape[axis] < 2:
-        return False
-    s, e = (student, expected) if axis == 0 else (student.T, expected.T)
-    norms = np.einsum("ij,ij->j", e, e)
-    if np.any(norms == 0):
-        return False
-    factors = np.einsum("ij,ij->j", s, e) / norms
-    return _close(s, e * factors, tolerance) and not np.allclose(factors, factors[0], rtol=1e-3)
-
-
-def _close(student: np.ndarray, expected: np.ndarray, tolerance: dict) -> bool:
-    """The grader's pass rule, applied to a candidate closed form."""
-    return close_enough(student, expected, tolerance["rtol"], tolerance["atol_scale"])
-
-
-def factor_text(factor: float) -> str:
-    """A factor with enough digits to tell it from 1: 0.5, −3.62, 1.0002, 0.99985."""
-    digits = 3
-    if factor != 1 and abs(factor - 1) < 0.01:
-        digits = 2 + int(np.ceil(-np.log10(abs(factor - 1))))
-    return f"{factor:.{digits}g}"
 
 
 def _ordered(mistakes) -> tuple[str, ...]:

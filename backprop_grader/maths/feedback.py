@@ -16,7 +16,8 @@ from reference.backprop import compute_gradients
 from .. import messages as msg
 from ..markup import code_block, escape
 from .diagnosis import Diagnosis, diagnose
-from .grading import LAYERS, NUMERICAL_CEILING, Verdict, finite_differences
+from .grading import NUMERICAL_CEILING
+from .verdicts import LAYERS, Verdict, finite_differences
 
 # The networks a visible test's diagnosis may use (SPEC section 3): nothing visible depends on a hidden network.
 VISIBLE_GROUPS = ("worked", "fd", "probe0", "probe1")

@@ -12,18 +12,15 @@ on a hidden network.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cache
-
 import numpy as np
 
-from reference.backprop import compute_gradients, error
+from reference.backprop import compute_gradients
 
 from ..errors import GraderError
 from ..sandbox import Reply
 from . import networks as nets
+from .verdicts import LAYERS, Verdict, finite_differences, judge
 
-LAYERS = ("W_kj", "W_ji")  # the order compute_gradients returns them in
 MAX_TIMEOUTS_PER_CASE = 2  # after this many time-outs in one case, its remaining calls are skipped
 MAX_DEATHS_PER_CASE = 3  # likewise after this many calls that ended the worker (each costs a restart)
 PROBE_SCALES = (1e-3, 1e2)  # z scaled by s and W_kj by 1/s: the same forward pass, dE/dW_kj scaled by s
@@ -41,70 +38,6 @@ NUMERICAL_SPREAD = 30  # finite differences move by far more across PROBE_SCALES
 # but an error term proportional to W_kj (weight decay, a gradient recovered from a weight update) by 1e6: below
 # this ratio the growth is a difference quotient's, above it a weight term's.
 WEIGHT_TERM_RATIO = 10 ** 4.5
-
-
-@dataclass
-class Verdict:
-    """One gradient of one network: passed or not, and what the student should read about it."""
-
-    network: nets.Network
-    layer: str
-    passed: bool
-    kind: str = ""  # "", a worker failure kind, "shape", "not_finite" or "values"
-    reply: Reply | None = None
-    student: np.ndarray | None = None
-    expected: np.ndarray | None = None
-    error: float = 0.0
-    where: tuple = ()
-
-
-def close_enough(student: np.ndarray, expected: np.ndarray, rtol: float, atol_scale: float) -> bool:
-    """SPEC section 3's rule: numpy.allclose with atol = atol_scale × max(1, max|expected|)."""
-    magnitude = np.abs(expected)
-    atol = atol_scale * max(1.0, float(magnitude.max(initial=0.0)))
-    if student.shape != expected.shape:
-        return bool(np.allclose(student, expected, rtol=rtol, atol=atol))
-    # (array methods, not numpy's functions: the same rule, without their wrappers' cost on the diagnosis's
-    # thousands of calls on arrays of a few dozen entries)
-    with np.errstate(invalid="ignore"):  # NaN or infinity compare as not close, as in numpy.allclose
-        return bool((np.abs(student - expected) <= atol + rtol * magnitude).all())
-
-
-def judge(network: nets.Network, reply: Reply, layer: str, expected: np.ndarray, tolerance: dict) -> Verdict:
-    """The verdict on one layer's gradient from one reply of the worker."""
-    if not reply.ok:
-        return Verdict(network, layer, False, reply.kind, reply, expected=expected)
-    student = reply.arrays[LAYERS.index(layer)]
-    verdict = Verdict(network, layer, False, "", reply, student, expected)
-    if student.shape != expected.shape:
-        verdict.kind = "shape"
-    elif not np.all(np.isfinite(student)):
-        verdict.kind = "not_finite"
-        verdict.where = tuple(int(i) for i in np.argwhere(~np.isfinite(student))[0])
-    else:
-        difference = np.abs(student - expected)
-        verdict.where = tuple(int(i) for i in np.unravel_index(np.argmax(difference), difference.shape))
-        verdict.error = float(difference[verdict.where]) if difference.size else 0.0
-        verdict.passed = close_enough(student, expected, tolerance["rtol"], tolerance["atol_scale"])
-        verdict.kind = "" if verdict.passed else "values"
-    return verdict
-
-
-@cache
-def finite_differences(network: nets.Network, step: float) -> tuple[np.ndarray, np.ndarray]:
-    """Central differences of E (the grader's float64 forward pass) for every weight: (dW_kj, dW_ji)."""
-    z, t, W_kj, W_ji, case = network.arguments()
-    estimates = []
-    for which, W in enumerate((W_kj, W_ji)):
-        estimate = np.zeros_like(W)
-        for index in np.ndindex(W.shape):
-            plus, minus = W.copy(), W.copy()
-            plus[index] += step
-            minus[index] -= step
-            weights = [(plus, W_ji), (minus, W_ji)] if which == 0 else [(W_kj, plus), (W_kj, minus)]
-            estimate[index] = (error(z, t, *weights[0], case) - error(z, t, *weights[1], case)) / (2 * step)
-        estimates.append(estimate)
-    return tuple(estimates)
 
 
 class Grading:

@@ -6,7 +6,8 @@ from .. import messages as msg
 from ..config import CASE_NUMBERS
 from ..errors import GradeFailure
 from . import feedback
-from .grading import LAYERS, Grading
+from .grading import Grading
+from .verdicts import LAYERS
 
 
 def all_or_nothing(grading: Grading, number: str, case: str, layer: str) -> None:
