@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import GraderError
-from .sandbox.worker import ALLOWED_MARK  # how Config.forbidden_imports marks an allowed package
+from .sandbox.import_guard import ALLOWED_MARK  # how Config.forbidden_imports marks an allowed package
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -80,9 +80,9 @@ def test_only_the_maths_imports_the_reference():
 # The layers, lowest first: a module imports from its own layer or a lower one (STYLE rule 9). The ground is
 # the package's top level (the command line, config, errors, messages, markup, the rubric, the cache folder).
 LAYERS = ("ground", "sandbox", "maths", "frontends")
-# sandbox/worker.py imports nothing of the package (it runs as `python -I -B -c` source): its constants are the
-# protocol, which the configuration uses too.
-_LEAVES = ("backprop_grader.sandbox.worker",)
+# sandbox/import_guard.py imports nothing of the package (it runs in the worker, as `python -I -B -c` source): its
+# mark of an allowed package is the configuration's too.
+_LEAVES = ("backprop_grader.sandbox.import_guard",)
 
 
 def _layer(module: str) -> str:

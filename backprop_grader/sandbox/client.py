@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..config import PROJECT_ROOT
 from ..errors import GraderError
-from . import scratch, shadowing
+from . import import_guard, scratch, shadowing
 from . import worker as protocol
 from .confinement import Limits, become_worker, before_exec, worker_arguments
 from .isolation import users, view
@@ -41,7 +41,8 @@ from .processes import (
 from .replies import Reply, no_answer, reply_budget, reply_from
 
 PROVIDED_FORWARD = PROJECT_ROOT / "student_template" / "forward.py"
-WORKER_SOURCE = Path(protocol.__file__).read_text(encoding="utf-8")
+# The worker's program, as `python -I -B -c` runs it: the import guard's source, then the worker's.
+WORKER_SOURCE = "\n\n".join(Path(m.__file__).read_text(encoding="utf-8") for m in (import_guard, protocol))
 # Bytes of requests that may wait in the pipe to the worker: one page, the least a pipe can hold (student code
 # may shrink it with fcntl), so that the worker's pipe normally has room for them.
 _PIPELINED = 4096

@@ -13,6 +13,9 @@ import os
 import struct
 import sys
 
+if __package__:  # imported (a worker forked from the grader); run as `python -c`, the guard's source precedes ours
+    from .import_guard import ImportGuard, forget_libraries, refuse_preloaded
+
 _FRAME = struct.Struct(">II")  # header bytes, data bytes
 MAX_HEADER = 1 << 20
 
@@ -103,133 +106,6 @@ class _CappedStream:
 
     def isatty(self):
         return False
-
-
-ALLOWED_MARK = "+"  # in the import rules, a package student code may import (config.Config.forbidden_imports)
-
-
-class _ImportGuard:
-    """A meta-path finder that enforces autograder.toml's import rules (SPEC section 2).
-
-    The autodiff libraries are refused to everyone, and an attempt by student code is remembered. Student code
-    may otherwise import only the standard library, the listed packages and its own files: anything else fails
-    as a module that is not there, with the same message whether or not this Python happens to have it, so a
-    laptop with more installed grades as Gradescope does. What the listed packages import for themselves (PIL for
-    matplotlib) is theirs to import: who imports is read from the calling frame, skipping importlib's own.
-    """
-
-    def __init__(self, rules):
-        self.names = {r for r in rules if not r.startswith(ALLOWED_MARK)}
-        self.allowed = [r[len(ALLOWED_MARK):] for r in rules if r.startswith(ALLOWED_MARK)]  # in the config's order
-        self.attempts = []
-        self._library = _installed_folders()
-
-    def find_spec(self, name, path=None, target=None):
-        top = name.partition(".")[0]
-        if top in self.names:
-            if self._asked_by_student() and top not in self.attempts:
-                self.attempts.append(top)
-            raise ImportError(
-                f"{top} is not allowed in this assignment: compute the gradients yourself with numpy "
-                f"(autodiff libraries refused here: {', '.join(sorted(self.names))})"
-            )
-        if (not self.allowed or path is not None or top in self.allowed or _is_standard(top)
-                or not self._asked_by_student() or self._students_own(top)):
-            return None  # a submodule's parent passed this check already
-        raise ModuleNotFoundError(f"No module named {top!r}", name=top)
-
-    def _asked_by_student(self, depth=2):
-        """Whether the import comes from student code: the nearest caller that is not importlib is neither the
-        standard library nor an installed package (the worker's own imports are all allowed ones). depth: how
-        many frames up the import's caller is."""
-        frame = sys._getframe(depth)
-        while frame is not None:
-            filename = frame.f_code.co_filename
-            if not (filename.startswith("<frozen ") or _is_importlib(filename)):
-                return not filename.startswith(self._library)
-            frame = frame.f_back
-        return False
-
-    def _students_own(self, top):
-        """Whether a module of that name is a file of the student's (beside their file, or on a path they added)."""
-        import importlib.machinery
-
-        theirs = [p for p in sys.path if isinstance(p, str) and not os.path.abspath(p).startswith(self._library)]
-        return importlib.machinery.PathFinder.find_spec(top, theirs) is not None
-
-    def available(self):
-        """What student code may import, for the message about a module that is not there."""
-        return [*(self.allowed or ["numpy"]), "the Python standard library"]
-
-
-def _installed_folders():
-    """The folders (each ending in a separator) of the standard library and of installed packages."""
-    import site
-    import sysconfig
-
-    paths = sysconfig.get_paths()
-    folders = {os.path.dirname(os.__file__), *(paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib"))}
-    folders |= set(site.getsitepackages())
-    folders |= {os.path.realpath(f) for f in folders}
-    return tuple(os.path.join(f, "") for f in sorted(folders) if f)
-
-
-def _is_importlib(filename):
-    """importlib's own files: `importlib.import_module(name)` is judged by its caller, as `import name` is."""
-    return os.sep + "importlib" + os.sep in filename and filename.startswith(os.path.dirname(os.__file__))
-
-
-def _is_standard(top):
-    """A module of the standard library (its private modules and build data included)."""
-    return top in sys.stdlib_module_names or top.startswith("_sysconfigdata")
-
-
-PRELOADED = frozenset()  # what batch's zygote imported of the allowed packages for its workers (zygote.WARMED)
-
-
-def _forget_libraries(rules):
-    """A worker forked from the grader starts with the grader's modules loaded (pytest, nbformat, ...), which an
-    import would find without asking the guard. Forget every one that a fresh worker would not have, that is
-    every module but the standard library's and numpy's (loaded early on purpose, and needing nothing else) and
-    those the zygote loaded for the allowed packages (PRELOADED: matplotlib, scipy and what they import)."""
-    if not any(r.startswith(ALLOWED_MARK) for r in rules):
-        return
-    for name in list(sys.modules):
-        top = name.partition(".")[0]
-        if not _is_standard(top) and top not in ("numpy", "__main__") and name not in PRELOADED:
-            del sys.modules[name]
-
-
-def _refuse_preloaded(guard):
-    """What the zygote loaded for an allowed package but student code may not import itself (PIL and the rest of
-    matplotlib's own imports) is in sys.modules, where `import PIL` finds it without asking the guard: an import
-    statement of student code naming one of them is refused here as the guard refuses it in a fresh worker."""
-    import builtins
-
-    hidden = {name.partition(".")[0] for name in PRELOADED} - set(guard.allowed) - {"numpy", "__main__"}
-    hidden = {top for top in hidden if not _is_standard(top)}
-    if not hidden or not guard.allowed:
-        return
-    original = builtins.__import__
-
-    import importlib
-
-    def refused(name):
-        top = name.partition(".")[0]
-        return top in hidden and guard._asked_by_student(3) and not guard._students_own(top)
-
-    def guarded(name, globals=None, locals=None, fromlist=(), level=0):
-        if level == 0 and refused(name):
-            raise ModuleNotFoundError(f"No module named {name.partition('.')[0]!r}", name=name.partition(".")[0])
-        return original(name, globals, locals, fromlist, level)
-
-    def import_module(name, package=None):
-        if not name.startswith(".") and refused(name):
-            raise ModuleNotFoundError(f"No module named {name.partition('.')[0]!r}", name=name.partition(".")[0])
-        return original_import_module(name, package)
-
-    original, original_import_module = builtins.__import__, importlib.import_module
-    builtins.__import__, importlib.import_module = guarded, import_module
 
 
 _GUARD = []  # the worker's guard, set by main()
@@ -368,7 +244,7 @@ def _missing_module(exc, folder):
     where = f" (imported in {frames[-1].filename}, line {frames[-1].lineno})" if frames else ""
     own = sorted(entry for entry in os.listdir(folder) if entry.endswith(".py")
                  or os.path.isfile(os.path.join(folder, entry, "__init__.py")))
-    guard = _GUARD[0] if _GUARD else _ImportGuard(())
+    guard = _GUARD[0] if _GUARD else ImportGuard(())
     available = guard.available() + ([f"your files {', '.join(own)}"] if own else [])
     top = exc.name.partition(".")[0]
     return _failure("missing_module", f"module {top} is not available here{where}", names=available, module=top)
@@ -504,10 +380,10 @@ def main(argv):
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a full output file fails a write rather than killing us
     fd_in, fd_out, path = int(argv[1]), int(argv[2]), os.path.abspath(argv[3])
     rules = [n for n in argv[4].split(",") if n]
-    _forget_libraries(rules)
-    guard = _ImportGuard(rules)
+    forget_libraries(rules)
+    guard = ImportGuard(rules)
     _GUARD[:] = [guard]
-    _refuse_preloaded(guard)
+    refuse_preloaded(guard)
     budget = [int(argv[5])]
     sys.stdout = _CappedStream(1, budget)
     sys.stderr = _CappedStream(2, budget)

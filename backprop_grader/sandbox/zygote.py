@@ -21,8 +21,7 @@ import time
 from pathlib import Path
 
 from .. import cache_files
-from . import client, confinement, processes, shadowing
-from . import worker as protocol
+from . import client, confinement, import_guard, processes, shadowing
 from .confinement import Limits
 
 _MESSAGE = 1 << 16  # bytes: the settings of one worker are far smaller
@@ -91,7 +90,7 @@ class Zygote:
 def _warm(packages: tuple) -> None:
     """Import WARMED's modules of the allowed packages, as a worker's would be imported: headless matplotlib, its
     configuration and font list in the grader's cache folder (built once, read by later runs), from a folder that
-    holds no matplotlibrc. The worker keeps what this loaded (worker.PRELOADED); what cannot be imported is left
+    holds no matplotlibrc. The worker keeps what this loaded (import_guard.PRELOADED); what cannot be imported is left
     to the worker, which then fails as it would have."""
     before = set(sys.modules)
     os.environ["MPLBACKEND"] = "Agg"
@@ -105,7 +104,7 @@ def _warm(packages: tuple) -> None:
             except Exception:  # noqa: BLE001 (a broken install: the worker's own import says what is wrong)
                 break
     os.chdir(here)
-    protocol.PRELOADED = frozenset(sys.modules) - before
+    import_guard.PRELOADED = frozenset(sys.modules) - before
 
 
 def _serve(channel: socket.socket, fresh: frozenset | None) -> None:
