@@ -110,34 +110,33 @@ class SubmissionLoop:
                           lambda: Caps(**self.config.submission))
 
     def _grade(self, session, found, submission: Path) -> dict:
-        """One submission's results document: its worker from the zygote, then every collected test in turn."""
-        from ..maths.grading import Grading
-
+        """One submission's results document, as grade makes it (grade.grade_found): its worker from the zygote,
+        then every collected test in turn."""
         submitter = grade.announce(submission)
-        worker, unavailable = grade.start_worker(found, self.identity, Limits(**self.config.limits),
-                                                 self.config.forbidden_imports, zygote=self.zygote)
-        if worker is not None and worker.zygote is None and self.zygote is not None:
+        started = grade.start_worker(found, self.identity, Limits(**self.config.limits),
+                                     self.config.forbidden_imports, zygote=self.zygote)
+        if started.worker is not None and started.worker.zygote is None and self.zygote is not None:
             self.zygote.close()  # it failed to fork: every later worker starts as a fresh Python
             self.zygote = None
+        return grade.grade_found(found, self.config, self.identity, submitter,
+                                 lambda grading, notes, extra: self._run_tests(session, grading, notes, extra),
+                                 started=started, zygote=self.zygote)
+
+    def _run_tests(self, session, grading, notes: list[str], extra: dict) -> tuple:
+        """Every collected test once, for this submission's Grading (sharing the job's networks): (the plugin,
+        no detail)."""
+        grading.share_networks(self.shared)
+        self.plugin.begin(grading, notes=notes, extra=extra)
         try:
-            hidden = grade.hidden_worker(found, self.identity, self.config, zygote=self.zygote)
-            grading = Grading(self.config, worker, unavailable, hidden)
-            grading.share_networks(self.shared)
-            notes = grade.notes_for(found)
-            self.plugin.begin(grading, notes=notes, extra=grade.extra_for(found, submitter))
-            try:
-                _run_tests(session.items)
-            except BaseException:
-                # Broken off mid-pass (a grader fault that escaped pytest): fixtures, capture and setup state may
-                # still hold this submission's, so this job grades no other (batch starts a new one).
-                self.unsound = True
-                raise
-            finally:
-                self.plugin.finish()
+            _run_tests(session.items)
+        except BaseException:
+            # Broken off mid-pass (a grader fault that escaped pytest): fixtures, capture and setup state may
+            # still hold this submission's, so this job grades no other (batch starts a new one).
+            self.unsound = True
+            raise
         finally:
-            if worker is not None:
-                worker.close()
-        return grade.document_of(self.plugin, worker)
+            self.plugin.finish()
+        return self.plugin, ""
 
 
 def _run_tests(items: list) -> None:

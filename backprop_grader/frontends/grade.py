@@ -88,7 +88,9 @@ def _grade_found(found, submission: Path, config_path: Path | None) -> dict:
         config = load_config(config_path)
         if early and early.worker:
             early.worker.configure(Limits(**config.limits), config.forbidden_imports)
-        return _run_suite(config, found, identity, submitter, early, hidden_worker(found, identity, config, parked))
+        document = grade_found(found, config, identity, submitter, _run_pytest, started=early, parked=parked)
+        print(f"isolation: {document['extra_data']['isolation']}", file=sys.stderr)  # the instructor's console
+        return document
     finally:
         for worker in (early.worker if early else None, parked):
             if worker is not None:
@@ -150,34 +152,37 @@ def extra_for(found, submitter: dict) -> dict:
     return extra
 
 
-def _run_suite(config, found, identity, submitter: dict, early=None, hidden=None) -> dict:
-    """Start the worker (unless started early), run the graded suite, and always end the worker."""
-    notes = notes_for(found)
-    worker, unavailable = early or start_worker(found, identity, Limits(**config.limits), config.forbidden_imports)
+def grade_found(found, config, identity, submitter: dict, run_tests, *, started: Started | None = None,
+                parked=None, zygote=None) -> dict:
+    """Grade a found submission under `config`: what grade and batch's jobs do alike. Its worker (started early,
+    else now, from the zygote or a fresh Python), the hidden phase's worker when that is asked for (the parked
+    fork, else a new one), the Grading, the graded tests run by run_tests(grading, notes, extra) -> (the plugin
+    that recorded them, a detail for an error), and the results document. The worker is always ended."""
+    worker, unavailable = started or start_worker(found, identity, Limits(**config.limits),
+                                                  config.forbidden_imports, zygote=zygote)
     try:
-        return _run_pytest(config, found, worker, unavailable, notes, submitter,
-                           hidden or hidden_worker(found, identity, config))
+        # Imported only now, once the worker is spawned: it imports numpy and the submission meanwhile.
+        from ..maths.grading import Grading
+
+        grading = Grading(config, worker, unavailable, hidden_worker(found, identity, config, parked, zygote))
+        plugin, detail = run_tests(grading, notes_for(found), extra_for(found, submitter))
+        return document_of(plugin, worker, detail)
     finally:
         if worker is not None:
             worker.close()
 
 
-def _run_pytest(config, found, worker, unavailable, notes: list[str], submitter: dict, hidden=None) -> dict:
-    """The graded suite under pytest with our plugin; the results document built from its records."""
-    # Imported only now, once the worker is spawned: it imports numpy and the submission meanwhile.
+def _run_pytest(grading, notes: list[str], extra: dict) -> tuple:
+    """The graded suite in a pytest session of its own, with our plugin: (the plugin, pytest's exit code)."""
     import pytest
 
     from ..maths import cache
-    from ..maths.grading import Grading
     from .plugin import GradescopePlugin
 
-    grading = Grading(config, worker, unavailable, hidden)
     cache.prepare(grading)
-    plugin = GradescopePlugin(grading, notes=notes, extra=extra_for(found, submitter))
+    plugin = GradescopePlugin(grading, notes=notes, extra=extra)
     code = pytest.main(pytest_arguments(), plugins=[plugin])
-    document = document_of(plugin, worker, f" (pytest exit {int(code)})")
-    print(f"isolation: {document['extra_data']['isolation']}", file=sys.stderr)  # the instructor's console
-    return document
+    return plugin, f" (pytest exit {int(code)})"
 
 
 def pytest_arguments() -> list[str]:
