@@ -6,13 +6,13 @@
   (`Limits`), its environment, and becoming the worker;
 - `policy`: which modules are secret, when a process may fork a worker, the environment a worker gets;
 - `worker`: the worker's own side, run as `python -I -B -c WORKER_SOURCE` or forked: it imports the submission
-  and answers calls through a pipe of plain numbers;
+  and answers calls through a pipe of plain numbers, its imports checked by `import_guard`;
 - `processes` (forking, a PID namespace per worker, ending leftovers), `zygote` (batch's clean parent of
   workers), `shadowing` (a submission's own modules win in a forked worker), `scratch` (temporary folders);
 - `isolation/`: namespaces, the file-system view, the network, the pool of sandbox users, Gradescope's container.
 
-The names other layers use are listed below and loaded on first use: importing this package (as the worker's
-own module does) loads nothing else.
+The names other layers use are listed below and loaded on first use: importing this package (as a forked worker's
+own modules do) loads nothing else.
 """
 
 from __future__ import annotations
