@@ -12,7 +12,8 @@ gc.disable()
 
 # `python -m` puts the current folder first on the import path. The grader (root, perhaps) imports only from fixed
 # folders: a folder the instructor happens to be in may be one anyone can write to (/tmp), where a student's code
-# could plant nbformat.py for the grader, batch's fork server or its jobs to import. The project's own folder stays.
+# could plant nbformat.py for the grader or batch's jobs to import. The project's own folder stays. (batch's fork
+# server, a `python -c` of its own, is started from the project's folder: frontends/batch_pool._server_environment.)
 # (config.PROJECT_ROOT is the same folder; it is worked out again here because nothing of ours may be imported yet.)
 _PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.getcwd() or os.getcwd() == _PROJECT]

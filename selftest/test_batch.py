@@ -352,7 +352,8 @@ from backprop_grader.config import DEFAULT_CONFIG
 from backprop_grader.frontends import batch_pool
 from backprop_grader.frontends.class_input import find_submissions
 
-batch_pool._PRELOAD.append("inject_fault")  # found in the current folder, which the fork server's path starts with
+batch_pool._PRELOAD.append("inject_fault")  # found in the folder the fork server starts in, where its path starts
+batch_pool.SERVER_FOLDER = Path.cwd()
 classroom, out = Path(sys.argv[1]), Path(sys.argv[2])
 grader = batch_pool.Batch(find_submissions(classroom), out, DEFAULT_CONFIG, jobs=1, timeout=120)
 entries, _ = grader.grade_all(force=True)
@@ -380,6 +381,21 @@ def test_a_job_whose_pass_broke_off_grades_no_other_submission(tmp_path):
     assert {k: v for k, v in outcome.items() if k != "b_poison"} == {
         "a_correct": [report.GRADED, 100], "c_correct": [report.GRADED, 100],
         "d_factor_half": [report.GRADED, factor_half], "e_untouched": [report.GRADED, 0]}
+
+
+def test_batch_run_from_a_folder_students_can_write_never_imports_from_it(tmp_path):
+    """An instructor in /tmp, say: a pytest.py or numpy.py planted there is never imported, not by batch, not by
+    the fork server it starts (whose import path starts with the folder it starts in), nor by the jobs."""
+    here = tmp_path / "anyone_can_write_here"
+    here.mkdir()
+    marker = tmp_path / "planted_code_ran"
+    for name in ("numpy", "pytest", "nbformat", "tqdm"):
+        (here / f"{name}.py").write_text(f"open({str(marker)!r}, 'a').write('{name} ')\nraise SystemExit(3)\n")
+    _copy_tree(CORRECT, here / "class" / "a_correct")
+    done = run_grader("batch", "class", "--out", str(tmp_path / "out"), "--jobs", "1", cwd=here)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert not marker.exists(), f"planted modules ran: {marker.read_text()}"
+    assert read_csv(tmp_path / "out" / "grades.csv")["a_correct"]["total"] == "100"
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from .. import __version__
+from ..config import PROJECT_ROOT
 from ..sandbox import policy, processes, scratch
 from ..sandbox.isolation import view
 from . import batch_job
@@ -36,6 +37,7 @@ _START_SECONDS = 300.0  # for a job to load the grader and collect the suite bef
 # What the fork server imports once, so that every grading job starts with it loaded. Nothing secret: each job
 # forks its zygote, the clean parent of its student workers, before it loads the reference, tests or
 # configuration (policy.can_fork), so the reference, grading and diagnosis modules are imported there, afterwards.
+SERVER_FOLDER = PROJECT_ROOT  # where the fork server starts: its import path begins there (_server_environment)
 _PRELOAD = ["numpy", "pytest", "_pytest.python", "_pytest.fixtures", "_pytest.helpconfig", "_pytest.skipping",
             "_pytest._argcomplete", "readline", "gradescope_utils.autograder_utils.decorators",
             "backprop_grader.frontends.batch_job"]
@@ -290,15 +292,21 @@ def _keep_private(out: Path) -> None:
 def _server_environment():
     """Meanwhile, policy.FORK_SERVER_ENVIRONMENT is our whole environment: whenever multiprocessing starts its
     fork server (first, or again after it died), the server keeps the environment it is started with, and workers
-    forked below it would carry it in their memory and in /proc/self/environ, so it must not be the instructor's."""
-    saved = dict(os.environ)
+    forked below it would carry it in their memory and in /proc/self/environ, so it must not be the instructor's.
+
+    And SERVER_FOLDER is our current folder: the server is a `python -c`, whose import path starts with the folder
+    it starts in (multiprocessing ignores the path it is given), and it imports _PRELOAD first thing. Started where
+    the instructor is (/tmp, say, which students' code can write to), it would import a planted numpy.py as root."""
+    saved, here = dict(os.environ), os.getcwd()
     os.environ.clear()
     os.environ.update(policy.FORK_SERVER_ENVIRONMENT, TMPDIR=saved.get("TMPDIR", "/tmp"))
     if view.OFF_SWITCH in saved:  # the jobs' workers are confined as the instructor asked (a container's way)
         os.environ[view.OFF_SWITCH] = saved[view.OFF_SWITCH]
+    os.chdir(SERVER_FOLDER)
     try:
         yield
     finally:
+        os.chdir(here)
         os.environ.clear()
         os.environ.update(saved)
 
