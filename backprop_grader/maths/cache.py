@@ -1,13 +1,17 @@
-"""The seeded networks and their finite-difference estimates, computed once per configuration and kept on disk.
+"""The seeded networks, their finite-difference estimates and reference gradients, computed once per configuration
+and kept on disk.
 
-Drawing non-degenerate networks and differencing E over every weight is most of the grader's own arithmetic; it
-depends only on the configuration and the grader's code, so it is done once (by setup.sh on Gradescope) and read
-back in every run. The file holds the hidden networks, so it lives in the grader's locked folder (`.cache/` beside
+Drawing non-degenerate networks, differencing E over every weight and running the reference on each network is
+most of the grader's own arithmetic (the reference alone is some 15 ms a grading); it depends only on the
+configuration and the grader's code, so it is done once (by setup.sh on Gradescope) and read back in every run.
+Arrays are stored as their float64 bytes (base64), exact and read back without parsing a number.
+The file holds the hidden networks, so it lives in the grader's locked folder (`.cache/` beside
 the code, which setup.sh locks with the rest); where that folder is not writable, nothing is cached.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from pathlib import Path
 
@@ -20,22 +24,26 @@ from .grading import GRADED_GROUPS, PROBE_GROUPS
 
 GROUPS = {case: groups + PROBE_GROUPS for case, groups in GRADED_GROUPS.items()}
 _SOURCES = ("backprop_grader/maths/networks.py", "backprop_grader/maths/mistakes.py",
-            "backprop_grader/maths/grading.py", "backprop_grader/maths/verdicts.py", "reference/backprop.py")
+            "backprop_grader/maths/grading.py", "backprop_grader/maths/verdicts.py",
+            "backprop_grader/maths/cache.py", "reference/backprop.py")  # (this file: the format of what it keeps)
 
 
 def prepare(grading) -> None:
-    """Give `grading` every network and finite-difference estimate of its configuration, from disk when possible."""
+    """Give `grading` every network of its configuration, with its finite-difference estimates and reference
+    gradients, from disk when possible."""
     name = f"networks-{_key(grading.config)}.json"
-    stored = cache_files.read(name)
-    if stored is not None:
-        _restore(grading, stored)
+    try:
+        restored = _restored(cache_files.read(name))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        restored = None  # a file of another shape (damaged, or hand-edited): computed again and replaced
+    if restored is not None:
+        _hand_over(grading, *restored)
         return
-    step = grading.config.tolerance["finite_difference_step"]
     groups = {f"{case}/{group}": grading.networks(case, group) for case, names in GROUPS.items() for group in names}
-    estimates = {case: [grading.estimates(net) for net in grading.networks(case, "fd")] for case in GROUPS}
-    cache_files.write(name, {"step": step, "groups": {k: [_encode(n) for n in v] for k, v in groups.items()},
-                             "estimates": {case: [[e.tolist() for e in pair] for pair in pairs]
-                                           for case, pairs in estimates.items()}})
+    cache_files.write(name, {
+        "groups": {key: [_encode(net, grading) for net in networks] for key, networks in groups.items()},
+        "estimates": {case: [[_array(e) for e in grading.estimates(net)] for net in grading.networks(case, "fd")]
+                      for case in GROUPS}})
 
 
 def warm() -> None:
@@ -50,28 +58,54 @@ def warm() -> None:
     shadowing.fresh_modules(sandbox.WORKER_SOURCE)
 
 
-def _restore(grading, stored: dict) -> None:
-    """Hand the stored networks and estimates to `grading`."""
+def _restored(stored) -> tuple | None:
+    """The stored networks by (case, group), with their reference gradients and the estimates by case; None when
+    nothing is stored. Everything is decoded before any of it is handed over."""
+    if stored is None:
+        return None
+    networks, references = {}, {}
     for key, encoded in stored["groups"].items():
         case, group = key.split("/")
-        grading.preload(case, group, [_decode(item, case) for item in encoded])
-    for case, pairs in stored["estimates"].items():
+        networks[case, group] = [_decode(item, case) for item in encoded]
+        for net, item in zip(networks[case, group], encoded):
+            references[net] = tuple(_unarray(a) for a in item["reference"])
+    estimates = {case: [tuple(_unarray(e) for e in pair) for pair in pairs]
+                 for case, pairs in stored["estimates"].items()}
+    return networks, references, estimates
+
+
+def _hand_over(grading, networks: dict, references: dict, estimates: dict) -> None:
+    """Give `grading` what _restored decoded."""
+    for (case, group), listed in networks.items():
+        grading.preload(case, group, listed)
+    for net, gradients in references.items():
+        grading.preload_reference(net, gradients)
+    for case, pairs in estimates.items():
         for net, pair in zip(grading.networks(case, "fd"), pairs):
-            grading.preload_estimates(net, tuple(np.array(e, dtype=float) for e in pair))
+            grading.preload_estimates(net, pair)
 
 
-def _encode(net: nets.Network) -> dict:
-    """A network as JSON numbers (repr round-trips every float64 exactly)."""
-    return {"label": net.label, "z": net.z.tolist(), "t": net.t.tolist(), "W_kj": net.W_kj.tolist(),
-            "W_ji": net.W_ji.tolist()}
+def _encode(net: nets.Network, grading) -> dict:
+    """A network and its reference gradients, for JSON."""
+    return {"label": net.label, **{name: _array(getattr(net, name)) for name in ("z", "t", "W_kj", "W_ji")},
+            "reference": [_array(a) for a in grading.reference(net)]}
 
 
 def _decode(item: dict, case: str) -> nets.Network:
-    """A network from its JSON form, with the shapes of empty arrays kept."""
-    W_kj = np.array(item["W_kj"], dtype=float).reshape(len(item["z"]), -1)
-    W_ji = np.array(item["W_ji"], dtype=float).reshape(W_kj.shape[1], len(item["t"]))
-    return nets.Network(item["label"], case, np.array(item["z"], dtype=float), np.array(item["t"], dtype=float),
-                        W_kj, W_ji)
+    """A network from its stored form."""
+    return nets.Network(item["label"], case, *(_unarray(item[name]) for name in ("z", "t", "W_kj", "W_ji")))
+
+
+def _array(array: np.ndarray) -> dict:
+    """An array as its shape and its float64 bytes (little-endian, base64): exact, and quick to read back."""
+    data = np.ascontiguousarray(array, dtype="<f8")
+    return {"shape": list(data.shape), "data": base64.b64encode(data.tobytes()).decode("ascii")}
+
+
+def _unarray(stored: dict) -> np.ndarray:
+    """The array _array stored (a writable copy, of its shape even when empty)."""
+    data = np.frombuffer(base64.b64decode(stored["data"]), dtype="<f8")
+    return data.reshape(stored["shape"]).astype(float)
 
 
 def _key(config) -> str:

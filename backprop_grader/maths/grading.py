@@ -70,6 +70,10 @@ class Grading:
         """Use networks made earlier (the cache) instead of drawing them again."""
         self._networks[case, group] = networks
 
+    def preload_reference(self, network: nets.Network, gradients: tuple) -> None:
+        """Use the reference gradients computed earlier (the cache) for a network."""
+        self._expected[network] = gradients
+
     def preload_estimates(self, network: nets.Network, estimates: tuple) -> None:
         """Use finite-difference estimates computed earlier (the cache) for a network."""
         self._estimates[network] = estimates
@@ -155,12 +159,12 @@ class Grading:
         """One layer's verdict on each network of the group, against the reference."""
         key = (case, group, layer)
         if key not in self._verdicts:  # asked by several tests (N.3 and N.4, the gates, the probe): judged once
-            self._verdicts[key] = [judge(net, reply, layer, self._reference(net)[LAYERS.index(layer)],
+            self._verdicts[key] = [judge(net, reply, layer, self.reference(net)[LAYERS.index(layer)],
                                          self.config.tolerance)
                                    for net, reply in zip(self.networks(case, group), self.replies(case, group))]
         return self._verdicts[key]
 
-    def _reference(self, network: nets.Network) -> tuple[np.ndarray, np.ndarray]:
+    def reference(self, network: nets.Network) -> tuple[np.ndarray, np.ndarray]:
         """The reference gradients of a network, computed once for both layers."""
         if network not in self._expected:
             self._expected[network] = compute_gradients(*network.arguments())
