@@ -130,6 +130,18 @@ def test_a_refusal_wins_over_the_list(tmp_path, start):
     assert reply.details["forbidden"] == ["autograd"]
 
 
+def test_a_students_first_figure_is_number_one_and_nothing_else_is_open(tmp_path, start):
+    """A warm zygote draws a figure once for its caches (zygote._draw_once): a worker sees none of it, nor changed
+    settings, as in a fresh Python."""
+    source = ("import matplotlib\nimport matplotlib.pyplot as plt\nbefore = plt.get_fignums()\n"
+              "figure = plt.figure()\nprint(before, figure.number, matplotlib.rcParams['figure.figsize'],"
+              " matplotlib.rcParams['savefig.dpi'])\n"
+              "def compute_gradients(z, t, W_kj, W_ji, case):\n    pass\n")
+    reply = _startup(tmp_path, source, start)
+    assert reply.ok, reply
+    assert reply.output.split() == ["[]", "1", "[6.4,", "4.8]", "figure"], reply.output
+
+
 def test_plots_are_headless_and_their_files_stay_in_the_private_copy(tmp_path, start):
     source = ("import os\nimport matplotlib\nimport matplotlib.pyplot as plt\n"
               "plt.plot([0, 1], [1, 0])\nplt.savefig('figure.png')\nplt.show()\n"
