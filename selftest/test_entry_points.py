@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -12,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 import jsonschema
+import pytest
 from helpers import PROJECT, SUBMISSIONS, run_grader
 
 from backprop_grader import messages as msg
@@ -35,6 +37,41 @@ def test_run_autograder_grades_the_readme_example_and_prints_the_table(tmp_path)
     document = json.loads(results.read_text())
     _valid(document)
     assert document["score"] == 100
+
+
+def test_run_autograder_started_by_a_relative_path_with_relative_arguments(tmp_path):
+    """Its paths are worked out by bash's own expansions (no dirname or subshell): a relative script path, a
+    relative submission and a results.json in a folder that does not exist yet all resolve against where it ran."""
+    workplace = tmp_path / "course"
+    shutil.copytree(SUBMISSIONS / "correct" / "loops", workplace / "students" / "ada")
+    script = os.path.relpath(PROJECT / "run_autograder", workplace)
+    done = subprocess.run([script, "--submission", "./students/ada/", "--results", "graded/ada.json"], cwd=workplace,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    document = json.loads((workplace / "graded" / "ada.json").read_text())
+    _valid(document)
+    assert document["score"] == 100, document["tests"][0]["output"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="run_autograder locks Gradescope's files only when run as root")
+def test_run_autograder_locks_the_metadata_and_results_folder_before_grading(tmp_path):
+    """As Gradescope's harness leaves them (metadata and results/ open to all, results/stdout in it), then after
+    run_autograder: root's alone."""
+    root = tmp_path / "autograder"
+    shutil.copytree(SUBMISSIONS / "correct" / "loops", root / "submission")
+    (root / "submission_metadata.json").write_text('{"previous_submissions": []}')
+    (root / "results").mkdir()
+    (root / "results" / "stdout").write_text("the harness's log\n")
+    for path, mode in ((root / "submission_metadata.json", 0o644), (root / "results", 0o755),
+                       (root / "results" / "stdout", 0o644)):
+        path.chmod(mode)
+    done = subprocess.run([str(PROJECT / "run_autograder")], cwd=root, capture_output=True, text=True, timeout=300,
+                          env={"PATH": os.environ["PATH"], "AUTOGRADER_ROOT": str(root)})
+    assert done.returncode == 0, done.stderr
+    assert json.loads((root / "results" / "results.json").read_text())["score"] == 100
+    for path in (root / "submission_metadata.json", root / "results", root / "results" / "stdout"):
+        info = path.stat()
+        assert (info.st_uid, info.st_gid, info.st_mode & 0o077) == (0, 0, 0), (path, oct(info.st_mode))
 
 
 def test_the_command_line_lists_every_command_and_imports_only_the_one_it_runs():
