@@ -3,9 +3,9 @@
 Each test attacks as a student would, then grades another submission after it, on this machine, as root, both
 with the worker's namespaces and in the fallback that a container refusing them gives (BACKPROP_SANDBOX_VIEW=off):
 a process that looks like a zombie while its threads run, a courier of hidden networks through /proc/PID/root,
-shared memory and the folders anyone may write, and a batch stopped by Ctrl-C, SIGTERM or SIGKILL while a job
-hangs. Processes and files are recognised by a name made for each test, never by user: other gradings may run
-at the same time as the same pool users. Every wait is for an event, bounded.
+shared memory, the user's kernel keyrings and the folders anyone may write, and a batch stopped by Ctrl-C,
+SIGTERM or SIGKILL while a job hangs. Processes and files are recognised by a name made for each test, never by
+user: other gradings may run at the same time as the same pool users. Every wait is for an event, bounded.
 """
 
 from __future__ import annotations
@@ -37,6 +37,22 @@ MODES = {"namespaces": {}, "fallback": {"BACKPROP_SANDBOX_VIEW": "off"}}
 _NAMED = """import ctypes
 ctypes.CDLL(None).prctl(15, {marker!r}, 0, 0, 0)  # PR_SET_NAME: what this process and its children are called
 """
+# The sandbox user's kernel keyrings (which outlive its processes): add_key and keyctl on this machine's architecture
+_KEYRINGS = """
+_CALLS = {"x86_64": (248, 250), "aarch64": (217, 219)}.get(__import__("platform").machine())
+_libc.syscall.restype = ctypes.c_long
+
+
+def _keyctl(*arguments):
+    return _libc.syscall(_CALLS[1], *(ctypes.c_long(a) if isinstance(a, int) else a for a in arguments))
+
+
+def _keyrings():
+    if _CALLS is None:
+        return []
+    persistent = _keyctl(22, -1, -2)  # KEYCTL_GET_PERSISTENT of our uid, linked into the process keyring
+    return [-4] + ([persistent] if persistent > 0 else [])  # -4: KEY_SPEC_USER_KEYRING
+"""
 _COURIER = _NAMED + """import glob, os
 import numpy as np
 from survivor import compute_gradients as _correct  # leaves a zombie-looking survivor that holds our namespaces
@@ -47,6 +63,7 @@ FILES = [f"/tmp/{{MARK}}", f"/var/tmp/{{MARK}}", f"/dev/shm/{{MARK}}", f"/run/lo
 KEY = int.from_bytes(MARK.encode()[-4:], "big") & 0x7FFFFFFF
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.shmat.restype = ctypes.c_void_p
+""" + _KEYRINGS.replace("{", "{{").replace("}", "}}") + """
 
 
 def _shared_memory(create):
@@ -67,6 +84,11 @@ def _found():
     address = _shared_memory(False)
     if address is not None and ctypes.string_at(address, 5) == b"SEEN ":
         print(f"FOUND: shared memory: {{ctypes.string_at(address, 200)}}")
+    for ring in _keyrings():
+        key = _keyctl(10, ring, b"user", MARK.encode(), 0)  # KEYCTL_SEARCH
+        text = ctypes.create_string_buffer(200)
+        if key > 0 and _keyctl(11, key, text, 200) > 0:  # KEYCTL_READ
+            print(f"FOUND: keyring {{ring}}: {{text.value[:200]}}")
 
 
 def _leave(text):
@@ -81,6 +103,9 @@ def _leave(text):
     address = _shared_memory(True)
     if address is not None:
         ctypes.memmove(address, text.encode()[:4000], min(len(text), 4000))
+    data = text.encode()[:4000]
+    for ring in _keyrings():  # add_key("user", MARK, data) to the user's keyring and its persistent keyring
+        _libc.syscall(_CALLS[0], b"user", MARK.encode(), data, ctypes.c_size_t(len(data)), ctypes.c_long(ring))
 
 
 _found()
@@ -266,7 +291,8 @@ def test_cant_zero_the_next_students_of_a_batch_job(tmp_path, mode, request):
 
 def test_cant_carry_hidden_networks_to_the_next_grading(tmp_path, mode, request):
     """Two couriers graded in turn by one job: the first leaves every network it is asked (hidden ones too) in
-    its /tmp, kept alive by a survivor, in the folders anyone may write and in System V shared memory; the
+    its /tmp, kept alive by a survivor, in the folders anyone may write, in System V shared memory and in the
+    sandbox user's keyring and persistent keyring (which no namespace holds: seccomp refuses them); the
     second looks for them everywhere, /proc/PID/root included, and prints what it finds into its visible output."""
     marker = _marker()
     classroom = tmp_path / "class"
@@ -293,6 +319,45 @@ def test_the_courier_finds_what_it_left_in_its_own_worker(tmp_path):
     submission = _survivor_submission(tmp_path / "courier", marker, source)
     document = _grade(submission, tmp_path / "r.json", "namespaces", None)
     assert "FOUND:" in json.dumps(document)
+
+
+_KEYRING_PROBE = """import ctypes, errno, sys
+from backprop_grader.sandbox.isolation import keyrings
+_libc = ctypes.CDLL(None, use_errno=True)
+""" + _KEYRINGS + """
+MARK, action = sys.argv[1], sys.argv[2]
+if action == "filtered":
+    print(keyrings.refuse_keyrings())
+if action in ("leave", "filtered"):
+    for ring in _keyrings():
+        done = _libc.syscall(_CALLS[0], b"user", MARK.encode(), b"SEEN", ctypes.c_size_t(4), ctypes.c_long(ring))
+        print(ring, done > 0 or errno.errorcode[ctypes.get_errno()])
+else:
+    for ring in _keyrings():
+        key = _keyctl(10, ring, b"user", MARK.encode(), 0)
+        print(ring, key > 0)
+        _keyctl(9, ring, key) if key > 0 else None  # KEYCTL_UNLINK: tidy up
+"""
+
+
+def test_the_courier_reaches_the_keyrings_where_no_filter_refuses_them():
+    """The positive control of the courier's keyrings: two processes of one user (root, as this test runs; the
+    probe takes its keys back), one after the other, outside a worker: what the first leaves in the user's keyring
+    and persistent keyring the second finds. Under the worker's filter (isolation/keyrings.py), add_key is refused."""
+    marker = _marker().decode()
+
+    def probe(action: str) -> list[str]:
+        done = subprocess.run([sys.executable, "-c", _KEYRING_PROBE, marker, action], capture_output=True, text=True,
+                              timeout=60, cwd=PROJECT,
+                              env={"PATH": os.environ["PATH"], "PYTHONPATH": str(PROJECT)})
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout.split()
+
+    left = probe("leave")
+    assert len(left) == 4 and left[1::2] == ["True", "True"], left  # the user's keyring and its persistent one
+    found = probe("find")
+    assert found[1::2] == ["True", "True"], found
+    assert probe("filtered") == ["seccomp", "-4", "EPERM"]  # (getting the persistent keyring is refused too)
 
 
 def _hanging_batch(tmp_path: Path, marker: bytes) -> tuple[subprocess.Popen, Path]:

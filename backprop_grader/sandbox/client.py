@@ -313,7 +313,7 @@ class Worker:
             raise GraderError(f"the worker could not be confined: {str(header.get('refused', header))[:300]}")
         self._sealed = self._namespaced and header.get("view") == view.NAMESPACES
         if self.isolation is None:
-            self.isolation = {k: str(header.get(k, "")) for k in ("view", "network", "user")}
+            self.isolation = {k: str(header.get(k, "")) for k in ("view", "network", "user", "keyrings")}
             self.isolation["processes"] = "namespace" if self._namespaced else "user"
         return None
 

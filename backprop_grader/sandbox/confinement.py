@@ -26,7 +26,7 @@ from ..config import PROJECT_ROOT
 from ..errors import GraderError
 from . import shadowing
 from . import worker as protocol
-from .isolation import network, users, view
+from .isolation import keyrings, network, users, view
 from .policy import worker_environment
 from .processes import close_all_but, prefer_for_the_oom_killer
 
@@ -74,7 +74,10 @@ def isolation_note(state: dict | None) -> str:
     reduced = "" if state.get("user") else " Isolation is reduced: not run as root, so no separate user."
     ended = (" (a PID namespace of its own: whatever it started ended with it)" if state.get("processes") ==
              "namespace" else "")
-    return f"Student code ran {who}, in a separate process with limits{ended}, with {seen}, and {net}.{reduced}"
+    keys = "" if state.get("keyrings") != keyrings.NONE else (
+        " The kernel's keyrings were not refused (no libseccomp): a worker could leave a key there for the next "
+        "submission graded as the same user.")
+    return f"Student code ran {who}, in a separate process with limits{ended}, with {seen}, and {net}.{reduced}{keys}"
 
 
 def worker_arguments(fd_in: int, fd_out: int, program: Path, limits: Limits, forbidden: tuple) -> list[str]:
@@ -184,7 +187,8 @@ def confine(fd_out: int, workdir: Path, mountpoint: Path, identity) -> None:
         user = _user_name(identity[0])
     if net == view.NONE:
         net = network.refuse_internet()
-    _report(fd_out, {"op": "confined", "view": seen, "network": net, "user": user})
+    keys = keyrings.refuse_keyrings()  # the user's keyrings outlive the worker and reach the next submission
+    _report(fd_out, {"op": "confined", "view": seen, "network": net, "user": user, "keyrings": keys})
 
 
 def _report(fd_out: int, header: dict) -> None:
