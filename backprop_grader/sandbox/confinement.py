@@ -119,9 +119,10 @@ def become_worker(fd_in: int, fd_out: int, workdir: Path, log: int, program: Pat
 
 def prepare_confinement() -> None:
     """Work out now what each worker's confinement needs to know of this Python (its import path, the folders of
-    its view, whether other users may run it), so that workers forked after this inherit it ready."""
+    its view, whether other users may run it, libseccomp loaded), so that workers forked after this inherit it ready."""
     view.python_folders(isolated_path(), PROJECT_ROOT)
     _python_reachable_by_others()
+    keyrings.prepare()
 
 
 def isolated_path() -> list[str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 
 SECCOMP = "seccomp"
 NONE = "none"
@@ -26,16 +27,9 @@ _ERRNO = 0x00050000  # SCMP_ACT_ERRNO(e) is this | e: the call fails with e, as 
 
 def refuse_keyrings() -> str:
     """Load the filter into this process: "seccomp" when it holds, "none" when the machine cannot filter."""
-    try:
-        library = ctypes.CDLL("libseccomp.so.2", use_errno=True)
-    except OSError:
+    library = _library()
+    if library is None:
         return NONE
-    library.seccomp_init.restype = ctypes.c_void_p
-    library.seccomp_init.argtypes = [ctypes.c_uint32]
-    library.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
-    library.seccomp_rule_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint]
-    library.seccomp_load.argtypes = [ctypes.c_void_p]
-    library.seccomp_release.argtypes = [ctypes.c_void_p]
     context = library.seccomp_init(_ALLOW)  # other architectures' calls (i386's on x86-64) kill: libseccomp's default
     if not context:
         return NONE
@@ -47,3 +41,24 @@ def refuse_keyrings() -> str:
         return SECCOMP if library.seccomp_load(context) == 0 else NONE  # it sets no_new_privs first
     finally:
         library.seccomp_release(context)
+
+
+@functools.cache
+def _library():
+    """libseccomp with the signatures we call, loaded once (a zygote loads it for all its workers: prepare())."""
+    try:
+        library = ctypes.CDLL("libseccomp.so.2", use_errno=True)
+    except OSError:
+        return None
+    library.seccomp_init.restype = ctypes.c_void_p
+    library.seccomp_init.argtypes = [ctypes.c_uint32]
+    library.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
+    library.seccomp_rule_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint]
+    library.seccomp_load.argtypes = [ctypes.c_void_p]
+    library.seccomp_release.argtypes = [ctypes.c_void_p]
+    return library
+
+
+def prepare() -> None:
+    """Load libseccomp now, in a process that forks workers, so that each does not load it again."""
+    _library()
