@@ -27,6 +27,7 @@ import pytest
 from helpers import PROJECT, SUBMISSIONS
 
 from backprop_grader.frontends import simulate as simulate_module
+from backprop_grader.sandbox.isolation import users as users_module
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox users and namespaces need root")
 
@@ -358,6 +359,81 @@ def test_the_courier_reaches_the_keyrings_where_no_filter_refuses_them():
     found = probe("find")
     assert found[1::2] == ["True", "True"], found
     assert probe("filtered") == ["seccomp", "-4", "EPERM"]  # (getting the persistent keyring is refused too)
+
+
+_GRADE_AND_READ_THE_LOCK = """
+import json, sys
+from pathlib import Path
+from backprop_grader.frontends.grade import grade
+from backprop_grader.sandbox.isolation import users
+document = grade(Path(sys.argv[1]), Path(sys.argv[2]))
+name = document["extra_data"]["confinement"]["user"]
+print(json.dumps({"score": document["score"], "lock": (users._lock_folder() / f"{name}.lock").read_text()}))
+"""  # the lock file is read while this process still holds its lock: no other grading can have claimed it since
+
+
+def test_a_grading_vouches_for_its_user_only_when_every_worker_was_sealed(tmp_path, mode, request):
+    """The next claim of a user skips its search for leftovers only on its last holder's word, given at a clean
+    end once every worker has ended (users.vouch): with the namespaces, the word is given; in the fallback, whose
+    workers are not sealed, never."""
+    if mode == "namespaces":
+        python, env = sys.executable, {k: v for k, v in _clean_environment(PROJECT, mode).items() if k != "PYTHONPATH"}
+        env["PYTHONPATH"] = str(PROJECT)
+    else:
+        root = request.getfixturevalue("installed")
+        python, env = str(root / "venv" / "bin" / "python"), _clean_environment(root, mode)
+    done = subprocess.run([python, "-c", _GRADE_AND_READ_THE_LOCK, str(CORRECT), str(tmp_path / "r.json")],
+                          cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    assert outcome["score"] == 100
+    assert outcome["lock"] == ("sealed and ended\n" if mode == "namespaces" else ""), outcome
+
+
+_CLAIM_ONE = """
+import os, sys
+from backprop_grader.sandbox.isolation import users
+name, action, leftover = sys.argv[1:4]
+user = users.claim(skip=tuple(n for n in users.pool_names() if n != name))
+print("leftover" if os.path.exists(leftover) else "none")
+if action == "leave":  # what a worker without a view of its own could leave in /tmp
+    with open(leftover, "w") as f:
+        f.write("left")
+    os.chown(leftover, user.uid, user.gid)
+elif action == "doubt":
+    users.doubt(user.uid)
+if action != "crash":
+    users.vouch()
+print(repr((users._lock_folder() / f"{name}.lock").read_text()))
+"""
+
+
+def test_a_voucher_spares_one_search_and_a_doubt_or_a_crash_gives_none(tmp_path):
+    """A file the user owns in /tmp stands for anything a run could leave. Vouched for, the next claim does not
+    search (the file is still there) and empties the lock file; a run that doubted its user, or ended without a
+    word, leaves nothing to spare the next claim's search, which removes the file."""
+    name = users_module.pool_names()[-1]  # the pool's last user: the one other gradings are least likely to hold
+    leftover = Path("/tmp") / f"{_marker().decode()}-left"
+
+    def claim(action: str) -> list[str]:
+        for _ in range(50):  # if another grading holds it right now, wait for it
+            done = subprocess.run([sys.executable, "-c", _CLAIM_ONE, name, action, str(leftover)], cwd=PROJECT,
+                                  capture_output=True, text=True, timeout=120, env={"PATH": os.environ["PATH"]})
+            if "no sandbox user could be claimed" not in done.stderr:
+                break
+            time.sleep(0.2)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout.split()
+
+    try:
+        assert claim("crash") == ["none", "''"]  # whatever its last holder said, the file is emptied at a claim
+        assert claim("leave") == ["none", "'sealed", "and", "ended\\n'"]
+        assert claim("doubt") == ["leftover", "''"]  # vouched for: not searched, so the leftover is still there
+        assert claim("leave") == ["none", "'sealed", "and", "ended\\n'"]  # doubted: searched, removed; left again
+        assert claim("crash") == ["leftover", "''"]  # vouched for: not searched
+        assert claim("doubt") == ["none", "''"]  # no word from a run that crashed: searched, removed
+    finally:
+        leftover.unlink(missing_ok=True)
 
 
 def _hanging_batch(tmp_path: Path, marker: bytes) -> tuple[subprocess.Popen, Path]:

@@ -13,7 +13,7 @@ from .. import __version__
 from .. import messages as msg
 from ..config import PROJECT_ROOT, load_config
 from ..errors import GraderError
-from ..sandbox import Limits, Reply, Worker, claim_identity, isolation_note, scratch
+from ..sandbox import Limits, Reply, Worker, claim_identity, isolation_note, scratch, vouch_for_users
 from ..sandbox.policy import can_fork
 from . import results
 from .discovery import configured_caps, explain_not_found, find_submission, unpack_into
@@ -95,6 +95,7 @@ def _grade_found(found, submission: Path, config_path: Path | None) -> dict:
         for worker in (early.worker if early else None, parked):
             if worker is not None:
                 worker.close()
+        vouch_for_users()  # every worker has ended: the next grading may skip its search for their leftovers
 
 
 def announce(submission: Path) -> dict:

@@ -63,6 +63,14 @@ def end_all_workers() -> None:
         kill_descendants()
 
 
+def vouch_for_users() -> list[str]:
+    """At a run's clean end: once no worker of this process may still run, vouch for the sandbox users it holds
+    whose workers were all sealed (isolation/users.vouch), sparing the next run that claims one its search for
+    leftovers. The names vouched for."""
+    with _SPAWNING:
+        return [] if _LIVE else users.vouch()
+
+
 class Worker:
     """One student submission file, served by a worker process that is restarted after any failure."""
 
@@ -286,6 +294,7 @@ class Worker:
         self._log.close()
         shutil.rmtree(self._workdir, ignore_errors=True)
         if self.identity and not self._sealed:
+            users.doubt(self.identity[0])
             users.clear_leftovers(users.SandboxUser("", *self.identity), keep=(self._scratch,))
         self._process, self._fds, self._namespaced, self._sealed = None, None, False, False
 

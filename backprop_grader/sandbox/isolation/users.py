@@ -7,7 +7,10 @@ named for it in a folder that only root can write; the lock lasts as long as the
 it however the process ends). A user missing from the machine is created as setup.sh creates the first one.
 Claiming a user also ends what an earlier run, killed outright, left running as that user, removes its IPC
 objects and its files from the folders anyone may write, and checks that nothing of it remains: a user is never
-handed to another submission while something of its last one may still run or wait there.
+handed to another submission while something of its last one may still run or wait there. That search (all of
+/proc, every folder anyone may write) is skipped only when the last run that held the user vouched, at its clean
+end, that every worker it ran as the user was sealed (the first process of a PID namespace of its own, with a
+view and IPC of its own) and had ended: nothing of such a worker can outlive it (vouch()).
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ SHARED_TEMPORARY = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue")
 _IPC = {"shm": (7, 9), "msg": (7, 9), "sem": (4, 6)}  # /proc/sysvipc/<kind>: the columns of uid and cuid
 _ENDING_SECONDS = 10.0  # a user whose processes do not all end within this time is not handed out again
 _HELD: dict[str, int] = {}  # user name -> the descriptor whose lock this process holds
+_UIDS: dict[str, int] = {}  # user name -> its uid, for the users held
+_DOUBTED: set[int] = set()  # uids a worker of ours ran as without being sealed: never vouched for
+_VOUCHER = b"sealed and ended\n"  # a lock file's content when its last holder vouched for the user (vouch())
 
 
 @dataclass(frozen=True)
@@ -79,11 +85,11 @@ def claim(*, skip: tuple[str, ...] = ()) -> SandboxUser:
             problems.append(str(exc))
             break
         user = SandboxUser(name, entry.pw_uid, entry.pw_gid)
-        if not clear_leftovers(user):
+        if not _take_voucher(fd) and not clear_leftovers(user):
             os.close(fd)
             problems.append(f"what an earlier run left as {name} could not be ended")
             continue
-        _HELD[name] = fd
+        _HELD[name], _UIDS[name] = fd, user.uid
         return user
     raise GraderError("no sandbox user could be claimed for student code, which never runs as root"
                       + (f": {problems[0]}" if problems else f" (all {POOL_SIZE} are in use)"))
@@ -98,8 +104,35 @@ def lock_file(name: str, folder: Path | None = None) -> int:
 def release(user: SandboxUser) -> None:
     """Give the user back to the pool (a batch job's end); the process's exit does the same."""
     fd = _HELD.pop(user.name, None)
+    _UIDS.pop(user.name, None)
     if fd is not None:
         os.close(fd)
+
+
+def doubt(uid: int) -> None:
+    """A worker ran as uid without being sealed: this run will not vouch for the user (the next claim searches)."""
+    _DOUBTED.add(uid)
+
+
+def vouch() -> list[str]:
+    """At a run's clean end, once every worker it started has ended (the caller's to know): mark each user held
+    whose workers were all sealed, so that the next run to claim it need not search for what they left. The
+    names vouched for. A run that ends otherwise (killed, crashed) vouches for nothing: its users' lock files
+    were emptied when it claimed them, and the next claim searches."""
+    vouched = []
+    for name, fd in _HELD.items():
+        if _UIDS.get(name) not in _DOUBTED:
+            os.pwrite(fd, _VOUCHER, 0)
+            vouched.append(name)
+    return vouched
+
+
+def _take_voucher(fd: int) -> bool:
+    """Whether the lock file (just locked) holds its last holder's voucher; it is emptied either way, before any
+    worker of ours runs as the user, so that only this run's own clean end can vouch again."""
+    vouched = os.pread(fd, len(_VOUCHER) + 1, 0) == _VOUCHER
+    os.ftruncate(fd, 0)
+    return vouched
 
 
 def clear_leftovers(user: SandboxUser, *, keep: tuple = ()) -> bool:
