@@ -13,7 +13,7 @@ import pytest
 from backprop_grader import messages as msg
 from backprop_grader.config import load_config
 from backprop_grader.maths import networks as nets
-from backprop_grader.maths.diagnosis import Seen, diagnose_arrays, diagnose_seen
+from backprop_grader.maths.diagnosis import HELD_MEMORY, Seen, _held, diagnose_arrays, diagnose_seen
 from backprop_grader.maths.locate import describe_entries, factor_text
 from reference.backprop import forward, log_softmax, output_delta, sigmoid
 
@@ -397,6 +397,42 @@ def test_the_factor_and_the_output_are_reported_for_visible_tests():
     net = nets.worked_example("sigmoid")
     kj, _ = diagnoses(student(last_output_only=True), visible_networks("sigmoid"))
     assert kj.output == net.shape[2] - 1 and f"i={net.shape[2] - 1}" in kj.details()
+
+
+def test_diagnosing_the_same_arrays_again_is_answered_from_memory():
+    """A submission's tests diagnose the same failing arrays about seven times: the second time, every check of an
+    explanation on a network is remembered (by the array's numbers: these are new arrays with the same ones)."""
+    networks = visible_networks("sigmoid")
+    _held.cache_clear()
+    first = diagnoses(student(sign=True, missing=True), networks)
+    done = _held.cache_info()
+    again = diagnoses(student(sign=True, missing=True), networks)
+    after = _held.cache_info()
+    assert again == first and first[0].mistakes == ("sign_flipped", "missing_sigmoid_derivative")
+    assert done.misses > 0 and after.misses == done.misses and after.hits > done.hits
+    assert after.currsize <= after.maxsize == HELD_MEMORY
+
+
+def _divided_by_k(z, t, W_kj, W_ji, case):
+    """Both gradients divided by K: on the worked example (K = 2) the very numbers of student(factor=0.5)."""
+    return student(factor=1 / len(z))(z, t, W_kj, W_ji, case)
+
+
+def test_another_students_arrays_on_the_same_networks_are_not_answered_from_memory():
+    """Submissions diagnosed in turn on the same networks are each named as when diagnosed alone, with nothing
+    remembered, even one whose arrays equal another's on the network shown (÷K and ×0.5 on K = 2): what is
+    remembered is keyed on the student's numbers on each network, not on the network."""
+    networks = visible_networks("sigmoid")
+    submissions = {"half": (student(factor=0.5), ("constant_factor",)), "by_k": (_divided_by_k, ()),
+                   "sign": (student(sign=True), ("sign_flipped",))}
+    alone = {}
+    for name, (function, _) in submissions.items():
+        _held.cache_clear()
+        alone[name] = diagnoses(function, networks)
+    for _ in range(2):
+        for name, (function, wanted) in submissions.items():
+            found = diagnoses(function, networks)
+            assert found == alone[name] and all(f.mistakes == wanted for f in found), (name, found)
 
 
 def test_mistake_names_are_one_clause_so_that_the_class_report_reads_them_whole():

@@ -30,6 +30,7 @@ from .verdicts import LAYERS, Verdict, pass_atol, within
 MAX_DEVIATIONS = 2  # more than two things wrong at once is never guessed
 GENERATING = 3  # explanations are looked for on this many failing networks, then checked on all of them
 SCALED_FORMS = frozenset({"mse_delta_doubled"})  # another mistake times a constant: never with a fitted factor
+HELD_MEMORY = 4096  # checks of an explanation on a network remembered (one wrong submission makes 400 to 900)
 
 
 @dataclass
@@ -140,7 +141,7 @@ def diagnose_seen(seen: list[Seen], layer: str, tolerance: dict) -> Diagnosis | 
     for source in failing[:GENERATING]:  # usually the first network's explanations settle it
         candidates = set(_matches(source, layer, tolerance)) - tried
         tried |= candidates
-        holding += [e for e in candidates if all(_holds(e, s, layer, tolerance) for s in seen)]
+        holding += [e for e in candidates if all(_holds_remembered(e, s, layer, tolerance) for s in seen)]
         if holding:
             break
     if holding:
@@ -290,6 +291,33 @@ def _holds(e: Explanation, s: Seen, layer: str, tolerance: dict) -> bool:
     if not all(applies(m, net.case, net.shape) for m in e.formula):
         return False
     return any(_reproduces(e, s, layer, output, tolerance) for output in _outputs(e, net))
+
+
+def _holds_remembered(e: Explanation, s: Seen, layer: str, tolerance: dict) -> bool:
+    """_holds, through _held's memory: the student's array goes in by value (dtype, shape, bytes)."""
+    student = s.arrays[LAYERS.index(layer)]
+    if student is None:
+        return True  # nothing returned for this layer says nothing either way, as in _holds
+    return _held(e, s.network, layer, tolerance["rtol"], tolerance["atol_scale"], student.dtype.str, student.shape,
+                 student.tobytes())
+
+
+@lru_cache(maxsize=HELD_MEMORY)
+def _held(e: Explanation, network, layer: str, rtol: float, atol_scale: float, dtype: str, shape: tuple,
+          data: bytes) -> bool:
+    """_holds on the student's array rebuilt from its bytes, remembered: a wrong submission's tests diagnose the
+    same arrays about seven times over overlapping lists of networks, and _holds was most of what that cost.
+
+    Sound because the answer is computed from the key alone: the explanation (frozen, equal only when every
+    parameter is), the network (hashed by identity and held by the key, so its id cannot be reused while the entry
+    lasts; its numbers never change, as _cache relies on too), the layer, the two tolerances the pass rule reads (a
+    rule reading more would fail loudly here), and a copy of the student's array. Another submission's array, or
+    this one changed in place, is another key: it can miss, never be answered wrongly. Bounded: the least recently
+    used check goes when HELD_MEMORY are kept.
+    """
+    student = np.frombuffer(data, dtype=dtype).reshape(shape)
+    arrays = (student, None) if layer == LAYERS[0] else (None, student)
+    return _holds(e, Seen(network, arrays), layer, {"rtol": rtol, "atol_scale": atol_scale})
 
 
 def _outputs(e: Explanation, net) -> list:
