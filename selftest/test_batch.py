@@ -12,6 +12,7 @@ import json
 import math
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,7 +27,7 @@ import pytest
 from helpers import PROJECT, example_submissions, expected_of, run_grader
 
 from backprop_grader import messages as msg
-from backprop_grader.frontends import charts, report
+from backprop_grader.frontends import batch_job, charts, discovery, report
 from backprop_grader.frontends.batch import MISSING_EXTRAS
 from backprop_grader.frontends.class_input import read_metadata
 from backprop_grader.frontends.results import problems
@@ -565,6 +566,51 @@ def test_forked_workers_hold_nothing_of_the_grader_or_the_instructors_environmen
     assert "STOLEN" not in outputs and "instructor-secret-42" not in outputs
     assert "zero" in outputs or "expected" in outputs  # it was graded, and failed on its merits
     assert document["extra_data"]["worker_start"] == "fork"  # so the test above tested a forked worker
+
+
+_LOADED_AT_IMPORT = """import sys
+PACKAGE = "matplot" + "lib"  # not named as a whole: this file does not use it
+print("loaded at import:", PACKAGE in sys.modules)
+{uses}
+from vectorized import compute_gradients  # noqa: F401
+"""
+
+
+def test_only_submissions_that_use_matplotlib_or_scipy_get_the_warm_zygote(tmp_path):
+    """A job forks the workers of a submission whose code names matplotlib or scipy from its warm zygote (they are
+    loaded already), every other from its bare one (forking from the warm one costs ~40 ms more CPU): a worker sees
+    which by what is loaded when its code starts."""
+    classroom = tmp_path / "class"
+    for name, uses in (("plain", ""), ("plots", "import matplotlib.pyplot"), ("in_a_helper", "import helper")):
+        _student(classroom / name, _LOADED_AT_IMPORT.format(uses=uses))
+        shutil.copy(CORRECT / "backprop.py", classroom / name / "vectorized.py")
+    (classroom / "in_a_helper" / "helper.py").write_text("import scipy.special\n")
+    out = tmp_path / "out"
+    done = batch(str(classroom), "--out", str(out), "--jobs", "1")
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = {}
+    for name in ("plain", "plots", "in_a_helper"):
+        document = json.loads((out / name / "results.json").read_text())
+        assert document["score"] == 100, (name, document["tests"][0]["output"])
+        seen[name] = re.findall(r"loaded at import: (\w+)", json.dumps(document))[0]
+    assert seen == {"plain": "False", "plots": "True", "in_a_helper": "True"}
+
+
+def test_uses_warmed_reads_the_code_as_text_and_follows_no_link(tmp_path):
+    def found(folder: Path, text: str | None = None):
+        return discovery.Found(folder / "backprop.py", source_text=text)
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "backprop.py").write_text("import numpy\n")
+    assert not batch_job.uses_warmed(found(tmp_path / "a"))
+    assert batch_job.uses_warmed(found(tmp_path / "a", "from scipy.special import expit"))  # a notebook's cells
+    (tmp_path / "a" / "deep" / "er").mkdir(parents=True)
+    (tmp_path / "a" / "deep" / "er" / "plots.ipynb").write_text('{"cells": ["import matplotlib"]}')
+    assert batch_job.uses_warmed(found(tmp_path / "a"))
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "backprop.py").write_text("import numpy\n")
+    (tmp_path / "b" / "linked.py").symlink_to(tmp_path / "a" / "deep" / "er" / "plots.ipynb")
+    assert not batch_job.uses_warmed(found(tmp_path / "b"))
 
 
 def test_a_worker_is_forked_only_from_a_grader_with_nothing_secret(tmp_path):

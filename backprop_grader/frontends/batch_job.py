@@ -1,20 +1,21 @@
 """A grading job of `batch`: one long-lived process that grades submission after submission in one pytest session.
 
 batch starts a job per core from its fork server (numpy and pytest loaded, a clean environment). The job first
-starts its zygote, while it still holds nothing secret, so that every student worker is forked from that clean
-copy (zygote.py). Only then does it read the configuration, load the reference, draw the networks and collect
+starts its zygotes, while it still holds nothing secret, so that every student worker is forked from a clean copy
+(zygote.py): a bare one, and a warm one (matplotlib, scipy imported) for the submissions that use them. Only then does it read the configuration, load the reference, draw the networks and collect
 the graded suite, once. For each submission batch sends, it runs the collected tests again, the way
 pytest-xdist's workers do: a new Grading with a new worker, the networks and their reference results shared, and
 that submission's results.json written as grade() writes it. A submission then costs its tests and its worker,
 not a process, an import of the grader and a pytest session of its own.
 
 Nothing here may import the reference or the modules that use it at module level: the fork server imports this
-module, and the zygote is forked from the job.
+module, and the zygotes are forked from the job.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import sys
 import threading
@@ -24,33 +25,60 @@ import pytest
 
 from .. import sandbox
 from ..sandbox import Limits, claim_identity, policy, scratch
-from ..sandbox.zygote import Zygote
+from ..sandbox.zygote import WARMED, Zygote
 from . import grade
 from .discovery import Caps
 from .plugin import GradescopePlugin
 
+_SEARCHED = 200  # folders, and files in each, that uses_warmed reads at most
+_SEARCHED_BYTES = 1 << 20  # and bytes of each file
+
 
 def serve(connection, config_path: str, lifeline=None, packages: tuple = ()) -> None:
-    """A job's life: its zygote (which imports the heavy ones of `packages`, those students may import, once for
-    all its workers), then one pytest session grading each submission sent until None arrives.
+    """A job's life: its zygotes (a bare one, and one that imports the heavy ones of `packages`, those students
+    may import, once for all its workers), then one pytest session grading each submission sent until None arrives.
     As root, its student code runs as a sandbox user that it claims for itself: no other job or grading running
     on the machine at the same time uses it."""
     os.setsid()  # its own process group: a time-out ends the job and its zygote together
     sys.stdout = open(1, "w", buffering=1, closefd=False)
     sys.stderr = open(2, "w", buffering=1, closefd=False)
-    zygote = Zygote.start(packages) if policy.can_fork() else None  # else each worker is a fresh Python
+    zygotes = _start_zygotes(packages) if policy.can_fork() else []  # else each worker is a fresh Python
     if lifeline is not None:
-        _leave_with_the_batch(lifeline)  # a thread: only once the zygote is forked (it must be forked alone)
+        _leave_with_the_batch(lifeline)  # a thread: only once the zygotes are forked (each must be forked alone)
     try:
         from ..config import load_config
 
         config = load_config(config_path)
-        loop = SubmissionLoop(connection, config, zygote, claim_identity(), announce=lifeline is not None)
+        loop = SubmissionLoop(connection, config, zygotes, claim_identity(), announce=lifeline is not None)
         pytest.main(grade.pytest_arguments(), plugins=[loop.plugin, loop])
     finally:
-        if zygote is not None:
+        for zygote in zygotes:
             zygote.close()
         sandbox.vouch_for_users()  # the next job or grading to claim our user may skip its search, if all were sealed
+
+
+def _start_zygotes(packages: tuple) -> list[Zygote]:
+    """A bare zygote (numpy alone, as grade forks its workers), and, when students may import a package that
+    WARMED lists, a warm one that has imported it. Forking from the warm one costs about 40 ms more CPU per
+    submission (a larger process to copy and end, twice), which pays only for a submission that uses what it
+    warmed (a plotting one saves about 1 s): the others are forked from the bare one (uses_warmed)."""
+    bare = Zygote.start(())
+    return [bare, Zygote.start(packages)] if any(p in WARMED for p in packages) else [bare]
+
+
+def uses_warmed(found, names=tuple(WARMED)) -> bool:
+    """Whether the submission's code names a package the warm zygote imported: the code imported (a notebook's
+    cells) and the Python files and notebooks of its folder, searched as text (at most _SEARCHED files and bytes
+    each; links are not followed). A submission whose imports escape this search only imports the package itself
+    in its workers, as under grade."""
+    texts = [found.source_text or ""]
+    for folder, _, files in itertools.islice(os.walk(found.path.parent), _SEARCHED):
+        for name in files[:_SEARCHED]:
+            path = os.path.join(folder, name)
+            if name.endswith((".py", ".ipynb")) and not os.path.islink(path):
+                with contextlib.suppress(OSError), open(path, "rb") as file:
+                    texts.append(file.read(_SEARCHED_BYTES).decode("utf-8", "replace"))
+    return any(package in text for text in texts for package in names)
 
 
 def _leave_with_the_batch(lifeline) -> None:
@@ -73,11 +101,11 @@ def _leave_with_the_batch(lifeline) -> None:
 class SubmissionLoop:
     """The job's pytest plugin: its test loop runs the collected tests once per submission received."""
 
-    def __init__(self, connection, config, zygote: Zygote | None, identity, *, announce: bool = False):
+    def __init__(self, connection, config, zygotes: list[Zygote], identity, *, announce: bool = False):
         from ..maths import cache
         from ..maths.grading import Grading
 
-        self.connection, self.config, self.zygote = connection, config, zygote
+        self.connection, self.config, self.zygotes = connection, config, zygotes  # [bare, warm] or [bare] or []
         self.identity, self.announce = identity, announce
         self.plugin = GradescopePlugin(configuration=config)
         self.unsound = False  # a pass over the tests broke off: pytest's state can no longer be trusted
@@ -111,17 +139,25 @@ class SubmissionLoop:
                           lambda: Caps(**self.config.submission))
 
     def _grade(self, session, found, submission: Path) -> dict:
-        """One submission's results document, as grade makes it (grade.grade_found): its worker from the zygote,
-        then every collected test in turn."""
+        """One submission's results document, as grade makes it (grade.grade_found): its workers from a zygote
+        (the warm one when its code uses what that imported), then every collected test in turn."""
         submitter = grade.announce(submission)
+        zygote = self._zygote_for(found)
         started = grade.start_worker(found, self.identity, Limits(**self.config.limits),
-                                     self.config.forbidden_imports, zygote=self.zygote)
-        if started.worker is not None and started.worker.zygote is None and self.zygote is not None:
-            self.zygote.close()  # it failed to fork: every later worker starts as a fresh Python
-            self.zygote = None
+                                     self.config.forbidden_imports, zygote=zygote)
+        if started.worker is not None and started.worker.zygote is None and zygote is not None:
+            for failed in self.zygotes:  # it failed to fork: every later worker starts as a fresh Python
+                failed.close()
+            self.zygotes, zygote = [], None
         return grade.grade_found(found, self.config, self.identity, submitter,
                                  lambda grading, notes, extra: self._run_tests(session, grading, notes, extra),
-                                 started=started, zygote=self.zygote)
+                                 started=started, zygote=zygote)
+
+    def _zygote_for(self, found) -> Zygote | None:
+        """The warm zygote for a submission that uses what it imported, else the bare one (None: no zygote)."""
+        if len(self.zygotes) > 1 and found.path is not None and uses_warmed(found):
+            return self.zygotes[1]
+        return self.zygotes[0] if self.zygotes else None
 
     def _run_tests(self, session, grading, notes: list[str], extra: dict) -> tuple:
         """Every collected test once, for this submission's Grading (sharing the job's networks): (the plugin,
