@@ -2,11 +2,12 @@
 
 batch starts a job per core from its fork server (numpy and pytest loaded, a clean environment). The job first
 starts its zygotes, while it still holds nothing secret, so that every student worker is forked from a clean copy
-(zygote.py): a bare one, and a warm one (matplotlib, scipy imported) for the submissions that use them. Only then does it read the configuration, load the reference, draw the networks and collect
-the graded suite, once. For each submission batch sends, it runs the collected tests again, the way
-pytest-xdist's workers do: a new Grading with a new worker, the networks and their reference results shared, and
-that submission's results.json written as grade() writes it. A submission then costs its tests and its worker,
-not a process, an import of the grader and a pytest session of its own.
+(zygote.py): a bare one, and a warm one (matplotlib, scipy imported) for the submissions that use them. Only then
+does it read the configuration, load the reference, draw the networks and collect the graded suite, once. For
+each submission batch sends, it runs the collected tests again, the way pytest-xdist's workers do: a new Grading
+with a new worker, the networks and their reference results shared, and that submission's results.json written
+as grade() writes it. A submission then costs its tests and its worker, not a process, an import of the grader
+and a pytest session of its own.
 
 Nothing here may import the reference or the modules that use it at module level: the fork server imports this
 module, and the zygotes are forked from the job.
