@@ -88,8 +88,6 @@ def _grade_found(found, submission: Path, config_path: Path | None) -> dict:
         config = load_config(config_path)
         if early and early.worker:
             early.worker.configure(Limits(**config.limits), config.forbidden_imports)
-        if parked is not None:  # confined meanwhile; it imports the submission when the hidden phase begins
-            parked.configure(Limits(**config.limits), config.forbidden_imports, hold=True)
         document = grade_found(found, config, identity, submitter, _run_pytest, started=early, parked=parked)
         print(f"isolation: {document['extra_data']['isolation']}", file=sys.stderr)  # the instructor's console
         return document
@@ -130,8 +128,7 @@ def start_worker(found, identity, limits: Limits | None = None, forbidden: tuple
 
 def hidden_worker(found, identity, config, parked=None, zygote=None):
     """What gives the hidden phase its worker (grading.Grading): the fork parked before anything secret was
-    loaded, confined (configure's hold) and now let import the submission; else one from the zygote or a fresh
-    Python. (Whoever parked it ends it.)"""
+    loaded, now given its limits; else one from the zygote or a fresh Python. (Whoever parked it ends it.)"""
     def make():
         if found.path is None:
             return None

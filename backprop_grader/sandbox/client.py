@@ -87,7 +87,6 @@ class Worker:
         self.source_file, self.limits, self.forbidden, self.identity = Path(source_file), limits, forbidden, identity
         self.source_text, self.fork, self.zygote = source_text, fork, zygote
         self._awaiting_settings = False
-        self._holding = False  # confined, waiting for start() to let it import (configure's hold)
         self.first_start: str | None = None  # how the first worker that started was started: "fork" or "fresh python"
         self._process = None
         self._namespaced = False  # the process is the first of a PID namespace of its own (_launch)
@@ -196,33 +195,18 @@ class Worker:
         reply.output = self._take_output(reply.details.pop("printed", None))
         return reply
 
-    def configure(self, limits: Limits, forbidden: tuple, *, hold: bool = False) -> None:
-        """The limits and refused imports, once known; a worker forked before then is waiting for them.
-
-        hold: the worker confines itself now (its namespaces, user, limits, import guard: none of it student
-        code) but imports the submission only when start() asks: the hidden phase's worker, made ready while
-        the visible phase runs, so that only the import is left for when the hidden phase begins."""
+    def configure(self, limits: Limits, forbidden: tuple) -> None:
+        """The limits and refused imports, once known; a worker forked before then is waiting for them."""
         self.limits, self.forbidden = limits, tuple(forbidden)
         if self._awaiting_settings and self._process is not None:
-            self._awaiting_settings, self._holding = False, hold
+            self._awaiting_settings = False
             unspare(self._process.pid)
             self._spawned_at = time.monotonic()  # its import, and so the import's limit, starts now
-            settings = {"op": "settings", "limits": dataclasses.asdict(limits), "forbidden": list(self.forbidden),
-                        "hold": hold}
-            self._send_settings(settings)
-
-    def _send_settings(self, message: dict) -> None:
-        """A settings or import message to a worker that waits for it (a broken pipe: start() says how)."""
-        try:
-            self._write(protocol.encode(message), time.monotonic() + self.limits.import_seconds)
-        except BrokenPipeError:
-            pass
-
-    def _release(self) -> None:
-        """Let a held worker import the submission now; the import's limit runs from here."""
-        self._holding = False
-        self._spawned_at = time.monotonic()
-        self._send_settings({"op": "import"})
+            settings = {"op": "settings", "limits": dataclasses.asdict(limits), "forbidden": list(self.forbidden)}
+            try:
+                self._write(protocol.encode(settings), time.monotonic() + self.limits.import_seconds)
+            except BrokenPipeError:
+                pass  # it is gone: start() says how
 
     def start(self) -> Reply:
         """Start the worker if it is not running; the import's result (kept when import failed)."""
@@ -232,8 +216,6 @@ class Worker:
             return self.startup
         if self.limits is None:
             raise GraderError("the worker was started before configure() gave it its limits")
-        if self._holding and self._process is not None:
-            self._release()
         failure = self.spawn()
         if failure is not None:
             return failure
@@ -315,7 +297,6 @@ class Worker:
             users.doubt(self.identity[0])
             users.clear_leftovers(users.SandboxUser("", *self.identity), keep=(self._scratch,))
         self._process, self._fds, self._namespaced, self._sealed = None, None, False, False
-        self._holding = False  # a later worker starts with its limits, and imports at once
 
     def close(self) -> None:
         """Stop the worker and remove its files."""

@@ -80,12 +80,9 @@ def isolation_note(state: dict | None) -> str:
     return f"Student code ran {who}, in a separate process with limits{ended}, with {seen}, and {net}.{reduced}{keys}"
 
 
-def worker_arguments(fd_in: int, fd_out: int, program: Path, limits: Limits, forbidden: tuple,
-                     hold: bool = False) -> list[str]:
-    """The worker's command-line arguments (worker.main): pipes, the file, refused imports, output budget, and
-    whether to wait for the grader's word before importing the submission."""
-    return [str(fd_in), str(fd_out), str(program), ",".join(forbidden), str(limits.output_kb * 1024),
-            "hold" if hold else "go"]
+def worker_arguments(fd_in: int, fd_out: int, program: Path, limits: Limits, forbidden: tuple) -> list[str]:
+    """The worker's command-line arguments (worker.main): pipes, the file, refused imports, output budget."""
+    return [str(fd_in), str(fd_out), str(program), ",".join(forbidden), str(limits.output_kb * 1024)]
 
 
 def become_worker(fd_in: int, fd_out: int, workdir: Path, log: int, program: Path, identity,
@@ -98,14 +95,12 @@ def become_worker(fd_in: int, fd_out: int, workdir: Path, log: int, program: Pat
     close_all_but((fd_in, fd_out))
     os.chdir(workdir)
     os.setsid()
-    hold = False
     if limits is None:
         message = protocol.read_message(fd_in)
         if message is None:
             return  # the grader went away before it knew them
         settings = message[0]
         limits, forbidden = Limits(**settings["limits"]), tuple(settings["forbidden"])
-        hold = settings.get("hold") is True  # confined now, the submission imported only when the grader says
     prefer_for_the_oom_killer(os.getpid())  # while its /proc files are still its own
     confine(fd_out, workdir, mountpoint, identity)
     apply_limits(limits, identity)
@@ -119,7 +114,7 @@ def become_worker(fd_in: int, fd_out: int, workdir: Path, log: int, program: Pat
     shadowing.unshadow(workdir, fresh)  # the submission's own copy.py, say, is imported as in a fresh Python
     sys.dont_write_bytecode = True
     gc.enable()  # as in a fresh Python (the grader it was forked from may run without it: __main__)
-    protocol.main(["worker", *worker_arguments(fd_in, fd_out, program, limits, forbidden, hold)])
+    protocol.main(["worker", *worker_arguments(fd_in, fd_out, program, limits, forbidden)])
 
 
 def prepare_confinement() -> None:

@@ -389,10 +389,6 @@ def main(argv):
     sys.stderr = _CappedStream(2, budget)
     sys.meta_path.insert(0, guard)
     os.chdir(os.path.dirname(path))
-    if argv[6:7] == ["hold"]:  # confined ahead of its phase: no student code runs before the grader's word
-        message = read_message(fd_in)
-        if message is None or message[0].get("op") != "import":
-            os._exit(0)
     function, failure = _import_submission(path, guard)
     ready = failure or {"ok": True}
     _write_all(fd_out, encode(dict(ready, op="ready", forbidden=guard.attempts)))
