@@ -26,7 +26,7 @@ from ..config import PROJECT_ROOT
 from ..errors import GraderError
 from . import shadowing
 from . import worker as protocol
-from .isolation import keyrings, network, users, view
+from .isolation import keyrings, network, seccomp, users, view
 from .policy import worker_environment
 from .processes import close_all_but, prefer_for_the_oom_killer
 
@@ -122,7 +122,7 @@ def prepare_confinement() -> None:
     its view, whether other users may run it, libseccomp loaded), so that workers forked after this inherit it ready."""
     view.python_folders(isolated_path(), PROJECT_ROOT)
     _python_reachable_by_others()
-    keyrings.prepare()
+    seccomp.prepare()
 
 
 def isolated_path() -> list[str]:

@@ -1,6 +1,6 @@
-"""No network for student code where no network namespace could be made: a seccomp filter (libseccomp, through
-its ctypes binding pyseccomp) that refuses every socket(), before any student code runs; only socketpair() of two
-connected Unix sockets (multiprocessing's pipes) is allowed.
+"""No network for student code where no network namespace could be made: a seccomp filter (seccomp.py) that
+refuses every socket(), before any student code runs; only socketpair() of two connected Unix sockets
+(multiprocessing's pipes) is allowed.
 
 Unix sockets are refused too: without a network namespace the worker shares the machine's abstract Unix sockets
 (which have no permissions at all) and sees named ones in the file system (a daemon's, an X server's), and student
@@ -16,27 +16,16 @@ from __future__ import annotations
 import errno
 import socket
 
+from . import seccomp
+
 SECCOMP = "seccomp"
 NONE = "none"
+_REFUSALS = [seccomp.Refusal("socket", errno.EACCES),
+             seccomp.Refusal("socketpair", errno.EACCES, when=((0, seccomp.NOT_EQUAL, socket.AF_UNIX),)),
+             *(seccomp.Refusal(call, errno.ENOSYS, required=False)  # unknown to an old libseccomp: nothing to refuse
+               for call in ("io_uring_setup", "io_uring_enter", "io_uring_register"))]
 
 
 def refuse_internet() -> str:
     """Load the filter into this process: "seccomp" when it holds, "none" when the machine cannot filter."""
-    try:
-        import pyseccomp as seccomp
-    except (ImportError, OSError):  # no binding, or no libseccomp.so.2 on the machine
-        return NONE
-    try:
-        refuse = seccomp.ERRNO(errno.EACCES)
-        rules = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
-        rules.add_rule(refuse, "socket")
-        rules.add_rule(refuse, "socketpair", seccomp.Arg(0, seccomp.NE, socket.AF_UNIX))
-        for call in ("io_uring_setup", "io_uring_enter", "io_uring_register"):
-            try:
-                rules.add_rule(seccomp.ERRNO(errno.ENOSYS), call)
-            except (ValueError, RuntimeError, OSError):  # unknown to an old libseccomp: nothing to refuse
-                pass
-        rules.load()
-    except (RuntimeError, OSError, ValueError):
-        return NONE
-    return SECCOMP
+    return SECCOMP if seccomp.refuse(_REFUSALS) else NONE
