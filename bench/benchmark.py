@@ -3,7 +3,8 @@
 Prints, each a median over several runs on this machine:
   1. `python -c "import numpy"` (the floor);
   2. one run_autograder on a correct submission, isolation on (as root, in a simulated Gradescope root) and off,
-     and its CPU time (what Gradescope's half CPU pays: wall time there is about twice it);
+     and its CPU time (what Gradescope's half CPU pays: wall time there is about twice it); and the same grading
+     as Gradescope's container gives it, where no namespace can be made;
   3. the same checks run in-process with no sandbox, as a gradescope-utils suite (unittest test cases with its
      decorators, its JSONTestRunner writing results.json: bench/inprocess_baseline.py, the insecure baseline),
      and, for comparison, the bare checks with no test framework at all;
@@ -116,6 +117,17 @@ def simulated_root() -> Path | None:
     return root
 
 
+def container_grading(root: Path, results_file: Path) -> tuple[list[str], dict]:
+    """The grading Gradescope's container gives (it refuses namespaces: the separate user, the locked files and
+    seccomp filters isolate instead): run_autograder's command, with the switch that turns the view off."""
+    from backprop_grader.sandbox.isolation.view import OFF_SWITCH
+
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": str(root / "source"), OFF_SWITCH: "off",
+           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    return ([str(root / "venv" / "bin" / "python"), "-m", "backprop_grader", "grade", str(root / "submission"),
+             "--results", str(results_file)], {"cwd": root / "source", "env": env})
+
+
 def batch_throughput(jobs: int, count: int = 100) -> float | None:
     """Submissions per second of `batch` over `count` copies of example submissions."""
     if not (PROJECT / "backprop_grader" / "frontends" / "batch.py").exists():
@@ -211,10 +223,12 @@ def main() -> None:
                      "bare": ([python, baseline_script, str(CORRECT), "--bare"], {})})
     if root:
         commands["on"] = ([str(root / "run_autograder")], {"cwd": root, "env": env})
+        commands["container"] = container_grading(root, results_file)
     measured = interleaved(commands, args.runs)
     floor, checkout_floor, off = measured["floor"][0], measured["checkout floor"][0], measured["off"][0]
     baseline, bare = measured["baseline"][0], measured["bare"][0]
     on, on_cpu = measured.get("on", (None, None))
+    container, container_cpu = measured.get("container", (None, None))
     if root:
         memory = peak_memory([str(root / "run_autograder")], cwd=root, env=env)
         shutil.rmtree(root, ignore_errors=True)
@@ -230,12 +244,15 @@ def main() -> None:
         ("2. run_autograder, isolation on (root)", f"{on * 1000:.0f} ms" if on else "n/a (not root)"),
         ("2. run_autograder, isolation off", f"{off * 1000:.0f} ms"),
         ("2. CPU time of it, isolation on (grader + worker)", f"{on_cpu * 1000:.0f} ms" if on_cpu else "n/a"),
+        ("2. its grade command as in Gradescope's container (no namespaces), wall, CPU",
+         f"{container * 1000:.0f} ms, {container_cpu * 1000:.0f} ms" if container else "n/a (not root)"),
         ("3. in-process gradescope-utils suite, no sandbox (baseline)", f"{baseline * 1000:.0f} ms"),
         ("3. the bare checks, no test framework", f"{bare * 1000:.0f} ms"),
         ("4. batch, 1 job", f"{single:.1f} submissions/s" if single else "n/a"),
         (f"4. batch, {os.cpu_count()} jobs", f"{parallel:.1f} submissions/s" if parallel else "n/a"),
         ("5. peak memory, grader + worker", f"{memory:.0f} MB"),
         ("ratio 2/1 (target <= 2.5)", f"{grading / floor:.2f}"),
+        ("ratio 2/1, as in Gradescope's container", f"{container / floor:.2f}" if container else "n/a"),
         (f"ratio 4 ({os.cpu_count()} jobs) x 1: submissions per import-numpy time (target >= 2.5)",
          f"{parallel * floor:.2f}" if parallel else "n/a"),
         ("ratio 2 off / 1 checkout", f"{off / checkout_floor:.2f}"),
