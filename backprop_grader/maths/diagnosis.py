@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import combinations
+from itertools import combinations, islice
 
 import numpy as np
 
@@ -135,10 +135,10 @@ def diagnose_seen(seen: list[Seen], layer: str, tolerance: dict) -> Diagnosis | 
         return None
     if student.shape == correct.shape and within(student, correct, tolerance):
         return None
-    failing = [s for s in seen if _failing(s, index, tolerance)]
+    failing = (s for s in seen if _failing(s, index, tolerance))  # found as needed: the first usually settles it
     holding: list[Explanation] = []
     tried: set = set()
-    for source in failing[:GENERATING]:  # usually the first network's explanations settle it
+    for source in islice(failing, GENERATING):
         candidates = set(_matches(source, layer, tolerance)) - tried
         tried |= candidates
         holding += [e for e in candidates if all(_holds_remembered(e, s, layer, tolerance) for s in seen)]
@@ -227,18 +227,14 @@ def _matches(s: Seen, layer: str, tolerance: dict) -> list[Explanation]:
         for transposed in (False, True):
             slips = swapped | ({"transposed"} if transposed else set())
             shown = student.T if transposed else student
-            rows = [(formula, output, pair[LAYERS.index(source)])
-                    for (formula, output), pair in _variants(s.network).items()
-                    if len(formula) + len(slips) <= MAX_DEVIATIONS and pair[LAYERS.index(source)].shape == shown.shape
-                    and np.any(pair[LAYERS.index(source)])]
-            if not rows:
+            stack = _stacked(s.network, source, shown.shape, MAX_DEVIATIONS - len(slips))
+            if stack is None:
                 continue
-            stack = np.stack([expected for _, _, expected in rows])
             # a symmetric closed form: transposing the student's array changes nothing, so it is not a slip
             symmetric = _close_all(student, stack, tolerance) if transposed and shown.shape == student.shape else None
-            budgets = [MAX_DEVIATIONS - len(formula) - len(slips) for formula, _, _ in rows]
+            budgets = [MAX_DEVIATIONS - len(formula) - len(slips) for formula, _ in stack.rows]
             for n, (extra, factor) in enumerate(_compare_all(shown, stack, budgets, tolerance)):
-                formula, output, _ = rows[n]
+                formula, output = stack.rows[n]
                 if extra is None or (symmetric is not None and symmetric[n]):
                     continue
                 if "constant_factor" in extra and formula & SCALED_FORMS:
@@ -248,14 +244,13 @@ def _matches(s: Seen, layer: str, tolerance: dict) -> list[Explanation]:
     return found
 
 
-def _compare_all(student: np.ndarray, stack: np.ndarray, budgets: list[int], tolerance: dict) -> list[tuple]:
-    """For each closed form of the stack (n, rows, columns): (extra slips, factor) when the student's array equals
-    it, its negative (sign flipped) or a constant multiple of it, as its budget of deviations allows; (None, None)
-    when none does."""
+def _compare_all(student: np.ndarray, stack: _Stack, budgets: list[int], tolerance: dict) -> list[tuple]:
+    """For each closed form of the stack: (extra slips, factor) when the student's array equals it, its negative
+    (sign flipped) or a constant multiple of it, as its budget of deviations allows; (None, None) when none does."""
     equal = _close_all(student, stack, tolerance)
-    negated = _close_all(student, -stack, tolerance)
-    factors = np.array([np.vdot(student, expected) / np.vdot(expected, expected) for expected in stack])
-    scaled = _close_all(student, factors[:, None, None] * stack, tolerance)
+    negated = _close_all(-student, stack, tolerance)  # −s near e is s near −e: the same differences and sizes
+    factors = stack.flat @ student.ravel() / stack.squares  # the least-squares constant of each closed form
+    scaled = _close_all(student, _Stack(stack.rows, factors[:, None, None] * stack.arrays), tolerance)
     answers: list[tuple] = []
     for n, budget in enumerate(budgets):
         if equal[n]:
@@ -269,13 +264,12 @@ def _compare_all(student: np.ndarray, stack: np.ndarray, budgets: list[int], tol
     return answers
 
 
-def _close_all(student: np.ndarray, stack: np.ndarray, tolerance: dict) -> np.ndarray:
-    """within(student, expected) for each array of the stack (n, rows, columns): n booleans, by the same rule."""
-    magnitude = np.abs(stack)
-    atol = pass_atol(magnitude.reshape(len(stack), -1).max(axis=1, initial=0.0), tolerance["atol_scale"])
+def _close_all(student: np.ndarray, stack: _Stack, tolerance: dict) -> np.ndarray:
+    """within(student, expected) for each array of the stack: n booleans, by the same rule."""
+    atol = pass_atol(stack.largest, tolerance["atol_scale"])
     with np.errstate(invalid="ignore"):  # NaN or infinity compare as not close, as in within
-        inside = np.abs(student - stack) <= atol[:, None, None] + tolerance["rtol"] * magnitude
-    return inside.reshape(len(stack), -1).all(axis=1)
+        inside = np.abs(student - stack.arrays) <= atol[:, None, None] + tolerance["rtol"] * stack.magnitude
+    return inside.reshape(len(stack.rows), -1).all(axis=1)
 
 
 def _holds(e: Explanation, s: Seen, layer: str, tolerance: dict) -> bool:
@@ -347,6 +341,32 @@ class _Variants:
 
     arrays: dict = field(default_factory=dict)  # (formula, output) -> (dW_kj, dW_ji)
     complete: dict | None = None  # every applicable variant with finite values, once listed
+    stacks: dict = field(default_factory=dict)  # (layer, shape, budget) -> _Stack or None: _stacked
+
+
+class _Stack:
+    """Closed forms of one shape stacked (n, rows, columns), with what comparing arrays with them needs."""
+
+    def __init__(self, rows: list[tuple], arrays: np.ndarray):
+        self.rows, self.arrays = rows, arrays  # rows: (formula, output) of each closed form
+        self.magnitude = np.abs(arrays)
+        self.largest = self.magnitude.reshape(len(rows), -1).max(axis=1, initial=0.0)
+        self.flat = arrays.reshape(len(rows), -1)
+        self.squares = np.einsum("ij,ij->i", self.flat, self.flat)
+
+
+def _stacked(network, layer: str, shape: tuple, budget: int) -> _Stack | None:
+    """The closed forms of one layer on this network that have this shape, are not all zero and need at most
+    `budget` formula mistakes, stacked; None when there are none. Made once per network: batch's jobs share their
+    networks among submissions, so every wrong submission after the first finds them made."""
+    cache = _cache(network)
+    key = (layer, shape, budget)
+    if key not in cache.stacks:
+        index = LAYERS.index(layer)
+        rows = [(variant, pair[index]) for variant, pair in _variants(network).items()
+                if len(variant[0]) <= budget and pair[index].shape == shape and np.any(pair[index])]
+        cache.stacks[key] = _Stack([v for v, _ in rows], np.stack([a for _, a in rows])) if rows else None
+    return cache.stacks[key]
 
 
 @lru_cache(maxsize=512)
