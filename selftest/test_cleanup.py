@@ -38,6 +38,21 @@ def test_cleanup_removes_the_folders_of_runs_that_have_gone_and_keeps_those_aliv
         scratch.remove(alive)
 
 
+def test_grade_removes_what_a_killed_run_left_before_it_grades(tmp_path):
+    """grade sweeps the temporary folder first, as cleanup does (batch does so when it starts and ends, not for
+    each submission)."""
+    environment = dict(os.environ, TMPDIR=str(tmp_path))
+    made = subprocess.run([sys.executable, "-c", _ABANDON], cwd=PROJECT, capture_output=True, text=True, check=True,
+                          env=environment)
+    abandoned = made.stdout.strip()
+    assert os.path.isdir(abandoned)
+    done = subprocess.run([sys.executable, "-m", "backprop_grader", "grade", str(PROJECT / "selftest" / "submissions"
+                           / "correct" / "vectorized"), "--results", str(tmp_path / "r.json"), "--quiet"],
+                          cwd=PROJECT, capture_output=True, text=True, timeout=300, env=environment)
+    assert done.returncode == 0, done.stderr
+    assert not os.path.exists(abandoned)
+
+
 def test_a_folder_being_made_is_never_taken_for_an_abandoned_one(tmp_path, monkeypatch):
     """Gradings start at any moment beside each other: one that removes abandoned folders while another makes
     its own must never remove the new one (it is locked before it gets the name that is looked for)."""

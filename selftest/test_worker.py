@@ -321,3 +321,25 @@ def _alive(pid: int) -> bool:
 
 def _parent(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[1])
+
+
+def test_requests_wait_ahead_only_while_the_slowest_pace_fits_the_seconds_left():
+    """How many requests may wait ahead (Worker._room): the most r, up to 64 more than wait already, such that
+    the seconds spent plus (waiting + r) calls as slow as the slowest so far stay under the run's seconds; none
+    before the first reply. Checked against that rule counted out one by one, on edges where floats round."""
+    from backprop_grader.sandbox import Reply
+
+    def counted(spent: float, slowest: float, waiting: int, seconds: float) -> int:
+        room = 0
+        while spent + (waiting + room + 1) * slowest < seconds and room < waiting + 64:
+            room += 1
+        return room
+
+    rng = np.random.default_rng(7)
+    for _ in range(3000):
+        times = list(rng.choice([0.0, 0.001, 0.01, 0.1, 0.3, 1 / 3, 0.05], size=int(rng.integers(1, 6))))
+        waiting = [1] * int(rng.integers(0, 70))
+        seconds = float(rng.choice([0.0, 1.0, 2.0, 10.0, 0.7, sum(times) + 1 / 3, float("inf")]))
+        replies = [Reply(True, "ok", seconds=t) for t in times]
+        assert Worker._room(replies, waiting, seconds) == counted(sum(times), max(times), len(waiting), seconds)
+    assert Worker._room([], [], 10.0) == 0

@@ -32,6 +32,7 @@ _UNUSED_PLUGINS = [arg for name in ("terminal", "cacheprovider", "unraisableexce
 
 def grade(submission: Path, results_path: Path, *, config_path: Path | None = None) -> dict:
     """Grade one submission (folder, zip or single file) and write results.json; never raises for the student."""
+    scratch.remove_abandoned()  # copies of student code that a run killed outright left behind
     return guarded(submission, results_path, lambda found: _grade_found(found, Path(submission), config_path),
                    lambda: configured_caps(config_path))
 
@@ -44,7 +45,6 @@ def guarded(submission: Path, results_path: Path, grade_found, read_caps) -> dic
     started = time.monotonic()
     document = None
     unpacked = None
-    scratch.remove_abandoned()  # copies of student code that a run killed outright left behind
     _reserve(results_path)
     try:
         caps = read_caps()

@@ -145,9 +145,15 @@ class Worker:
         if not replies:
             return 0
         spent = sum(r.seconds for r in replies)
-        slowest = max((r.seconds for r in replies), default=0.0)
-        room = 0
-        while spent + (len(waiting) + room + 1) * slowest < seconds and room < len(waiting) + 64:
+        slowest = max(r.seconds for r in replies)
+        most = len(waiting) + 64
+        if slowest <= 0:
+            return most if spent < seconds else 0
+        # the most r (up to `most`) with spent + (waiting + r) × slowest < seconds: estimated, then made exact
+        room = int(min(most, max(0.0, (seconds - spent) / slowest - len(waiting))))  # (seconds may be infinite)
+        while room > 0 and not spent + (len(waiting) + room) * slowest < seconds:
+            room -= 1
+        while room < most and spent + (len(waiting) + room + 1) * slowest < seconds:
             room += 1
         return room
 
