@@ -19,7 +19,7 @@ from ..config import DEFAULT_CONFIG, PROJECT_ROOT, load_config
 from ..errors import GraderError
 from ..sandbox import scratch
 from ..sandbox.isolation import view
-from .batch_pool import Batch, plural
+from .batch_pool import Batch, plural, start_fork_server
 from .class_input import METADATA, find_submissions, input_root, metadata_warnings, read_metadata
 from .report import ERROR, Entry
 from .writable import check_folder
@@ -61,6 +61,7 @@ def _run(args) -> int:
     check_folder(args.out, "--out")  # before any grading: one line with the true reason, if any
     config_path = (args.config or DEFAULT_CONFIG).resolve()
     packages = load_config(config_path).packages  # a bad configuration stops here, once, not in every submission
+    start_fork_server()  # it loads what the jobs need while the submissions are found
     started = time.monotonic()
     scratch.remove_abandoned()  # copies of student code that a batch killed outright left behind
     _stop_on_signals()

@@ -28,7 +28,6 @@ from .. import __version__
 from ..config import PROJECT_ROOT
 from ..sandbox import policy, processes, scratch
 from ..sandbox.isolation import view
-from . import batch_job
 from .class_input import content_hash
 from .report import ERROR, GRADED, Entry
 
@@ -40,7 +39,23 @@ _START_SECONDS = 300.0  # for a job to load the grader and collect the suite bef
 SERVER_FOLDER = PROJECT_ROOT  # where the fork server starts: its import path begins there (_server_environment)
 _PRELOAD = ["numpy", "pytest", "_pytest.python", "_pytest.fixtures", "_pytest.helpconfig", "_pytest.skipping",
             "_pytest._argcomplete", "readline", "gradescope_utils.autograder_utils.decorators",
-            "backprop_grader.frontends.batch_job"]
+            "backprop_grader.frontends.batch_job", "backprop_grader.frontends.batch_pool"]
+
+
+def start_fork_server() -> None:
+    """Start the fork server now, if it is not running: it imports numpy and pytest (some 300 ms) while batch
+    goes on finding the submissions. Batch() starts it too, when it is not."""
+    multiprocessing.get_context("forkserver").set_forkserver_preload(_PRELOAD)
+    with _server_environment():
+        multiprocessing.forkserver.ensure_running()
+
+
+def _serve(*args) -> None:
+    """A grading job's life: batch_job.serve, imported where the job runs (the fork server has it loaded), so
+    that batch's own process never imports pytest."""
+    from . import batch_job
+
+    batch_job.serve(*args)
 
 
 def plural(number: int, noun: str) -> str:
@@ -66,9 +81,7 @@ class Batch:
         self._running: dict[str, _Job] = {}
         self._idle: list[_Job] = []
         self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(_PRELOAD)
-        with _server_environment():
-            multiprocessing.forkserver.ensure_running()
+        start_fork_server()
         processes.become_subreaper()  # see processes.end_orphans
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -223,12 +236,12 @@ class Batch:
 
 
 class _Job:
-    """A grading job (batch_job.serve, in a process from the fork server) and our end of its connection."""
+    """A grading job (batch_job.serve, in a process from the fork server: _serve) and our end of its connection."""
 
     def __init__(self, context, config_path: Path, packages: tuple = ()):
         self.connection, theirs = context.Pipe()
         lifeline, self._lifeline = context.Pipe(duplex=False)  # we only hold it: it closes when we die
-        self.process = context.Process(target=batch_job.serve, args=(theirs, str(config_path), lifeline, packages))
+        self.process = context.Process(target=_serve, args=(theirs, str(config_path), lifeline, packages))
         with _server_environment():  # the fork server is started again if it died
             self.process.start()
         theirs.close()
