@@ -818,3 +818,13 @@ def test_time_limits_are_found_in_outputs():
     stopped = msg.FAILURE["timeout"].format(message="no answer within 5 s during the call")
     document = {"tests": [_test(stopped), _test("Passed.", status="passed", number="1.2")]}
     assert report.hit_time_limit(document) == ["1.1"]
+
+
+def test_batch_itself_loads_neither_pytest_nor_numpy():
+    """batch's own process only finds, dispatches and reports: pytest and numpy are the fork server's to load
+    (it starts first and loads them meanwhile), so that a batch starts grading sooner."""
+    code = ("import sys; import backprop_grader.cli, backprop_grader.frontends.batch; "
+            "print(sorted(m for m in ('pytest', 'numpy', 'backprop_grader.frontends.batch_job') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, timeout=60,
+                          check=True)
+    assert done.stdout.strip() == "[]", done.stdout
