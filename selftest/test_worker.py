@@ -299,6 +299,38 @@ def test_the_zygote_keeps_nothing_open_but_its_socket(zygote):
     assert targets[:3] == ["/dev/null"] * 3 and len(targets) == 4 and targets[3].startswith("socket:")
 
 
+TELLS_WHAT_IS_LOADED = COUNTING.replace("STOP_AT", "0") + """
+import sys
+print("matplotlib.pyplot" in sys.modules, "scipy.special" in sys.modules)
+"""
+
+
+def test_a_zygote_forks_a_warm_zygote_that_is_our_child(tmp_path, zygote):
+    """A bare zygote forks, on request, a zygote that has imported matplotlib's pyplot (what batch's jobs ask for
+    when a submission first plots): the new zygote is our child, keeps only its socket open, its workers find
+    pyplot loaded, and it ends when closed; the bare one's workers still do not find it, and the bare one lives on."""
+    warm = zygote.fork_zygote(("matplotlib",))
+    try:
+        assert _parent(warm.pid) == os.getpid()
+        worker = _worker(tmp_path, TELLS_WHAT_IS_LOADED, fork="zygote", zygote=warm)
+        try:
+            assert worker.start().output.split()[-2:] == ["True", "False"]
+            assert _parent(worker._process.pid) == os.getpid()
+        finally:
+            worker.close()
+        (tmp_path / "bare").mkdir()
+        bare = _worker(tmp_path / "bare", TELLS_WHAT_IS_LOADED, fork="zygote", zygote=zygote)
+        try:
+            assert bare.start().output.split()[-2:] == ["False", "False"]
+        finally:
+            bare.close()
+        fds = [os.readlink(f"/proc/{warm.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{warm.pid}/fd")]
+        assert len(fds) == 4 and sum(f.startswith("socket:") for f in fds) == 1, fds
+    finally:
+        warm.close()
+    assert not _alive(warm.pid) and _alive(zygote.pid)
+
+
 def test_without_its_zygote_a_worker_starts_as_a_fresh_python(tmp_path):
     gone = Zygote.start()
     os.kill(gone.pid, signal.SIGKILL)

@@ -1,13 +1,13 @@
 """A grading job of `batch`: one long-lived process that grades submission after submission in one pytest session.
 
 batch starts a job per core from its fork server (numpy and pytest loaded, a clean environment). The job first
-starts its zygotes, while it still holds nothing secret, so that every student worker is forked from a clean copy
-(zygote.py): a bare one, and a warm one (matplotlib, scipy imported) for the submissions that use them. Only then
-does it read the configuration, load the reference, draw the networks and collect the graded suite, once. For
-each submission batch sends, it runs the collected tests again, the way pytest-xdist's workers do: a new Grading
-with a new worker, the networks and their reference results shared, and that submission's results.json written
-as grade() writes it. A submission then costs its tests and its worker, not a process, an import of the grader
-and a pytest session of its own.
+starts its zygote, while it still holds nothing secret, so that every student worker is forked from a clean copy
+(zygote.py); when a submission first uses matplotlib or scipy, that zygote forks a warm one (those imported) for
+the submissions that use them. Only then does the job read the configuration, load the reference, draw the
+networks and collect the graded suite, once. For each submission batch sends, it runs the collected tests again,
+the way pytest-xdist's workers do: a new Grading with a new worker, the networks and their reference results
+shared, and that submission's results.json written as grade() writes it. A submission then costs its tests and
+its worker, not a process, an import of the grader and a pytest session of its own.
 
 Nothing here may import the reference or the modules that use it at module level: the fork server imports this
 module, and the zygotes are forked from the job.
@@ -36,35 +36,28 @@ _SEARCHED_BYTES = 1 << 20  # and bytes of each file
 
 
 def serve(connection, config_path: str, lifeline=None, packages: tuple = ()) -> None:
-    """A job's life: its zygotes (a bare one, and one that imports the heavy ones of `packages`, those students
-    may import, once for all its workers), then one pytest session grading each submission sent until None arrives.
-    As root, its student code runs as a sandbox user that it claims for itself: no other job or grading running
-    on the machine at the same time uses it."""
-    os.setsid()  # its own process group: a time-out ends the job and its zygote together
+    """A job's life: its zygote, then one pytest session grading each submission sent until None arrives.
+    `packages`: those students may import (a warm zygote imports the heavy ones, once for all the workers of the
+    submissions that use them). As root, its student code runs as a sandbox user that it claims for itself: no
+    other job or grading running on the machine at the same time uses it."""
+    os.setsid()  # its own process group: a time-out ends the job and its zygotes together
     sys.stdout = open(1, "w", buffering=1, closefd=False)
     sys.stderr = open(2, "w", buffering=1, closefd=False)
-    zygotes = _start_zygotes(packages) if policy.can_fork() else []  # else each worker is a fresh Python
+    zygote = Zygote.start(()) if policy.can_fork() else None  # else each worker is a fresh Python
     if lifeline is not None:
-        _leave_with_the_batch(lifeline)  # a thread: only once the zygotes are forked (each must be forked alone)
+        _leave_with_the_batch(lifeline)  # a thread: only once the zygote is forked (it must be forked alone)
+    loop = None
     try:
         from ..config import load_config
 
         config = load_config(config_path)
-        loop = SubmissionLoop(connection, config, zygotes, claim_identity(), announce=lifeline is not None)
+        loop = SubmissionLoop(connection, config, zygote, claim_identity(), announce=lifeline is not None,
+                              packages=packages)
         pytest.main(grade.pytest_arguments(), plugins=[loop.plugin, loop])
     finally:
-        for zygote in zygotes:
-            zygote.close()
+        for each in loop.zygotes if loop else [zygote] if zygote else []:
+            each.close()
         sandbox.vouch_for_users()  # the next job or grading to claim our user may skip its search, if all were sealed
-
-
-def _start_zygotes(packages: tuple) -> list[Zygote]:
-    """A bare zygote (numpy alone, as grade forks its workers), and, when students may import a package that
-    WARMED lists, a warm one that has imported it. Forking from the warm one costs about 40 ms more CPU per
-    submission (a larger process to copy and end, twice), which pays only for a submission that uses what it
-    warmed (a plotting one saves about 1 s): the others are forked from the bare one (uses_warmed)."""
-    bare = Zygote.start(())
-    return [bare, Zygote.start(packages)] if any(p in WARMED for p in packages) else [bare]
 
 
 def uses_warmed(found, names=tuple(WARMED)) -> bool:
@@ -102,11 +95,14 @@ def _leave_with_the_batch(lifeline) -> None:
 class SubmissionLoop:
     """The job's pytest plugin: its test loop runs the collected tests once per submission received."""
 
-    def __init__(self, connection, config, zygotes: list[Zygote], identity, *, announce: bool = False):
+    def __init__(self, connection, config, zygote: Zygote | None, identity, *, announce: bool = False,
+                 packages: tuple = ()):
         from ..maths import cache
         from ..maths.grading import Grading
 
-        self.connection, self.config, self.zygotes = connection, config, zygotes  # [bare, warm] or [bare] or []
+        self.connection, self.config = connection, config
+        self.zygotes = [zygote] if zygote else []  # [bare], [bare, warm] once a submission needed it, or []
+        self.warmed = tuple(p for p in packages if p in WARMED)  # what a warm zygote would import
         self.identity, self.announce = identity, announce
         self.plugin = GradescopePlugin(configuration=config)
         self.unsound = False  # a pass over the tests broke off: pytest's state can no longer be trusted
@@ -155,10 +151,20 @@ class SubmissionLoop:
                                  started=started, zygote=zygote)
 
     def _zygote_for(self, found) -> Zygote | None:
-        """The warm zygote for a submission that uses what it imported, else the bare one (None: no zygote)."""
-        if len(self.zygotes) > 1 and found.path is not None and uses_warmed(found):
-            return self.zygotes[1]
-        return self.zygotes[0] if self.zygotes else None
+        """The warm zygote for a submission that uses what it imports (forked from the bare one the first time),
+        else the bare one (None: no zygote). Forking from the warm one costs about 40 ms more CPU per submission (a
+        larger process to copy and end, twice), which pays only for a submission that uses what it warmed (a
+        plotting one saves about 1 s), and warming costs some 700 ms once: a job that grades none never pays it."""
+        if not self.zygotes:
+            return None
+        if not self.warmed or found.path is None or not uses_warmed(found):
+            return self.zygotes[0]
+        if len(self.zygotes) == 1:
+            try:
+                self.zygotes.append(self.zygotes[0].fork_zygote(self.warmed))
+            except OSError:
+                return self.zygotes[0]  # the bare one is gone too, then: the worker's start says so
+        return self.zygotes[1]
 
     def _run_tests(self, session, grading, notes: list[str], extra: dict) -> tuple:
         """Every collected test once, for this submission's Grading (sharing the job's networks): (the plugin,

@@ -5,7 +5,9 @@ configuration, the reference or the tests, and only once. A batch job grades sub
 process, with all of that loaded, so it starts a zygote first: a fork of itself taken while it still held
 nothing secret, which from then on only forks workers. The job sends it the worker's settings and descriptors
 (its pipes and its log) over a Unix socket; the zygote forks twice, so the worker is orphaned at once and adopted
-by the job (a child subreaper): the job can then wait for it and kill it like any worker of its own.
+by the job (a child subreaper): the job can then wait for it and kill it like any worker of its own. A zygote
+can also fork a zygote, which imports the heavy packages students may use (matplotlib, scipy) before it forks any
+worker: batch's jobs ask their bare zygote for one when a submission first needs it.
 """
 
 from __future__ import annotations
@@ -73,6 +75,24 @@ class Zygote:
             raise OSError(f"the zygote could not fork a worker: {b' '.join(answer)[:64]!r}")
         return int(answer[0]), answer[1] == b"1"
 
+    def fork_zygote(self, packages: tuple) -> Zygote:
+        """A new zygote forked from this one, a clean copy at any time, that imports what WARMED lists of `packages`
+        before it forks workers; like a worker, a child of the caller. batch's jobs make their warm zygote so, when
+        a submission first needs it: a class that neither plots nor uses scipy never pays for the imports. OSError
+        if this zygote is gone."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            socket.send_fds(self._channel, [json.dumps({"warm": list(packages)}).encode()], [theirs.fileno()])
+        finally:
+            theirs.close()
+        answer = self._channel.recv(64).split()
+        if len(answer) != 2 or not answer[0].isdigit():
+            ours.close()
+            raise OSError(f"the zygote could not fork a zygote: {b' '.join(answer)[:64]!r}")
+        ours.settimeout(_ANSWER_SECONDS)
+        processes.spare(int(answer[0]))  # not a worker's leftover: kill_descendants leaves it alone
+        return Zygote(int(answer[0]), ours)
+
     def close(self) -> None:
         """End the zygote: it leaves when its socket closes (it is killed if it does not)."""
         self._channel.close()
@@ -121,13 +141,32 @@ def _serve(channel: socket.socket, fresh: frozenset | None) -> None:
         if not message:
             return
         try:
-            pid, namespaced = _fork_worker(json.loads(message), fds, fresh)
+            settings = json.loads(message)
+            if "warm" in settings:
+                pid, namespaced = _fork_zygote(tuple(settings["warm"]), fds, fresh), False
+            else:
+                pid, namespaced = _fork_worker(settings, fds, fresh)
             channel.send(f"{pid} {int(namespaced)}".encode())
         except (OSError, ValueError, KeyError, TypeError) as exc:
             channel.send(f"error: {exc}".encode()[:64])
         finally:
             for fd in fds:
                 os.close(fd)
+
+
+def _fork_zygote(packages: tuple, fds: list[int], fresh: frozenset | None) -> int:
+    """Fork a child that forks a zygote serving on the one socket sent, and leaves at once: the zygote's pid,
+    once its parent has gone (it is then the job's child, as a worker is)."""
+    if len(fds) != 1:
+        raise ValueError(f"expected 1 descriptor, got {len(fds)}")
+    channel = fds[0]
+
+    def become_zygote():
+        processes.close_all_but((channel,))  # nothing of the zygote it was forked from: its socket to the job
+        _warm(packages)
+        _serve(socket.socket(fileno=channel), fresh)
+
+    return _handed_over(lambda: (processes.fork_child(become_zygote), False))[0]
 
 
 def _fork_worker(settings: dict, fds: list[int], fresh: frozenset | None) -> tuple[int, bool]:
@@ -138,18 +177,35 @@ def _fork_worker(settings: dict, fds: list[int], fresh: frozenset | None) -> tup
     fd_in, fd_out, log = fds
     identity = tuple(settings["identity"]) if settings["identity"] else None
     limits = Limits(**settings["limits"])
-    read_end, write_end = os.pipe()
-    middle = os.fork()
-    if middle == 0:
-        os.close(read_end)
+
+    def fork_worker():
         with processes.own_pid_namespace() as namespaced:  # the middle leaves next: no need to set it back
             worker = processes.fork_child(lambda: confinement.become_worker(
                 fd_in, fd_out, Path(settings["workdir"]), log, Path(settings["program"]), identity, limits,
                 tuple(settings["forbidden"]), fresh, Path(settings["mountpoint"])))
-        os.write(write_end, f"{worker} {int(namespaced)}".encode())
-        os._exit(0)
+        return worker, namespaced
+
+    return _handed_over(fork_worker)
+
+
+def _handed_over(fork) -> tuple[int, bool]:
+    """Run fork() -> (pid, namespaced) in a child that leaves at once, so that the process it forked is orphaned
+    and adopted by the job (a child subreaper); what fork() returned, once that has happened."""
+    read_end, write_end = os.pipe()
+    middle = os.fork()
+    if middle == 0:
+        code = 70
+        try:  # whatever fails, the middle leaves here: it must never go on as a second zygote
+            os.close(read_end)
+            pid, namespaced = fork()
+            os.write(write_end, f"{pid} {int(namespaced)}".encode())
+            code = 0
+        finally:
+            os._exit(code)
     os.close(write_end)
     with os.fdopen(read_end, "rb") as pipe:
         answer = pipe.read().split()
-    os.waitpid(middle, 0)  # once it is reaped, the worker has been handed to the job (the subreaper)
+    os.waitpid(middle, 0)  # once it is reaped, the process has been handed to the job (the subreaper)
+    if len(answer) != 2 or not answer[0].isdigit():
+        raise OSError("the fork failed")
     return int(answer[0]), answer[1] == b"1"
