@@ -32,6 +32,7 @@ _VISIBILITY = {"visible": "visible", "hidden": "never shown to the student",
                "after_due_date": "hidden until the due date", "after_published": "hidden until grades are published"}
 _RELATIVE = re.compile(r"^\./[A-Za-z0-9%._~-]+(/[A-Za-z0-9%._~-]+)*$")  # a path we wrote: ./quoted-name/page.html
 _OUR_IMAGE = re.compile(r"^data:image/svg\+xml;base64,[A-Za-z0-9+/=]+$")
+RENDERED = 2048  # texts whose HTML is remembered (render), the least recently used forgotten
 
 
 def write_pages(entries: list[Entry], out: Path, report_markdown: str) -> None:
@@ -73,8 +74,11 @@ def index_page(report_markdown: str, out: Path) -> str:
     return _page("Batch grading report", render(text))
 
 
+@functools.lru_cache(maxsize=RENDERED)
 def render(markdown: str) -> str:
-    """CommonMark (with tables) as HTML, raw HTML shown as text, links and images only to what we wrote."""
+    """CommonMark (with tables) as HTML, raw HTML shown as text, links and images only to what we wrote.
+    Remembered: most of a class's test outputs and titles are word for word another student's (a test passed, the
+    same mistake named), and rendering them was most of what writing the pages cost."""
     return _markdown().render(markdown)
 
 

@@ -7,6 +7,7 @@ The two plots are SVG bar charts written directly (charts.py).
 from __future__ import annotations
 
 import csv
+import functools
 import re
 import statistics
 from collections import Counter
@@ -150,8 +151,10 @@ def _after_label(line: str) -> str:
     return line[len(label):].strip() if line.startswith(label) else ""
 
 
-def _generic_patterns() -> list[re.Pattern]:
-    """Lines that measure or explain but name no mistake: built from the message templates, so they follow them."""
+@functools.cache
+def _generic_patterns() -> tuple[re.Pattern, ...]:
+    """Lines that measure or explain but name no mistake: built from the message templates, so they follow them
+    (once: a class's report reads thousands of lines)."""
     names = ("WRONG_VALUES", "FD_WRONG", "PASSED_SHARE", "PASSED_ALL", "HIDDEN_FAILED", "GATED", "PASSED",
              "STUDENT_OUTPUT", "INFO_NOT_FOUND", "CHECK_NOT_RUN", "CHECK_NUMERICAL_NOT_RUN", "NOT_RUN_IMPORT")
     templates = [getattr(msg, n) for n in names if isinstance(getattr(msg, n, None), str)]
@@ -160,7 +163,7 @@ def _generic_patterns() -> list[re.Pattern]:
     patterns += [re.compile(r"\*\*.*\*\*$"),  # a bold heading: which case and layer
                  re.compile(r"On the "),  # which network, and its shapes
                  re.compile(r"(\w[\w ]*: \d+(, )?)+\.?$")]  # a count of failure kinds, e.g. "timeout: 1, skipped: 24."
-    return patterns
+    return tuple(patterns)
 
 
 def _template_regex(template: str) -> str:
