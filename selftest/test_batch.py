@@ -442,10 +442,15 @@ def test_a_hung_grader_is_an_autograder_error_and_the_batch_goes_on(tmp_path):
     _hanging(classroom / "carol", tmp_path / "carol.pid")
     _student(classroom / "dave", "while True:\n    pass\n")  # stopped by the import's time limit
     out = tmp_path / "out"
+    temporary = tmp_path / "tmp"  # the jobs' copies of student code go here: none may be left, carol's included
+    temporary.mkdir()
     started = time.monotonic()
-    done = batch(str(classroom), "--out", str(out), "--config", str(_slow_config(tmp_path)), "--timeout", "15")
+    done = subprocess.run([sys.executable, "-m", "backprop_grader", "batch", str(classroom), "--out", str(out),
+                           "--config", str(_slow_config(tmp_path)), "--timeout", "15"], cwd=PROJECT,
+                          capture_output=True, text=True, timeout=900, env=dict(os.environ, TMPDIR=str(temporary)))
     assert done.returncode == 0, done.stderr[-3000:]
     assert time.monotonic() - started < 100
+    assert not list(temporary.glob("backprop-grader-*")), list(temporary.iterdir())
     rows = read_csv(out / "grades.csv")
     assert (rows["alice"]["total"], rows["bob"]["total"], rows["dave"]["total"]) == ("100", "0", "0")
     assert rows["carol"]["status"] == report.ERROR and rows["carol"]["total"] == ""

@@ -166,6 +166,8 @@ class Batch:
                     job.kill()  # no grace: the batch is stopping
                 job.close() if finished else job.end()
                 self._end_orphans()
+                if not finished:
+                    scratch.remove_abandoned()  # the copies of student code it held (jobs do not sweep for them)
             with self._lock:
                 self._running.pop(submission, None)
                 if reusable:
