@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -375,3 +376,74 @@ def test_requests_wait_ahead_only_while_the_slowest_pace_fits_the_seconds_left()
         replies = [Reply(True, "ok", seconds=t) for t in times]
         assert Worker._room(replies, waiting, seconds) == counted(sum(times), max(times), len(waiting), seconds)
     assert Worker._room([], [], 10.0) == 0
+
+
+def _sealed_here() -> bool:
+    """Whether a worker forked here gets a PID namespace and a view of its own (root, namespaces allowed)."""
+    from backprop_grader.config import PROJECT_ROOT
+    from backprop_grader.sandbox import isolated_path
+    from backprop_grader.sandbox.isolation import view
+
+    return os.geteuid() == 0 and view.probe(isolated_path(), PROJECT_ROOT) == view.NAMESPACES
+
+
+def _seccomp_mode(pid: int) -> str:
+    """The Seccomp line of a process's status: "2" once a worker has confined itself (its filters loaded)."""
+    return next(line.split()[1] for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                if line.startswith("Seccomp:"))
+
+
+def _visible_and_parked(tmp_path: Path) -> tuple[Worker, Worker]:
+    """As grade starts them: two workers forked before the limits are known, the second parked for the hidden
+    phase as the first one's successor; then the first given its limits."""
+    (tmp_path / "backprop.py").write_text(COUNTING.replace("STOP_AT", "0"))
+    visible, parked = (Worker(tmp_path / "backprop.py", None, (), None, fork=True) for _ in range(2))
+    visible.spawn(), parked.spawn()
+    visible.successor = parked
+    visible.configure(LIMITS, ())
+    return visible, parked
+
+
+@pytest.mark.skipif(not _sealed_here(), reason="needs root and namespaces: a worker sealed in")
+def test_the_parked_worker_imports_while_a_sealed_visible_worker_runs_and_outlives_it(tmp_path):
+    """grade's hidden-phase worker is released (given its limits: it confines itself and imports) as soon as the
+    visible one is known to be sealed, so that its start is off the grading's path; the visible one's end reaches
+    nothing of it, and it answers as the hidden phase's worker, a fork still."""
+    visible, parked = _visible_and_parked(tmp_path)
+    try:
+        assert _seccomp_mode(parked._process.pid) == "0"  # parked: nothing of the student's has run
+        assert visible.start().ok
+        deadline = time.monotonic() + 30
+        while _seccomp_mode(parked._process.pid) != "2":  # it confines itself now, while the visible one runs
+            assert time.monotonic() < deadline, "the parked worker was never released"
+            time.sleep(0.01)
+        assert [r.ok for r in visible.call_many(_calls(2), "sigmoid", float("inf"))] == [True, True]
+        visible.close()
+        assert _alive(parked._process.pid)
+        parked.configure(LIMITS, ())  # as the hidden phase does: nothing more to send
+        replies = parked.call_many(_calls(3), "sigmoid", float("inf"))
+        assert [float(r.arrays[0][0, 0]) for r in replies] == [1.0, 2.0, 3.0] and parked.first_start == "fork"
+    finally:
+        visible.close()
+        parked.close()
+
+
+@pytest.mark.skipif(not _sealed_here(), reason="needs root and namespaces: a worker sealed in")
+def test_a_released_worker_is_ended_before_an_unsealed_end_sweeps_and_starts_again_fresh(tmp_path):
+    """Should a restart of the visible worker not be sealed (its namespaces failing only then), its end sweeps
+    what the grader started and the user's processes: the successor released early is ended first, and the hidden
+    phase starts it again, a fresh Python, rather than find it dead. (That restart cannot be made to fail here on
+    purpose: the state it leaves is set by hand, on real processes.)"""
+    visible, parked = _visible_and_parked(tmp_path)
+    try:
+        assert visible.start().ok
+        released = parked._process.pid
+        visible._namespaced = visible._sealed = False  # as after a restart that could not be sealed: its end sweeps
+        visible.close()
+        assert parked._process is None and not _alive(released)
+        replies = parked.call_many(_calls(2), "sigmoid", float("inf"))
+        assert [float(r.arrays[0][0, 0]) for r in replies] == [1.0, 2.0]
+        assert parked._process.pid != released
+    finally:
+        visible.close()
+        parked.close()

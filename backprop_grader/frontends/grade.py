@@ -83,6 +83,8 @@ def _grade_found(found, submission: Path, config_path: Path | None) -> dict:
     forking = can_fork()
     early = start_worker(found, identity, fork=True) if forking else None
     parked = start_worker(found, identity, fork=True).worker if forking else None  # the hidden phase's, waiting
+    if early and early.worker and parked:
+        early.worker.successor = parked  # released to import while the visible phase runs, where that is sealed
     try:
         submitter = announce(submission)  # after the fork: the metadata holds earlier results, hidden ones too
         config = load_config(config_path)

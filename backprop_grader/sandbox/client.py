@@ -87,6 +87,7 @@ class Worker:
         self.source_file, self.limits, self.forbidden, self.identity = Path(source_file), limits, forbidden, identity
         self.source_text, self.fork, self.zygote = source_text, fork, zygote
         self._awaiting_settings = False
+        self._released_early = False  # given its limits while its predecessor still ran (_release_successor)
         self.first_start: str | None = None  # how the first worker that started was started: "fork" or "fresh python"
         self._process = None
         self._namespaced = False  # the process is the first of a PID namespace of its own (_launch)
@@ -95,6 +96,7 @@ class Worker:
         self._spawned_at = 0.0
         self.startup: Reply | None = None
         self.isolation: dict | None = None  # how the first worker was confined, as it reported before student code
+        self.successor: Worker | None = None  # the hidden phase's worker, parked until we are sealed (grade)
         self._scratch = scratch.make("worker")  # root's when root; removed at the next start if we are killed
         os.chmod(self._scratch, 0o711)  # the worker may pass through to its own folder inside, list nothing
         self._mountpoint = self._scratch / "view"  # the root of each worker's view, in its own namespace only
@@ -231,6 +233,8 @@ class Worker:
             self.stop()
             self.startup = confined
             return confined
+        if self._sealed:
+            self._release_successor()
         left = self.limits.import_seconds - (time.monotonic() - self._spawned_at)
         self.startup = self._receive(max(left, 0.05), "import", limit=self.limits.import_seconds)  # "within 10 s"
         self.startup.seconds = time.monotonic() - self._spawned_at
@@ -289,6 +293,8 @@ class Worker:
         """
         if self._process is None:
             return
+        if not self._namespaced or (self.identity and not self._sealed):
+            self._recall_successor()  # our sweeps below would reach it
         for fd in self._fds:
             os.close(fd)
         unspare(self._process.pid)
@@ -303,6 +309,24 @@ class Worker:
             users.doubt(self.identity[0])
             users.clear_leftovers(users.SandboxUser("", *self.identity), keep=(self._scratch,))
         self._process, self._fds, self._namespaced, self._sealed = None, None, False, False
+
+    def _release_successor(self) -> None:
+        """Give the parked successor its limits now, while we still run: it confines itself and imports the
+        submission meanwhile, off the grading's path. Only once we are sealed and it has a PID namespace of its
+        own: nothing of our end (no sweep of the user's processes or the grader's descendants) can reach it then,
+        and each is closed to the other (its own view, network and processes). It is asked no network before we
+        are ended with all we started, so whatever it does meanwhile knows nothing hidden."""
+        successor = self.successor
+        if successor is not None and successor._awaiting_settings and successor._namespaced:
+            successor.configure(self.limits, self.forbidden)
+            successor._released_early = True
+
+    def _recall_successor(self) -> None:
+        """End a successor released early before our end sweeps (a restart of ours was not sealed after all):
+        the sweep would end it unseen. It starts again, a fresh Python, when the hidden phase asks for it."""
+        successor = self.successor
+        if successor is not None and successor._released_early and successor._process is not None:
+            successor.stop()
 
     def close(self) -> None:
         """Stop the worker and remove its files."""
