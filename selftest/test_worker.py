@@ -447,3 +447,43 @@ def test_a_released_worker_is_ended_before_an_unsealed_end_sweeps_and_starts_aga
     finally:
         visible.close()
         parked.close()
+
+
+FORKS_AT_IMPORT = COUNTING.replace("STOP_AT", "0") + """
+import os, time
+for _ in range(6):  # children that sleep: with the visible worker's, more than the user's process limit allows
+    if os.fork() == 0:
+        time.sleep(3600)
+        os._exit(0)
+"""
+
+
+@pytest.mark.skipif(not _sealed_here(), reason="needs root and namespaces: a worker sealed in")
+def test_a_released_worker_whose_import_failed_beside_its_predecessor_imports_again_alone(tmp_path):
+    """A released worker imports while the visible one lives, as the same sandbox user: a submission that starts
+    processes at import may then find the user's process limit used up by the visible worker's, a failure it
+    would not have had alone. Such a failed start is tried once more when the hidden phase begins (the visible
+    worker gone with all it started), so the student's result is the one it would have been."""
+    from backprop_grader.sandbox import claim_identity
+
+    (tmp_path / "backprop.py").write_text(FORKS_AT_IMPORT)
+    limits = Limits(**dict(LIMITS.__dict__, processes=10))
+    identity = claim_identity()
+    visible, parked = (Worker(tmp_path / "backprop.py", None, (), identity, fork=True) for _ in range(2))
+    visible.spawn(), parked.spawn()
+    visible.successor = parked
+    visible.configure(limits, ())
+    try:
+        assert visible.start().ok
+        deadline = time.monotonic() + 30
+        while _alive(parked._process.pid):  # its import fails meanwhile (7 + 7 processes, 10 allowed): it leaves
+            assert time.monotonic() < deadline, "the released worker's import did not fail"
+            time.sleep(0.01)
+        assert visible.call_many(_calls(1), "sigmoid", float("inf"))[0].ok
+        visible.close()
+        parked.configure(limits, ())
+        replies = parked.call_many(_calls(2), "sigmoid", float("inf"))
+        assert [r.ok for r in replies] == [True, True], replies[0].message
+    finally:
+        visible.close()
+        parked.close()

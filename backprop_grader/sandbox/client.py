@@ -233,14 +233,17 @@ class Worker:
             self.stop()
             self.startup = confined
             return confined
-        if self._sealed:
-            self._release_successor()
         left = self.limits.import_seconds - (time.monotonic() - self._spawned_at)
         self.startup = self._receive(max(left, 0.05), "import", limit=self.limits.import_seconds)  # "within 10 s"
         self.startup.seconds = time.monotonic() - self._spawned_at
         self.startup.output = self._take_output()
+        if self.startup.ok and self._sealed:
+            self._release_successor()  # once our import is done: its import's processes never cost ours
         if not self.startup.ok:
             self.stop()
+            if self._released_early:  # it imported beside its predecessor (sharing the user's process limit):
+                self._released_early, self.startup = False, None  # once more, alone, as it would have been
+                return self.start()
         return self.startup
 
     def spawn(self) -> Reply | None:
@@ -315,7 +318,9 @@ class Worker:
         submission meanwhile, off the grading's path. Only once we are sealed and it has a PID namespace of its
         own: nothing of our end (no sweep of the user's processes or the grader's descendants) can reach it then,
         and each is closed to the other (its own view, network and processes). It is asked no network before we
-        are ended with all we started, so whatever it does meanwhile knows nothing hidden."""
+        are ended with all we started, so whatever it does meanwhile knows nothing hidden. Only after our own
+        import: the two share the user's process limit, and a submission that starts processes as it is
+        imported must never fail ours for it (the successor's failed start is tried again alone: start)."""
         successor = self.successor
         if successor is not None and successor._awaiting_settings and successor._namespaced:
             successor.configure(self.limits, self.forbidden)
