@@ -96,7 +96,7 @@ class Worker:
         self._spawned_at = 0.0
         self.startup: Reply | None = None
         self.isolation: dict | None = None  # how the first worker was confined, as it reported before student code
-        self.successor: Worker | None = None  # the hidden phase's worker, parked until we are sealed (grade)
+        self.successor: Worker | None = None  # the hidden phase's, parked until we are sealed and imported
         self._scratch = scratch.make("worker")  # root's when root; removed at the next start if we are killed
         os.chmod(self._scratch, 0o711)  # the worker may pass through to its own folder inside, list nothing
         self._mountpoint = self._scratch / "view"  # the root of each worker's view, in its own namespace only
