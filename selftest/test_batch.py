@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from collections import Counter
@@ -442,15 +443,20 @@ def test_a_hung_grader_is_an_autograder_error_and_the_batch_goes_on(tmp_path):
     _hanging(classroom / "carol", tmp_path / "carol.pid")
     _student(classroom / "dave", "while True:\n    pass\n")  # stopped by the import's time limit
     out = tmp_path / "out"
-    temporary = tmp_path / "tmp"  # the jobs' copies of student code go here: none may be left, carol's included
-    temporary.mkdir()
+    # the jobs' copies of student code go to a temporary folder of this test's own (short: the fork server's socket
+    # lives there too): none may be left, carol's included
+    temporary = Path(tempfile.mkdtemp(prefix="bh-"))
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "backprop_grader", "batch", str(classroom), "--out", str(out),
-                           "--config", str(_slow_config(tmp_path)), "--timeout", "15"], cwd=PROJECT,
-                          capture_output=True, text=True, timeout=900, env=dict(os.environ, TMPDIR=str(temporary)))
+    try:
+        done = subprocess.run([sys.executable, "-m", "backprop_grader", "batch", str(classroom), "--out", str(out),
+                               "--config", str(_slow_config(tmp_path)), "--timeout", "15"], cwd=PROJECT,
+                              capture_output=True, text=True, timeout=900, env=dict(os.environ, TMPDIR=str(temporary)))
+        left = list(temporary.glob("backprop-grader-*"))
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
     assert done.returncode == 0, done.stderr[-3000:]
     assert time.monotonic() - started < 100
-    assert not list(temporary.glob("backprop-grader-*")), list(temporary.iterdir())
+    assert not left, left
     rows = read_csv(out / "grades.csv")
     assert (rows["alice"]["total"], rows["bob"]["total"], rows["dave"]["total"]) == ("100", "0", "0")
     assert rows["carol"]["status"] == report.ERROR and rows["carol"]["total"] == ""
@@ -833,3 +839,16 @@ def test_batch_itself_loads_neither_pytest_nor_numpy():
     done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, timeout=60,
                           check=True)
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_a_temporary_folder_too_long_for_a_socket_is_one_clear_line(tmp_path):
+    """batch's jobs start through a Unix socket in the temporary folder, whose path may be at most ~100 bytes: a
+    longer TMPDIR stops batch before it grades, with one line saying what to do, not a traceback."""
+    long = tmp_path / ("t" * 100)
+    long.mkdir()
+    _copy_tree(CORRECT, tmp_path / "class" / "alice")
+    done = subprocess.run([sys.executable, "-m", "backprop_grader", "batch", str(tmp_path / "class"), "--out",
+                           str(tmp_path / "out")], cwd=PROJECT, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, TMPDIR=str(long)))
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "set TMPDIR to a shorter folder" in done.stderr and "Traceback" not in done.stderr, done.stderr

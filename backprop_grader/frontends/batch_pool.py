@@ -19,6 +19,7 @@ import multiprocessing.forkserver
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..config import PROJECT_ROOT
+from ..errors import GraderError
 from ..sandbox import policy, processes, scratch
 from ..sandbox.isolation import view
 from .class_input import content_hash
@@ -42,12 +44,21 @@ _PRELOAD = ["numpy", "pytest", "_pytest.python", "_pytest.fixtures", "_pytest.he
             "backprop_grader.frontends.batch_job", "backprop_grader.frontends.batch_pool"]
 
 
+SOCKET_PATH_TOO_LONG = ("the temporary folder {folder} has too long a path for the Unix socket batch's jobs are "
+                        "started through (at most about 100 characters in all): set TMPDIR to a shorter folder")
+
+
 def start_fork_server() -> None:
     """Start the fork server now, if it is not running: it imports numpy and pytest (some 300 ms) while batch
     goes on finding the submissions. Batch() starts it too, when it is not."""
     multiprocessing.get_context("forkserver").set_forkserver_preload(_PRELOAD)
-    with _server_environment():
-        multiprocessing.forkserver.ensure_running()
+    try:
+        with _server_environment():
+            multiprocessing.forkserver.ensure_running()
+    except OSError as exc:
+        if "too long" not in str(exc):
+            raise
+        raise GraderError(SOCKET_PATH_TOO_LONG.format(folder=tempfile.gettempdir())) from None
 
 
 def _serve(*args) -> None:
