@@ -17,7 +17,7 @@ the student's array equals its closed form as closely as a correct gradient woul
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import combinations, islice
 
 import numpy as np
@@ -351,8 +351,16 @@ class _Stack:
         self.rows, self.arrays = rows, arrays  # rows: (formula, output) of each closed form
         self.magnitude = np.abs(arrays)
         self.largest = self.magnitude.reshape(len(rows), -1).max(axis=1, initial=0.0)
-        self.flat = arrays.reshape(len(rows), -1)
-        self.squares = np.einsum("ij,ij->i", self.flat, self.flat)
+
+    @cached_property
+    def flat(self) -> np.ndarray:
+        """Each closed form as one row of numbers (for the least-squares factors: a scaled stack needs none)."""
+        return self.arrays.reshape(len(self.rows), -1)
+
+    @cached_property
+    def squares(self) -> np.ndarray:
+        """Each closed form's sum of squares."""
+        return np.einsum("ij,ij->i", self.flat, self.flat)
 
 
 def _stacked(network, layer: str, shape: tuple, budget: int) -> _Stack | None:

@@ -237,13 +237,14 @@ class Worker:
         self.startup = self._receive(max(left, 0.05), "import", limit=self.limits.import_seconds)  # "within 10 s"
         self.startup.seconds = time.monotonic() - self._spawned_at
         self.startup.output = self._take_output()
-        if self.startup.ok and self._sealed:
-            self._release_successor()  # once our import is done: its import's processes never cost ours
-        if not self.startup.ok:
-            self.stop()
-            if self._released_early:  # it imported beside its predecessor (sharing the user's process limit):
-                self._released_early, self.startup = False, None  # once more, alone, as it would have been
-                return self.start()
+        if self.startup.ok:
+            if self._sealed:
+                self._release_successor()  # once our import is done: its import's processes never cost ours
+            return self.startup
+        self.stop()
+        if self._released_early:  # it imported beside its predecessor (sharing the user's process limit):
+            self._released_early, self.startup = False, None  # once more, alone, as it would have been
+            return self.start()
         return self.startup
 
     def spawn(self) -> Reply | None:
