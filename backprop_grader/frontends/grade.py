@@ -13,7 +13,16 @@ from .. import __version__
 from .. import messages as msg
 from ..config import PROJECT_ROOT, load_config
 from ..errors import GraderError
-from ..sandbox import Limits, Reply, Worker, claim_identity, isolation_note, scratch, vouch_for_users
+from ..sandbox import (
+    Limits,
+    Reply,
+    Worker,
+    claim_identity,
+    importing_meanwhile,
+    isolation_note,
+    scratch,
+    vouch_for_users,
+)
 from ..sandbox.policy import can_fork
 from . import results
 from .discovery import configured_caps, explain_not_found, find_submission, unpack_into
@@ -176,13 +185,18 @@ def grade_found(found, config, identity, submitter: dict, run_tests, *, started:
 
 
 def _run_pytest(grading, notes: list[str], extra: dict) -> tuple:
-    """The graded suite in a pytest session of its own, with our plugin: (the plugin, pytest's exit code)."""
-    import pytest
-
+    """The graded suite in a pytest session of its own, with our plugin: (the plugin, pytest's exit code). The
+    workers are asked everything while pytest is imported (a quarter of a grading's time) in a thread meanwhile;
+    the tests then read the replies."""
     from ..maths import cache
-    from .plugin import GradescopePlugin
 
     cache.prepare(grading)
+    with importing_meanwhile("pytest", f"{__package__}.plugin"):
+        grading.ask_everything()
+    import pytest
+
+    from .plugin import GradescopePlugin
+
     plugin = GradescopePlugin(grading, notes=notes, extra=extra)
     code = pytest.main(pytest_arguments(), plugins=[plugin])
     return plugin, f" (pytest exit {int(code)})"

@@ -22,7 +22,7 @@ import importlib
 # public name -> the module of this package that defines it
 _FACE = {
     "Worker": "client", "end_all_workers": "client", "WORKER_SOURCE": "client", "PROVIDED_FORWARD": "client",
-    "vouch_for_users": "client",
+    "vouch_for_users": "client", "importing_meanwhile": "client",
     "Reply": "replies", "Limits": "confinement", "claim_identity": "confinement", "isolation_note": "confinement",
     "isolated_path": "confinement", "SANDBOX_USER": "confinement", "Zygote": "zygote",
 }

@@ -9,7 +9,9 @@ nonsense is ended with every process it started, and the next call starts a fres
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import importlib
 import os
 import select
 import shutil
@@ -46,9 +48,13 @@ WORKER_SOURCE = "\n\n".join(Path(m.__file__).read_text(encoding="utf-8") for m i
 # Bytes of requests that may wait in the pipe to the worker: one page, the least a pipe can hold (student code
 # may shrink it with fcntl), so that the worker's pipe normally has room for them.
 _PIPELINED = 4096
+# Python's thread switch interval while a thread imports beside the workers' pipes (importing_meanwhile): a reply
+# that arrives waits at most this long for the interpreter (the default, 5 ms, is ten times as long).
+_SWITCH_MEANWHILE = 0.0005
 
 
 _LIVE: set[int] = set()  # pids of this process's workers that may still run (end_all_workers)
+_IMPORTING: list[threading.Thread] = []  # threads importing modules meanwhile (importing_meanwhile)
 _SPAWNING = threading.Lock()  # held while a worker is copied and started, and while all are ended
 _LEAVING: list[bool] = []  # not empty once end_all_workers ran: no worker starts after it
 
@@ -61,6 +67,32 @@ def end_all_workers() -> None:
         for pid in list(_LIVE):
             kill_group(pid)
         kill_descendants()
+
+
+@contextlib.contextmanager
+def importing_meanwhile(*modules: str):
+    """Import modules in a thread of their own while the caller goes on with its workers: talking to a worker
+    mostly waits on its pipe, an import mostly computes, so the two overlap. A worker started meanwhile waits for
+    the imports to end first (spawn): a fork while another thread imports could leave the child holding an import
+    lock. A failed import is left for the caller's own import of the module to raise."""
+    def load():
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # the caller's own import raises it again, where it is handled
+                return
+
+    loader = threading.Thread(target=load, name="importing meanwhile", daemon=True)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(_SWITCH_MEANWHILE)
+    _IMPORTING.append(loader)
+    loader.start()
+    try:
+        yield
+    finally:
+        loader.join()
+        _IMPORTING.remove(loader)
+        sys.setswitchinterval(interval)
 
 
 def vouch_for_users() -> list[str]:
@@ -254,6 +286,8 @@ class Worker:
         """
         if self._process is not None:
             return None
+        for thread in list(_IMPORTING):
+            thread.join()
         with _SPAWNING:  # end_all_workers, from another thread, waits for this worker to be known, then kills it
             if _LEAVING:
                 return Reply(False, "died", "the grader is stopping")
