@@ -16,7 +16,10 @@ import pytest
 from helpers import PROJECT, SUBMISSIONS, grade
 
 from backprop_grader.config import load_config
+from backprop_grader.maths import feedback
 from backprop_grader.maths.grading import GRADED_GROUPS, Grading
+from backprop_grader.maths.verdicts import LAYERS
+from backprop_grader.sandbox import Reply
 
 LEAKER = SUBMISSIONS / "hostile" / "leak_hidden_networks"
 # One worker runs this whole module under pytest-xdist: the check of the shared temporary folders must not see a
@@ -91,3 +94,25 @@ def test_visible_results_are_the_same_whatever_the_hidden_networks(submission, t
 def test_nothing_is_left_in_the_shared_temporary_folders(leaked):
     left = [f for folder in ("/tmp", "/var/tmp", "/dev/shm") for f in os.listdir(folder) if f.startswith("leak-")]
     assert left == []
+
+
+
+def test_a_check_made_hidden_feeds_no_visible_diagnosis(tmp_path):
+    """With the finite-difference checks (N.5) after the due date, their networks are hidden ones: the evidence a
+    visible test's diagnosis may read holds none of them (it once did: "fd" was taken as visible whatever the
+    rubric said)."""
+    text = (PROJECT / "autograder.toml").read_text()
+    for number in ("1.5", "2.5"):
+        entry = f'[rubric.tests."{number}"]\npoints = 5\nvisibility = "visible"'
+        assert entry in text
+        text = text.replace(entry, entry.replace('"visible"', '"after_due_date"'))
+    config = tmp_path / "autograder.toml"
+    config.write_text(text)
+    grading = Grading(load_config(config), None, Reply(False, "not_found", "nothing to run"))
+    for case in grading.config.cases:
+        visible = {id(n) for g in ("worked", "probe0", "probe1") for n in grading.networks(case, g)}
+        for layer in LAYERS:
+            shown = feedback.evidence(grading, case, layer, visible=True)
+            assert shown and all(id(v.network) in visible for v in shown)
+            hidden_test = feedback.evidence(grading, case, layer, visible=False, group="random")
+            assert any(id(v.network) not in visible for v in hidden_test)  # a hidden test's may

@@ -28,8 +28,9 @@ STARTUP_KINDS = ("not_found", "syntax_error", "import_error", "forbidden_import"
 
 
 def evidence(grading, case: str, layer: str, *, visible: bool, group: str = "worked") -> list[Verdict]:
-    """The verdicts of one layer that a test's diagnosis may use: visible networks only for a visible test."""
-    groups = VISIBLE_GROUPS if visible else (group, *HIDDEN_EXTRA_GROUPS)
+    """The verdicts of one layer that a test's diagnosis may use: visible networks only for a visible test (the
+    finite-difference check's are hidden ones when the rubric makes it hidden)."""
+    groups = [g for g in VISIBLE_GROUPS if grading.is_visible(case, g)] if visible else (group, *HIDDEN_EXTRA_GROUPS)
     return [v for g in dict.fromkeys(groups) for v in grading.verdicts(case, g, layer)]
 
 
