@@ -43,7 +43,8 @@ WEIGHT_TERM_RATIO = 10 ** 4.5
 
 
 class Grading:
-    """The student's replies on every network of the run, fetched lazily through one worker."""
+    """The student's replies on every network of the run, fetched through one worker per phase: all at once
+    before the tests run (ask_everything), else when a test first reads them."""
 
     def __init__(self, config, worker, unavailable: Reply | None = None, hidden_worker=None):
         """worker runs the submission for the visible networks; hidden_worker() gives the worker for the hidden
