@@ -1,7 +1,8 @@
 """The benchmark of issue 8: how grading compares with starting Python, with an in-process grader, and at scale.
 
 Prints, each a median over several runs on this machine:
-  1. `python -c "import numpy"` (the floor);
+  1. `python -c "import numpy"` (the floor), and `python -c "import numpy, pytest"` (the floor of any grading that
+     runs a pytest suite in its own process);
   2. one run_autograder on a correct submission, isolation on (as root, in a simulated Gradescope root) and off,
      and its CPU time (what Gradescope's half CPU pays: wall time there is about twice it); and the same grading
      as Gradescope's container gives it, where no namespace can be made;
@@ -219,6 +220,8 @@ def main() -> None:
     python = str(root / "venv" / "bin" / "python") if root else PYTHON  # the Python that grades there
     env = {"PATH": "/usr/bin:/bin", "HOME": "/root", "AUTOGRADER_ROOT": str(root)}
     commands.update({"floor": ([python, "-c", "import numpy"], {}),
+                     # what any grading whose rubric is a pytest suite run in the grading process pays first
+                     "pytest floor": ([python, "-c", "import numpy, pytest"], {}),
                      "baseline": ([python, baseline_script, str(CORRECT)], {}),
                      "bare": ([python, baseline_script, str(CORRECT), "--bare"], {})})
     if root:
@@ -226,6 +229,7 @@ def main() -> None:
         commands["container"] = container_grading(root, results_file)
     measured = interleaved(commands, args.runs)
     floor, checkout_floor, off = measured["floor"][0], measured["checkout floor"][0], measured["off"][0]
+    pytest_floor = measured["pytest floor"][0]
     baseline, bare = measured["baseline"][0], measured["bare"][0]
     on, on_cpu = measured.get("on", (None, None))
     container, container_cpu = measured.get("container", (None, None))
@@ -241,6 +245,7 @@ def main() -> None:
     rows = [
         ("1. python -c 'import numpy' (floor, grading Python)", f"{floor * 1000:.0f} ms"),
         ("1. the same with the checkout's .venv Python", f"{checkout_floor * 1000:.0f} ms"),
+        ("1. python -c 'import numpy, pytest' (grading Python)", f"{pytest_floor * 1000:.0f} ms"),
         ("2. run_autograder, isolation on (root)", f"{on * 1000:.0f} ms" if on else "n/a (not root)"),
         ("2. run_autograder, isolation off", f"{off * 1000:.0f} ms"),
         ("2. CPU time of it, isolation on (grader + worker)", f"{on_cpu * 1000:.0f} ms" if on_cpu else "n/a"),
@@ -253,6 +258,8 @@ def main() -> None:
         ("5. peak memory, grader + worker", f"{memory:.0f} MB"),
         ("ratio 2/1 (target <= 2.5)", f"{grading / floor:.2f}"),
         ("ratio 2/1, as in Gradescope's container", f"{container / floor:.2f}" if container else "n/a"),
+        ("ratio 1 with pytest / 1: what importing pytest alone costs", f"{pytest_floor / floor:.2f}"),
+        ("ratio 2 / 1 with pytest", f"{grading / pytest_floor:.2f}"),
         (f"ratio 4 ({os.cpu_count()} jobs) x 1: submissions per import-numpy time (target >= 2.5)",
          f"{parallel * floor:.2f}" if parallel else "n/a"),
         ("ratio 2 off / 1 checkout", f"{off / checkout_floor:.2f}"),
