@@ -170,9 +170,9 @@ class SubmissionLoop:
         """Every collected test once, for this submission's Grading (sharing the job's networks): (the plugin,
         no detail)."""
         grading.share_networks(self.shared)
-        grading.ask_everything()  # in the order grade asks (the tests then read the replies)
         self.plugin.begin(grading, notes=notes, extra=extra)
         try:
+            grading.ask_everything()  # in the order grade asks (the tests then read the replies)
             _run_tests(session.items)
         except BaseException:
             # Broken off mid-pass (a grader fault that escaped pytest): fixtures, capture and setup state may
