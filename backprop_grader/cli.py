@@ -6,6 +6,7 @@ import argparse
 import gc
 import importlib
 import os
+import select
 import sys
 from pathlib import Path
 
@@ -45,6 +46,24 @@ def main(argv: list[str] | None = None, *, collect: bool = True) -> int:
     except GraderError as exc:
         print(f"backprop-grader: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        if not stdout_gone():
+            raise
+        return 1  # whoever read our output left (`batch ... | head`): no traceback, as other commands do
+
+
+def stdout_gone() -> bool:
+    """Whether nobody reads our standard output any more (a pipe whose reader closed it); if so, it is pointed
+    at /dev/null, so that what is still buffered for it does not fail again as Python exits."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        gone = any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError):
+        return False
+    if gone:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return gone
 
 
 class DefaultsShown(argparse.HelpFormatter):

@@ -316,3 +316,27 @@ def _built(checkout: Path, folder: Path) -> Path:
                            str(out)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return out
+
+
+@pytest.mark.parametrize("command", ["grade", "batch"])
+def test_output_to_a_reader_that_left_is_no_traceback_and_everything_is_written(command, tmp_path):
+    """`batch ... | head` or `grade ... | head`: the reader may close the pipe before the last line is printed."""
+    correct = SUBMISSIONS / "correct" / "vectorized"
+    if command == "grade":
+        arguments = ["grade", str(correct), "--results", str(tmp_path / "results.json")]
+    else:
+        shutil.copytree(correct, tmp_path / "class" / "student1")
+        arguments = ["batch", str(tmp_path / "class"), "--out", str(tmp_path / "out"), "--jobs", "1"]
+    reader, writer = os.pipe()
+    os.close(reader)  # gone before the first line
+    try:
+        done = subprocess.run([sys.executable, "-m", "backprop_grader", *arguments], cwd=PROJECT, stdout=writer,
+                              stderr=subprocess.PIPE, text=True, timeout=300)
+    finally:
+        os.close(writer)
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr, done.stderr
+    assert done.returncode == 1
+    if command == "grade":
+        _valid(json.loads((tmp_path / "results.json").read_text()))
+    else:
+        assert "student1" in (tmp_path / "out" / "grades.csv").read_text()

@@ -28,7 +28,8 @@ def register(commands) -> None:
 
 
 def run(args) -> int:
-    """Grade, write results.json, print the table; exit 0 whenever results.json was written."""
+    """Grade, write results.json, print the table; exit 0 whenever results.json was written (1 when the table
+    could not be printed because its reader left: cli.main)."""
     if not args.always_write_results:
         check_arguments(args.submission, args.config, args.results)
     from . import grade, results
