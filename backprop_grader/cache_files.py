@@ -13,6 +13,9 @@ import tempfile
 from .config import PROJECT_ROOT
 
 CACHE_DIR = PROJECT_ROOT / ".cache"
+# Files of one kind ("networks-<key>.json": one per configuration and code version) kept at most; older ones go
+# when a new one is written, so that a checkout whose code or configurations change does not pile them up.
+KEPT_PER_KIND = 16
 
 
 def read(name: str):
@@ -32,5 +35,20 @@ def write(name: str, data) -> None:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             json.dump(data, out)
         os.replace(temporary, CACHE_DIR / name)
+    except OSError:
+        return
+    _prune(name)
+
+
+def _prune(name: str) -> None:
+    """Remove the oldest files of name's kind (what precedes its last "-") beyond KEPT_PER_KIND, never name
+    itself. Another grading reading one at that moment finds it gone and computes it again."""
+    kind = name.rpartition("-")[0] + "-"
+    try:
+        others = [entry for entry in os.scandir(CACHE_DIR)
+                  if entry.name.startswith(kind) and entry.name != name and entry.is_file(follow_symlinks=False)]
+        others.sort(key=lambda entry: entry.stat(follow_symlinks=False).st_mtime, reverse=True)
+        for entry in others[KEPT_PER_KIND - 1:]:
+            os.unlink(entry.path)
     except OSError:
         return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -97,3 +99,19 @@ def test_a_cache_file_of_another_shape_is_computed_again(cache_folder, content):
     cache.prepare(grading)
     assert len(_all_networks(grading)) > 50 and all(grading.reference(n) is not None for n in _all_networks(grading))
     assert path.read_text() != content
+
+
+def test_old_files_of_a_kind_are_removed_past_the_number_kept(cache_folder):
+    """A checkout whose code or configuration changes writes a networks file per version: the oldest go, so
+    that they do not pile up; the newest and other kinds stay."""
+    cache_folder.mkdir()
+    for n in range(cache_files.KEPT_PER_KIND + 3):
+        (cache_folder / f"networks-old{n:02d}.json").write_text("{}")
+        os.utime(cache_folder / f"networks-old{n:02d}.json", (1_000_000 + n, 1_000_000 + n))
+    (cache_folder / "fresh-modules-abc.json").write_text("[]")
+    os.utime(cache_folder / "fresh-modules-abc.json", (1, 1))  # older than all: another kind, kept
+    cache_files.write("networks-new.json", {"x": 1})
+    left = sorted(p.name for p in cache_folder.iterdir())
+    newest = [f"networks-old{n:02d}.json" for n in range(3 + 1, cache_files.KEPT_PER_KIND + 3)]
+    assert left == sorted(["fresh-modules-abc.json", "networks-new.json", *newest])
+    assert cache_files.read("networks-new.json") == {"x": 1}
