@@ -9,7 +9,8 @@ Prints, each a median over several runs on this machine:
   3. the same checks run in-process with no sandbox, as a gradescope-utils suite (unittest test cases with its
      decorators, its JSONTestRunner writing results.json: bench/inprocess_baseline.py, the insecure baseline),
      and, for comparison, the bare checks with no test framework at all;
-  4. batch throughput over 100 submissions with 1 job and with all cores (when `batch` exists);
+  4. batch throughput over 100 submissions with 1 job and with all cores (when `batch` exists), and the ceiling
+     the sandbox alone puts on it: the CPU of a submission's two workers with no grading (bench/sandbox_floor.py);
   5. peak memory (resident) of grader plus worker during one grading;
   6. one run_autograder (checkout) on a notebook that plots with matplotlib, against the same code as a .py file;
   7. what sealing a worker costs: a fork into a PID namespace of its own against a plain fork (root only);
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import resource
 import shutil
@@ -147,6 +149,15 @@ def batch_throughput(jobs: int, count: int = 100) -> float | None:
         return count / (time.perf_counter() - started)
 
 
+def sandbox_floor() -> dict:
+    """bench/sandbox_floor.py's measurement, run as batch's jobs run (an environment of known variables only)."""
+    from backprop_grader.sandbox.policy import FORK_SERVER_ENVIRONMENT
+
+    done = subprocess.run([PYTHON, str(PROJECT / "bench" / "sandbox_floor.py")], cwd=PROJECT, check=True,
+                          capture_output=True, text=True, env=dict(FORK_SERVER_ENVIRONMENT))
+    return json.loads(done.stdout.splitlines()[-1])
+
+
 def plots(runs: int, results_file: Path) -> list[tuple[str, str]]:
     """Rows 6: a notebook with plots against the same code as a .py file (both import matplotlib and plot)."""
     def grading(submission: Path) -> tuple[list[str], dict]:
@@ -241,6 +252,8 @@ def main() -> None:
                               str(results_file)])
     single = None if args.skip_batch else batch_throughput(1)
     parallel = None if args.skip_batch else batch_throughput(os.cpu_count() or 1)
+    floor_of_batch = sandbox_floor()
+    ceiling = (os.cpu_count() or 1) / (floor_of_batch["cpu_ms"] / 1000)
     grading = on if on is not None else off
     rows = [
         ("1. python -c 'import numpy' (floor, grading Python)", f"{floor * 1000:.0f} ms"),
@@ -255,6 +268,10 @@ def main() -> None:
         ("3. the bare checks, no test framework", f"{bare * 1000:.0f} ms"),
         ("4. batch, 1 job", f"{single:.1f} submissions/s" if single else "n/a"),
         (f"4. batch, {os.cpu_count()} jobs", f"{parallel:.1f} submissions/s" if parallel else "n/a"),
+        ("4. the sandbox alone per submission: two workers, " + ("sealed, " if floor_of_batch["sealed"] else "")
+         + "one call each (CPU)", f"{floor_of_batch['cpu_ms']:.0f} ms"),
+        (f"4. the ceiling that puts on batch ({os.cpu_count()} cores / that CPU)",
+         f"{ceiling:.0f} submissions/s, ratio {ceiling * floor:.2f}"),
         ("5. peak memory, grader + worker", f"{memory:.0f} MB"),
         ("ratio 2/1 (target <= 2.5)", f"{grading / floor:.2f}"),
         ("ratio 2/1, as in Gradescope's container", f"{container / floor:.2f}" if container else "n/a"),
