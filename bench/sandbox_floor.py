@@ -27,12 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
+from backprop_grader.config import load_config
 from backprop_grader.sandbox import Limits, Worker, Zygote, claim_identity, vouch_for_users
 from backprop_grader.sandbox.policy import can_fork
 
 SUBMISSION = "def compute_gradients(z, t, W_kj, W_ji, case):\n    return 0 * W_kj, 0 * W_ji\n"
-LIMITS = Limits(import_seconds=10, call_seconds=5, case_seconds=60, cpu_seconds=60, memory_mb=1024,
-                processes=64, output_kb=64)
 ARGUMENTS = (np.ones(3), np.array([0.0, 1.0]), np.ones((3, 4)), np.ones((4, 2)))  # one small network
 
 
@@ -42,11 +41,12 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def _submission(folder: Path, zygote, identity) -> dict:
+def _submission(folder: Path, zygote, identity, config) -> dict:
     """The two workers of one submission, one after the other: each started, asked once, ended."""
     isolation = {}
     for _ in ("visible", "hidden"):
-        worker = Worker(folder / "backprop.py", LIMITS, (), identity, zygote=zygote)
+        worker = Worker(folder / "backprop.py", Limits(**config.limits), config.forbidden_imports, identity,
+                        zygote=zygote)
         try:
             reply = worker.call_many([ARGUMENTS], "sigmoid", 5.0)[0]
             if not reply.ok:
@@ -64,17 +64,18 @@ def main() -> None:
     args = parser.parse_args()
     zygote = Zygote.start(()) if can_fork() else None  # before anything else, as a job starts its own
     identity = claim_identity()
+    config = load_config()  # the project's autograder.toml: its limits and the imports it allows and refuses
     walls = []
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary)
         (folder / "backprop.py").write_text(SUBMISSION)
         try:
             for _ in range(2):  # warm-up
-                isolation = _submission(folder, zygote, identity)
+                isolation = _submission(folder, zygote, identity, config)
             before = _cpu()
             for _ in range(args.rounds):
                 started = time.perf_counter()
-                isolation = _submission(folder, zygote, identity)
+                isolation = _submission(folder, zygote, identity, config)
                 walls.append(time.perf_counter() - started)
         finally:
             if zygote is not None:
