@@ -28,7 +28,7 @@ import pytest
 from helpers import PROJECT, example_submissions, expected_of, run_grader
 
 from backprop_grader import messages as msg
-from backprop_grader.frontends import batch_job, charts, discovery, report
+from backprop_grader.frontends import charts, discovery, grade, report
 from backprop_grader.frontends.batch import MISSING_EXTRAS
 from backprop_grader.frontends.class_input import read_metadata
 from backprop_grader.frontends.results import problems
@@ -613,15 +613,15 @@ def test_uses_warmed_reads_the_code_as_text_and_follows_no_link(tmp_path):
 
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "backprop.py").write_text("import numpy\n")
-    assert not batch_job.uses_warmed(found(tmp_path / "a"))
-    assert batch_job.uses_warmed(found(tmp_path / "a", "from scipy.special import expit"))  # a notebook's cells
+    assert not grade.uses_warmed(found(tmp_path / "a"))
+    assert grade.uses_warmed(found(tmp_path / "a", "from scipy.special import expit"))  # a notebook's cells
     (tmp_path / "a" / "deep" / "er").mkdir(parents=True)
     (tmp_path / "a" / "deep" / "er" / "plots.ipynb").write_text('{"cells": ["import matplotlib"]}')
-    assert batch_job.uses_warmed(found(tmp_path / "a"))
+    assert grade.uses_warmed(found(tmp_path / "a"))
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "backprop.py").write_text("import numpy\n")
     (tmp_path / "b" / "linked.py").symlink_to(tmp_path / "a" / "deep" / "er" / "plots.ipynb")
-    assert not batch_job.uses_warmed(found(tmp_path / "b"))
+    assert not grade.uses_warmed(found(tmp_path / "b"))
 
 
 def test_a_worker_is_forked_only_from_a_grader_with_nothing_secret(tmp_path):

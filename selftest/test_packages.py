@@ -28,11 +28,12 @@ EXAMPLES = [SUBMISSIONS / "discovery" / "notebook_with_plots", SUBMISSIONS / "co
             SUBMISSIONS / "hostile" / "removes_the_import_guard"]
 
 
-@pytest.fixture(params=["fresh python", "fork", "zygote", "warm zygote"])
+@pytest.fixture(params=["fresh python", "fork", "warm fork", "zygote", "warm zygote"])
 def start(request):
     """How the worker starts, as in production: a fresh Python, a fork of a grader that holds numpy alone (as
-    run_autograder's grader does when it forks), or a fork from a zygote, bare or warm (as a batch job's, which
-    has imported matplotlib's pyplot and scipy.special, and so PIL and the rest of what they import). The forks
+    run_autograder's grader does when it forks), the same after it imported matplotlib's pyplot and scipy.special
+    for code that names them, or a fork from a zygote, bare or warm (as a batch job's, which has imported
+    matplotlib's pyplot and scipy.special, and so PIL and the rest of what they import). The forks
     are taken in a clean process of their own: this test process holds whatever earlier tests imported (scipy,
     PIL, yaml), which no grader holds when it forks."""
     return request.param
@@ -49,7 +50,12 @@ from backprop_grader.sandbox.zygote import Zygote
 mode, program, rules, limits = sys.argv[1], Path(sys.argv[2]), tuple(json.loads(sys.argv[3])), json.loads(sys.argv[4])
 warm = tuple(r[1:] for r in rules if r.startswith("+")) if mode == "warm zygote" else ()
 zygote = Zygote.start(warm) if mode.endswith("zygote") else None
-worker = Worker(program, Limits(**limits), rules, None, fork=mode == "fork", zygote=zygote)
+if mode == "warm fork":  # as grade does for code that names both (grade.preload_named), whatever the rules allow
+    from backprop_grader.sandbox.policy import can_fork
+    from backprop_grader.sandbox.zygote import warm as preload
+    preload(("matplotlib", "scipy"))
+    assert can_fork(), "preloading left the grader unable to fork its workers"
+worker = Worker(program, Limits(**limits), rules, None, fork=mode.endswith("fork"), zygote=zygote)
 try:
     reply = worker.start()
 finally:
@@ -119,6 +125,16 @@ def test_a_students_helper_module_is_student_code_too(tmp_path, start):
     reply = _startup(tmp_path, "import mine\n\ndef compute_gradients(z, t, W_kj, W_ji, case):\n    pass\n", start,
                      **{"mine.py": "import yaml\n"})
     assert (reply.kind, reply.message.split(" (")[0]) == ("missing_module", "module yaml is not available here")
+
+
+def test_a_package_off_the_list_is_refused_even_when_the_grader_preloaded_it(tmp_path, start):
+    """grade preloads pyplot for code that names it, whatever autograder.toml allows: where the list leaves
+    matplotlib out, the worker refuses it all the same (import_guard.refuse_preloaded)."""
+    rules = tuple(rule for rule in RULES if rule != "+matplotlib")
+    reply = _startup(tmp_path, "import matplotlib.pyplot\n\ndef compute_gradients(z, t, W_kj, W_ji, case):\n    pass\n",
+                     start, rules)
+    assert (reply.ok, reply.kind) == (False, "missing_module"), reply
+    assert reply.message.startswith("module matplotlib is not available here"), reply.message
 
 
 def test_a_refusal_wins_over_the_list(tmp_path, start):
@@ -200,3 +216,33 @@ def test_setup_installs_exactly_the_list(tmp_path):
     (tmp_path / "autograder.toml").write_text(text)
     assert [line.split("==")[0] for line in package_requirements(load_config(tmp_path / "autograder.toml"))] == \
         ["numpy", "numpy"]
+
+
+_PRINTS_WHETHER_LOADED = """import gc, sys
+print("pyplot loaded at import:", "matplot" "lib.pyplot" in sys.modules)  # not named whole: no use of it
+print("grader's objects frozen:", gc.get_freeze_count() > 0)
+{uses}
+from vectorized import compute_gradients  # noqa: F401
+"""
+
+
+@pytest.mark.parametrize("uses, loaded", [("", False), ("import matplotlib.pyplot as plt", True)])
+def test_grade_imports_pyplot_once_for_both_workers_of_code_that_names_it(tmp_path, uses, loaded):
+    """run_autograder's grader imports pyplot before it forks the workers of code that names matplotlib (half a
+    second of CPU each worker would spend again), and only for such code: the visible worker finds it loaded. And
+    it freezes its objects first: a worker turns the collector on, and would otherwise walk them all (the grader
+    runs with it off, so none of them is old) and copy nearly every page it shares with the grader."""
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    (folder / "backprop.py").write_text(_PRINTS_WHETHER_LOADED.format(uses=uses))
+    shutil.copy(SUBMISSIONS / "correct" / "vectorized" / "backprop.py", folder / "vectorized.py")
+    results = tmp_path / "results.json"
+    done = subprocess.run([str(PROJECT / "run_autograder"), "--submission", str(folder), "--results", str(results)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    document = json.loads(results.read_text())
+    assert document["score"] == 100, document["tests"][0]["output"]
+    assert document["extra_data"]["worker_start"] == "fork"
+    printed = [t["output"] for t in document["tests"] if "loaded at import" in t["output"]]
+    assert printed and f"pyplot loaded at import: {loaded}" in printed[0], printed
+    assert "grader's objects frozen: True" in printed[0], printed

@@ -16,7 +16,6 @@ module, and the zygotes are forked from the job.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import sys
 import threading
@@ -30,9 +29,6 @@ from ..sandbox.zygote import WARMED, Zygote
 from . import grade
 from .discovery import Caps
 from .plugin import GradescopePlugin
-
-_SEARCHED = 200  # folders, and files in each, that uses_warmed reads at most
-_SEARCHED_BYTES = 1 << 20  # and bytes of each file
 
 
 def serve(connection, config_path: str, lifeline=None, packages: tuple = ()) -> None:
@@ -58,21 +54,6 @@ def serve(connection, config_path: str, lifeline=None, packages: tuple = ()) -> 
         for each in loop.zygotes if loop else [zygote] if zygote else []:
             each.close()
         sandbox.vouch_for_users()  # the next job or grading to claim our user may skip its search, if all were sealed
-
-
-def uses_warmed(found, names=tuple(WARMED)) -> bool:
-    """Whether the submission's code names a package the warm zygote imported: the code imported (a notebook's
-    cells) and the Python files and notebooks of its folder, searched as text (at most _SEARCHED files and bytes
-    each; links are not followed). A submission whose imports escape this search only imports the package itself
-    in its workers, as under grade."""
-    texts = [found.source_text or ""]
-    for folder, _, files in itertools.islice(os.walk(found.path.parent), _SEARCHED):
-        for name in files[:_SEARCHED]:
-            path = os.path.join(folder, name)
-            if name.endswith((".py", ".ipynb")) and not os.path.islink(path):
-                with contextlib.suppress(OSError), open(path, "rb") as file:
-                    texts.append(file.read(_SEARCHED_BYTES).decode("utf-8", "replace"))
-    return any(package in text for text in texts for package in names)
 
 
 def _leave_with_the_batch(lifeline) -> None:
@@ -157,7 +138,7 @@ class SubmissionLoop:
         plotting one saves about 1 s), and warming costs some 700 ms once: a job that grades none never pays it."""
         if not self.zygotes:
             return None
-        if not self.warmed or found.path is None or not uses_warmed(found):
+        if not self.warmed or found.path is None or not grade.uses_warmed(found):
             return self.zygotes[0]
         if len(self.zygotes) == 1:
             try:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import itertools
 import os
 import sys
 import time
@@ -30,6 +33,8 @@ from .metadata import log_line, read_submitter
 from .writable import NO_SPACE, message
 
 TESTS_DIR = PROJECT_ROOT / "tests"
+_SEARCHED = 200  # folders, and files in each, that warmed_named reads at most
+_SEARCHED_BYTES = 1 << 20  # and bytes of each file
 # pytest's built-in plugins that the graded suite never uses: each one costs hook registration in every run.
 # No terminal output (we print our own table), no cache files, no forced garbage collection at the end.
 _UNUSED_PLUGINS = [arg for name in ("terminal", "cacheprovider", "unraisableexception", "threadexception",
@@ -90,6 +95,10 @@ def _grade_found(found, submission: Path, config_path: Path | None) -> dict:
     """Fork the worker while nothing secret is loaded (when allowed), then read the configuration and grade."""
     identity = claim_identity()
     forking = can_fork()
+    if forking:
+        preload_named(found)
+        gc.freeze()  # collections off here (__main__), so every object so far is young: a worker that turns the
+        # collector on would walk them all, and copy nearly every page it shares with us. Frozen, it never does.
     early = start_worker(found, identity, fork=True) if forking else None
     parked = start_worker(found, identity, fork=True).worker if forking else None  # the hidden phase's, waiting
     if early and early.worker and parked:
@@ -107,6 +116,43 @@ def _grade_found(found, submission: Path, config_path: Path | None) -> dict:
             if worker is not None:
                 worker.close()
         vouch_for_users()  # every worker has ended: the next grading may skip its search for their leftovers
+
+
+def preload_named(found) -> None:
+    """Before the workers are forked: import the heavy packages the submission's code names (matplotlib's pyplot,
+    scipy.special: sandbox/zygote.WARMED) here, once, rather than in each of its two workers (pyplot costs about
+    half a second of CPU, which Gradescope's half CPU would pay twice). What the instructor does not allow stays
+    refused in the workers all the same (import_guard.refuse_preloaded)."""
+    named = warmed_named(found)
+    if named:
+        from ..sandbox.zygote import warm
+
+        warm(named)
+
+
+def warmed_named(found) -> tuple[str, ...]:
+    """The packages of sandbox/zygote.WARMED that the submission's code names: the code imported (a notebook's
+    cells) and the Python files and notebooks of its folder, searched as text (at most _SEARCHED files and bytes
+    each; links are not followed). A submission whose imports escape this search only imports the package itself
+    in its workers."""
+    from ..sandbox.zygote import WARMED
+
+    if found.path is None:
+        return ()
+    texts = [found.source_text or ""]
+    for folder, _, files in itertools.islice(os.walk(found.path.parent), _SEARCHED):
+        for name in files[:_SEARCHED]:
+            path = os.path.join(folder, name)
+            if name.endswith((".py", ".ipynb")) and not os.path.islink(path):
+                with contextlib.suppress(OSError), open(path, "rb") as file:
+                    texts.append(file.read(_SEARCHED_BYTES).decode("utf-8", "replace"))
+    return tuple(package for package in WARMED if any(package in text for text in texts))
+
+
+def uses_warmed(found) -> bool:
+    """Whether the submission's code names a package of WARMED (batch's jobs then fork its workers from their warm
+    zygote)."""
+    return bool(warmed_named(found))
 
 
 def announce(submission: Path) -> dict:

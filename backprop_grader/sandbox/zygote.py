@@ -52,7 +52,7 @@ class Zygote:
             code = 70
             try:
                 ours.close()
-                _warm(packages)
+                warm(packages)
                 _serve(theirs, fresh)
                 code = 0
             finally:
@@ -107,24 +107,30 @@ class Zygote:
         processes.unspare(self.pid)
 
 
-def _warm(packages: tuple) -> None:
-    """Import WARMED's modules of the allowed packages, as a worker's would be imported: headless matplotlib, its
+def warm(packages: tuple) -> None:
+    """Import WARMED's modules of these packages, as a worker's would be imported: headless matplotlib, its
     configuration and font list in the grader's cache folder (built once, read by later runs), from a folder that
-    holds no matplotlibrc. The worker keeps what this loaded (import_guard.PRELOADED); what cannot be imported is left
-    to the worker, which then fails as it would have."""
-    before = set(sys.modules)
+    holds no matplotlibrc. The workers forked from this process keep what this loaded (import_guard.PRELOADED);
+    what cannot be imported is left to the worker, which then fails as it would have. The environment and the
+    current folder are as they were afterwards (matplotlib has read what it needs), so that a grader may still
+    fork its workers (policy.can_fork)."""
+    before, saved = set(sys.modules), dict(os.environ)
     os.environ["MPLBACKEND"] = "Agg"
     os.environ["MPLCONFIGDIR"] = str(cache_files.CACHE_DIR / "matplotlib")
     here = os.getcwd()
     os.chdir("/")
-    for package in packages:
-        for module in WARMED.get(package, ()):
-            try:
-                importlib.import_module(module)
-            except Exception:  # noqa: BLE001 (a broken install: the worker's own import says what is wrong)
-                break
-    os.chdir(here)
-    import_guard.PRELOADED = frozenset(sys.modules) - before
+    try:
+        for package in packages:
+            for module in WARMED.get(package, ()):
+                try:
+                    importlib.import_module(module)
+                except Exception:  # noqa: BLE001 (a broken install: the worker's own import says what is wrong)
+                    break
+    finally:
+        os.chdir(here)
+        os.environ.clear()
+        os.environ.update(saved)
+    import_guard.PRELOADED = import_guard.PRELOADED | (frozenset(sys.modules) - before)
 
 
 def _serve(channel: socket.socket, fresh: frozenset | None) -> None:
@@ -163,7 +169,7 @@ def _fork_zygote(packages: tuple, fds: list[int], fresh: frozenset | None) -> in
 
     def become_zygote():
         processes.close_all_but((channel,))  # nothing of the zygote it was forked from: its socket to the job
-        _warm(packages)
+        warm(packages)
         _serve(socket.socket(fileno=channel), fresh)
 
     return _handed_over(lambda: (processes.fork_child(become_zygote), False))[0]
