@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from collections import Counter
@@ -622,6 +623,20 @@ def test_uses_warmed_reads_the_code_as_text_and_follows_no_link(tmp_path):
     (tmp_path / "b" / "backprop.py").write_text("import numpy\n")
     (tmp_path / "b" / "linked.py").symlink_to(tmp_path / "a" / "deep" / "er" / "plots.ipynb")
     assert not grade.uses_warmed(found(tmp_path / "b"))
+    assert grade.warmed_named(found(tmp_path / "b", "import scipy.special")) == ("scipy",)  # what it names only
+
+
+def test_the_search_for_heavy_packages_never_waits_on_a_named_pipe(tmp_path):
+    """grade searches a submission's files before it forks (as root, perhaps): a named pipe called plots.py is
+    not read (opening it for reading would wait for a writer that never comes)."""
+    (tmp_path / "backprop.py").write_text("import matplotlib\n")
+    os.mkfifo(tmp_path / "plots.py")
+    answer = []
+    found = discovery.Found(tmp_path / "backprop.py")
+    search = threading.Thread(target=lambda: answer.append(grade.warmed_named(found)), daemon=True)
+    search.start()
+    search.join(timeout=30)
+    assert answer == [("matplotlib",)]
 
 
 def test_a_worker_is_forked_only_from_a_grader_with_nothing_secret(tmp_path):

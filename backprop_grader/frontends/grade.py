@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import itertools
 import os
+import stat
 import sys
 import time
 import traceback
@@ -141,12 +141,21 @@ def warmed_named(found) -> tuple[str, ...]:
         return ()
     texts = [found.source_text or ""]
     for folder, _, files in itertools.islice(os.walk(found.path.parent), _SEARCHED):
-        for name in files[:_SEARCHED]:
-            path = os.path.join(folder, name)
-            if name.endswith((".py", ".ipynb")) and not os.path.islink(path):
-                with contextlib.suppress(OSError), open(path, "rb") as file:
-                    texts.append(file.read(_SEARCHED_BYTES).decode("utf-8", "replace"))
+        texts += [_head(os.path.join(folder, name)) for name in files[:_SEARCHED] if name.endswith((".py", ".ipynb"))]
     return tuple(package for package in WARMED if any(package in text for text in texts))
+
+
+def _head(path: str) -> str:
+    """The first _SEARCHED_BYTES of a regular file as text; "" for a link (never followed), a named pipe (never
+    waited on) or anything else that is not a plain file."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return ""
+    with os.fdopen(descriptor, "rb") as file:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return ""
+        return file.read(_SEARCHED_BYTES).decode("utf-8", "replace")
 
 
 def uses_warmed(found) -> bool:
