@@ -97,8 +97,6 @@ def _grade_found(found, submission: Path, config_path: Path | None) -> dict:
     forking = can_fork()
     if forking:
         preload_named(found)
-        gc.freeze()  # collections off here (__main__), so every object so far is young: a worker that turns the
-        # collector on would walk them all, and copy nearly every page it shares with us. Frozen, it never does.
     early = start_worker(found, identity, fork=True) if forking else None
     parked = start_worker(found, identity, fork=True).worker if forking else None  # the hidden phase's, waiting
     if early and early.worker and parked:
@@ -187,6 +185,10 @@ def start_worker(found, identity, limits: Limits | None = None, forbidden: tuple
         return Started(None, Reply(False, "not_found", explain_not_found(found)))
     if fork:
         import numpy  # noqa: F401  (loaded here, the worker is spared its import; we need it anyway)
+
+        # With collections off here (__main__), every object so far is young: a worker that turns the collector
+        # on would walk them all, and copy nearly every page it shares with us. Frozen, it never does.
+        gc.freeze()
     worker = Worker(found.path, limits, forbidden, identity, found.source_text, fork=fork, zygote=zygote)
     worker.spawn()
     return Started(worker, None)
