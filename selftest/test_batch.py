@@ -608,21 +608,22 @@ def test_only_submissions_that_use_matplotlib_or_scipy_get_the_warm_zygote(tmp_p
     assert seen == {"plain": "False", "plots": "True", "in_a_helper": "True"}
 
 
-def test_uses_warmed_reads_the_code_as_text_and_follows_no_link(tmp_path):
+def test_warmed_named_reads_the_code_as_text_and_follows_no_link(tmp_path):
     def found(folder: Path, text: str | None = None):
         return discovery.Found(folder / "backprop.py", source_text=text)
 
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "backprop.py").write_text("import numpy\n")
-    assert not grade.uses_warmed(found(tmp_path / "a"))
-    assert grade.uses_warmed(found(tmp_path / "a", "from scipy.special import expit"))  # a notebook's cells
+    assert grade.warmed_named(found(tmp_path / "a")) == ()
+    cells = "from scipy.special import expit"  # a notebook's code
+    assert grade.warmed_named(found(tmp_path / "a", cells)) == ("scipy",)
     (tmp_path / "a" / "deep" / "er").mkdir(parents=True)
     (tmp_path / "a" / "deep" / "er" / "plots.ipynb").write_text('{"cells": ["import matplotlib"]}')
-    assert grade.uses_warmed(found(tmp_path / "a"))
+    assert grade.warmed_named(found(tmp_path / "a")) == ("matplotlib",)
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "backprop.py").write_text("import numpy\n")
     (tmp_path / "b" / "linked.py").symlink_to(tmp_path / "a" / "deep" / "er" / "plots.ipynb")
-    assert not grade.uses_warmed(found(tmp_path / "b"))
+    assert grade.warmed_named(found(tmp_path / "b")) == ()
     assert grade.warmed_named(found(tmp_path / "b", "import scipy.special")) == ("scipy",)  # what it names only
 
 

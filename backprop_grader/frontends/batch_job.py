@@ -138,7 +138,7 @@ class SubmissionLoop:
         plotting one saves about 1 s), and warming costs some 700 ms once: a job that grades none never pays it."""
         if not self.zygotes:
             return None
-        if not self.warmed or found.path is None or not grade.uses_warmed(found):
+        if not self.warmed or not grade.warmed_named(found):  # (nothing named when there is no file)
             return self.zygotes[0]
         if len(self.zygotes) == 1:
             try:

@@ -132,7 +132,7 @@ def warmed_named(found) -> tuple[str, ...]:
     """The packages of sandbox/zygote.WARMED that the submission's code names: the code imported (a notebook's
     cells) and the Python files and notebooks of its folder, searched as text (at most _SEARCHED files and bytes
     each; links are not followed). A submission whose imports escape this search only imports the package itself
-    in its workers."""
+    in its workers. (batch's jobs fork the workers of a submission that names one from their warm zygote.)"""
     from ..sandbox.zygote import WARMED
 
     if found.path is None:
@@ -154,12 +154,6 @@ def _head(path: str) -> str:
         if not stat.S_ISREG(os.fstat(descriptor).st_mode):
             return ""
         return file.read(_SEARCHED_BYTES).decode("utf-8", "replace")
-
-
-def uses_warmed(found) -> bool:
-    """Whether the submission's code names a package of WARMED (batch's jobs then fork its workers from their warm
-    zygote)."""
-    return bool(warmed_named(found))
 
 
 def announce(submission: Path) -> dict:
