@@ -9,8 +9,9 @@ Prints, each a median over several runs on this machine:
   3. the same checks run in-process with no sandbox, as a gradescope-utils suite (unittest test cases with its
      decorators, its JSONTestRunner writing results.json: bench/inprocess_baseline.py, the insecure baseline),
      and, for comparison, the bare checks with no test framework at all;
-  4. batch throughput over 100 submissions with 1 job and with all cores (when `batch` exists), and the ceiling
-     the sandbox alone puts on it: the CPU of a submission's two workers with no grading (bench/sandbox_floor.py);
+  4. batch throughput over 100 submissions with 1 job and with all cores (when `batch` exists), the CPU each
+     submission costs there against the most it may cost for the target ratio, and the ceiling the sandbox alone
+     puts on it: the CPU of a submission's two workers with no grading (bench/sandbox_floor.py);
   5. peak memory (resident) of grader plus worker during one grading;
   6. one run_autograder (checkout) on a notebook that plots with matplotlib, against the same code as a .py file;
   7. what sealing a worker costs: a fork into a PID namespace of its own against a plain fork (root only);
@@ -131,22 +132,88 @@ def container_grading(root: Path, results_file: Path) -> tuple[list[str], dict]:
              "--results", str(results_file)], {"cwd": root / "source", "env": env})
 
 
-def batch_throughput(jobs: int, count: int = 100) -> float | None:
-    """Submissions per second of `batch` over `count` copies of example submissions."""
+def batch_throughput(jobs: int, count: int = 100, examples: list[Path] | None = None
+                     ) -> tuple[float, float] | None:
+    """Submissions per second of `batch` over `count` copies of example submissions (by default the mix below),
+    and the CPU each cost (ms: the batch, its jobs and every worker they waited for, user and system, / count)."""
     if not (PROJECT / "backprop_grader" / "frontends" / "batch.py").exists():
         return None
-    examples = sorted(p for p in (PROJECT / "selftest" / "submissions").glob("*/*") if p.is_dir()
-                      and p.parent.name in ("correct", "mistakes", "template")) + [PLOTS_NOTEBOOK]
     # the mix: every correct example (scipy's expit and a script that plots among them), every named mistake,
     # the untouched template, and a notebook that plots
+    examples = examples or sorted(p for p in (PROJECT / "selftest" / "submissions").glob("*/*") if p.is_dir()
+                                  and p.parent.name in ("correct", "mistakes", "template")) + [PLOTS_NOTEBOOK]
     with tempfile.TemporaryDirectory() as temporary:
         klass = Path(temporary) / "class"
         for n in range(count):
             shutil.copytree(examples[n % len(examples)], klass / f"student{n:03d}")
-        started = time.perf_counter()
-        subprocess.run([PYTHON, "-m", "backprop_grader", "batch", str(klass), "--out", str(Path(temporary) / "out"),
-                        "--jobs", str(jobs)], cwd=PROJECT, capture_output=True, check=True)
-        return count / (time.perf_counter() - started)
+        with counting_cpu() as counter:
+            started = time.perf_counter()
+            subprocess.run([PYTHON, "-m", "backprop_grader", "batch", str(klass), "--out",
+                            str(Path(temporary) / "out"), "--jobs", str(jobs)],
+                           cwd=PROJECT, capture_output=True, check=True, preexec_fn=counter.join)
+            elapsed = time.perf_counter() - started
+        return count / elapsed, (counter.seconds / count * 1000 if counter.seconds is not None else None)
+
+
+class counting_cpu(contextlib.AbstractContextManager):
+    """The CPU (seconds, user and system) of a command and of every process it starts, whoever reaps them: a
+    cgroup of its own counts it (batch's jobs are children of a fork server that no one waits for, so the
+    resource usage of children misses them and their workers). `seconds` stays None where no cgroup can be made
+    (not root, or no cpuacct controller nor cgroup v2 tree)."""
+
+    def __init__(self):
+        self.seconds = None
+        self.folder, self.total = self._make()
+
+    @staticmethod
+    def _make() -> tuple[Path | None, str]:
+        """A new cgroup below ours that counts CPU, and the file with its total: v1's cpuacct, else v2's tree."""
+        for controller, total in (("cpuacct", "cpuacct.usage"), ("", "cpu.stat")):
+            for line in Path("/proc/self/cgroup").read_text().splitlines():
+                _, controllers, path = line.split(":", 2)
+                if (controller in controllers.split(",")) if controller else (controllers == ""):
+                    base = Path("/sys/fs/cgroup") / (controller or ("unified" if os.path.isdir(
+                        "/sys/fs/cgroup/unified") else "")) / path.lstrip("/")
+                    folder = base / f"benchmark-{os.getpid()}-{time.monotonic_ns()}"
+                    try:
+                        folder.mkdir()
+                    except OSError:
+                        continue
+                    if (folder / total).exists():
+                        return folder, total
+                    folder.rmdir()
+        return None, ""
+
+    @classmethod
+    def available(cls) -> bool:
+        """Whether a cgroup can be made here to count in (one is made and removed again)."""
+        folder, _ = cls._make()
+        if folder is not None:
+            folder.rmdir()
+        return folder is not None
+
+    def join(self) -> None:
+        """In the command's process, before it execs (preexec_fn): join the cgroup, if the kernel lets it (if it
+        does not, the cgroup counts nothing and `seconds` stays None)."""
+        if self.folder is not None:
+            with contextlib.suppress(OSError):
+                (self.folder / "cgroup.procs").write_text("0")
+
+    def __exit__(self, *exc_info) -> None:
+        """Once the command and all it left have ended (at most 30 s), read the total and remove the cgroup."""
+        if self.folder is None:
+            return
+        deadline = time.monotonic() + 30
+        while (self.folder / "cgroup.procs").read_text().strip() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        text = (self.folder / self.total).read_text()
+        if self.total == "cpu.stat":
+            seconds = int(dict(line.split() for line in text.splitlines())["usage_usec"]) / 1e6
+        else:
+            seconds = int(text) / 1e9
+        self.seconds = seconds or None  # nothing counted: the command never joined
+        with contextlib.suppress(OSError):
+            self.folder.rmdir()
 
 
 def sandbox_floor() -> dict:
@@ -253,7 +320,9 @@ def main() -> None:
     single = None if args.skip_batch else batch_throughput(1)
     parallel = None if args.skip_batch else batch_throughput(os.cpu_count() or 1)
     floor_of_batch = sandbox_floor()
-    ceiling = (os.cpu_count() or 1) / (floor_of_batch["cpu_ms"] / 1000)
+    cores = os.cpu_count() or 1
+    ceiling = cores / (floor_of_batch["cpu_ms"] / 1000)
+    allowed = cores * floor / 2.5 * 1000  # the CPU per submission at which batch on all cores meets its target
     grading = on if on is not None else off
     rows = [
         ("1. python -c 'import numpy' (floor, grading Python)", f"{floor * 1000:.0f} ms"),
@@ -266,11 +335,14 @@ def main() -> None:
          f"{container * 1000:.0f} ms, {container_cpu * 1000:.0f} ms" if container else "n/a (not root)"),
         ("3. in-process gradescope-utils suite, no sandbox (baseline)", f"{baseline * 1000:.0f} ms"),
         ("3. the bare checks, no test framework", f"{bare * 1000:.0f} ms"),
-        ("4. batch, 1 job", f"{single:.1f} submissions/s" if single else "n/a"),
-        (f"4. batch, {os.cpu_count()} jobs", f"{parallel:.1f} submissions/s" if parallel else "n/a"),
+        ("4. batch, 1 job", f"{single[0]:.1f} submissions/s" if single else "n/a"),
+        (f"4. batch, {cores} jobs", f"{parallel[0]:.1f} submissions/s" if parallel else "n/a"),
+        ("4. CPU per submission in it (batch, jobs, workers)",
+         f"{parallel[1]:.0f} ms" if parallel and parallel[1] else "n/a (counted in a cgroup: root only)"),
+        (f"4. the most that may cost for ratio 4 to reach 2.5 ({cores} cores x 1 / 2.5)", f"{allowed:.0f} ms"),
         ("4. the sandbox alone per submission: two workers, " + ("sealed, " if floor_of_batch["sealed"] else "")
          + "one call each (CPU)", f"{floor_of_batch['cpu_ms']:.0f} ms"),
-        (f"4. the ceiling that puts on batch ({os.cpu_count()} cores / that CPU)",
+        (f"4. the ceiling that puts on batch ({cores} cores / that CPU)",
          f"{ceiling:.0f} submissions/s, ratio {ceiling * floor:.2f}"),
         ("5. peak memory, grader + worker", f"{memory:.0f} MB"),
         ("ratio 2/1 (target <= 2.5)", f"{grading / floor:.2f}"),
@@ -278,7 +350,7 @@ def main() -> None:
         ("ratio 1 with pytest / 1: what importing pytest alone costs", f"{pytest_floor / floor:.2f}"),
         ("ratio 2 / 1 with pytest", f"{grading / pytest_floor:.2f}"),
         (f"ratio 4 ({os.cpu_count()} jobs) x 1: submissions per import-numpy time (target >= 2.5)",
-         f"{parallel * floor:.2f}" if parallel else "n/a"),
+         f"{parallel[0] * floor:.2f}" if parallel else "n/a"),
         ("ratio 2 off / 1 checkout", f"{off / checkout_floor:.2f}"),
         ("ratio 2/3 (target <= 1.5)", f"{grading / baseline:.2f}"),
         ("ratio 2 / 3 bare checks", f"{grading / bare:.2f}"),
