@@ -133,9 +133,10 @@ def container_grading(root: Path, results_file: Path) -> tuple[list[str], dict]:
 
 
 def batch_throughput(jobs: int, count: int = 100, examples: list[Path] | None = None
-                     ) -> tuple[float, float] | None:
+                     ) -> tuple[float, float | None] | None:
     """Submissions per second of `batch` over `count` copies of example submissions (by default the mix below),
-    and the CPU each cost (ms: the batch, its jobs and every worker they waited for, user and system, / count)."""
+    and the CPU each cost (ms, user and system, of the batch and every process it started: counting_cpu), None
+    where it cannot be counted."""
     if not (PROJECT / "backprop_grader" / "frontends" / "batch.py").exists():
         return None
     # the mix: every correct example (scipy's expit and a script that plots among them), every named mistake,
@@ -167,21 +168,22 @@ class counting_cpu(contextlib.AbstractContextManager):
 
     @staticmethod
     def _make() -> tuple[Path | None, str]:
-        """A new cgroup below ours that counts CPU, and the file with its total: v1's cpuacct, else v2's tree."""
+        """A new cgroup below ours that counts CPU, and the file with its total: v1's cpuacct, else v2's tree
+        (every v2 cgroup counts its CPU, whatever controllers it is handed)."""
+        from backprop_grader.sandbox.isolation.container import cgroup_folder
+
+        name = f"benchmark-{os.getpid()}-{time.monotonic_ns()}"
         for controller, total in (("cpuacct", "cpuacct.usage"), ("", "cpu.stat")):
-            for line in Path("/proc/self/cgroup").read_text().splitlines():
-                _, controllers, path = line.split(":", 2)
-                if (controller in controllers.split(",")) if controller else (controllers == ""):
-                    base = Path("/sys/fs/cgroup") / (controller or ("unified" if os.path.isdir(
-                        "/sys/fs/cgroup/unified") else "")) / path.lstrip("/")
-                    folder = base / f"benchmark-{os.getpid()}-{time.monotonic_ns()}"
-                    try:
-                        folder.mkdir()
-                    except OSError:
-                        continue
-                    if (folder / total).exists():
-                        return folder, total
-                    folder.rmdir()
+            folder = cgroup_folder(controller, name, handed=frozenset())
+            if folder is None:
+                continue
+            try:
+                folder.mkdir()
+            except OSError:  # not ours to make one in (not root)
+                continue
+            if (folder / total).exists():
+                return folder, total
+            folder.rmdir()
         return None, ""
 
     @classmethod
@@ -318,9 +320,9 @@ def main() -> None:
         memory = peak_memory([str(PROJECT / "run_autograder"), "--submission", str(CORRECT), "--results",
                               str(results_file)])
     single = None if args.skip_batch else batch_throughput(1)
-    parallel = None if args.skip_batch else batch_throughput(os.cpu_count() or 1)
-    floor_of_batch = sandbox_floor()
     cores = os.cpu_count() or 1
+    parallel = None if args.skip_batch else batch_throughput(cores)
+    floor_of_batch = sandbox_floor()
     ceiling = cores / (floor_of_batch["cpu_ms"] / 1000)
     allowed = cores * floor / 2.5 * 1000  # the CPU per submission at which batch on all cores meets its target
     grading = on if on is not None else off
@@ -349,7 +351,7 @@ def main() -> None:
         ("ratio 2/1, as in Gradescope's container", f"{container / floor:.2f}" if container else "n/a"),
         ("ratio 1 with pytest / 1: what importing pytest alone costs", f"{pytest_floor / floor:.2f}"),
         ("ratio 2 / 1 with pytest", f"{grading / pytest_floor:.2f}"),
-        (f"ratio 4 ({os.cpu_count()} jobs) x 1: submissions per import-numpy time (target >= 2.5)",
+        (f"ratio 4 ({cores} jobs) x 1: submissions per import-numpy time (target >= 2.5)",
          f"{parallel[0] * floor:.2f}" if parallel else "n/a"),
         ("ratio 2 off / 1 checkout", f"{off / checkout_floor:.2f}"),
         ("ratio 2/3 (target <= 1.5)", f"{grading / baseline:.2f}"),

@@ -191,7 +191,7 @@ def _limit_resources(name: str) -> list[str]:
             ("memory", {"memory.limit_in_bytes": MEMORY_BYTES}, f"{MEMORY_BYTES >> 20} MB of memory"),
             ("cpu", {"cpu.cfs_period_us": _CPU_PERIOD, "cpu.cfs_quota_us": _CPU_PERIOD}, "one CPU"),
             ("", {"memory.max": MEMORY_BYTES, "cpu.max": f"{_CPU_PERIOD} {_CPU_PERIOD}"}, "768 MB and one CPU")):
-        folder = _cgroup_folder(controller, name)
+        folder = cgroup_folder(controller, name)
         if folder is None:
             continue
         try:
@@ -205,22 +205,23 @@ def _limit_resources(name: str) -> list[str]:
     return held
 
 
-def _cgroup_folder(controller: str, name: str) -> Path | None:
-    """Where a cgroup of ours goes for a v1 controller ("" for the unified v2 tree): below our own cgroup."""
+def cgroup_folder(controller: str, name: str, handed: frozenset = frozenset({"memory", "cpu"})) -> Path | None:
+    """Where a cgroup of ours goes for a v1 controller ("" for the unified v2 tree): below our own cgroup; in
+    the v2 tree only where ours hands its children the `handed` controllers."""
     base = Path("/sys/fs/cgroup") / (controller or ("unified" if os.path.isdir("/sys/fs/cgroup/unified") else ""))
     for line in Path("/proc/self/cgroup").read_text().splitlines():
         _, controllers, path = line.split(":", 2)
         if (controller and controller in controllers.split(",")) or (not controller and controllers == ""):
             folder = base / path.lstrip("/")
-            if (folder / "cgroup.procs").exists() and (controller or _v2_controllers(folder)):
+            if (folder / "cgroup.procs").exists() and (controller or _v2_hands(folder, handed)):
                 return folder / name
     return None
 
 
-def _v2_controllers(folder: Path) -> bool:
-    """Whether a v2 cgroup hands memory and cpu to its children."""
+def _v2_hands(folder: Path, controllers: frozenset) -> bool:
+    """Whether a v2 cgroup hands these controllers to its children."""
     try:
-        return {"memory", "cpu"} <= set((folder / "cgroup.subtree_control").read_text().split())
+        return controllers <= set((folder / "cgroup.subtree_control").read_text().split())
     except OSError:
         return False
 
@@ -291,7 +292,7 @@ def _inside(root: Path, cwd: str, command: list[str], work: Path, name: str, rep
 def run(root: Path, cwd: str, command: list[str], report: int | None = None) -> int:
     """Run command in the emulated container; its exit status (125: the container could not be made)."""
     name = f"backprop-container-{os.getpid()}"
-    cgroups = [_cgroup_folder(controller, name) for controller in ("memory", "cpu", "")]
+    cgroups = [cgroup_folder(controller, name) for controller in ("memory", "cpu", "")]
     work = Path(tempfile.mkdtemp(prefix="backprop-container-"))  # 0700: the new root's mount point, and /tmp
     (work / "root").mkdir()
     (work / "tmp").mkdir()
